@@ -1,0 +1,38 @@
+/* Version shims: the few CPython APIs copium needs that are spelled differently (or missing)
+ * across the supported versions. Everything here is public API on the newest version; older
+ * versions get an equivalent built from what they have. */
+#ifndef COPIUM_COMPAT_H
+#define COPIUM_COMPAT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Attribute lookup that reports "missing" without raising AttributeError (stdlib's
+ * getattr(x, name, None) without the cost of creating and discarding an exception).
+ * Returns 1 and a new reference in *result, 0 with *result NULL, or -1 with an error set. */
+static inline int copium_get_optional_attr(PyObject *obj, PyObject *name, PyObject **result)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyObject_GetOptionalAttr(obj, name, result);
+#else
+    return _PyObject_LookupAttr(obj, name, result);
+#endif
+}
+
+/* Dict lookup returning a strong reference: 1 found, 0 missing, -1 error. */
+static inline int copium_dict_get_ref(PyObject *dict, PyObject *key, PyObject **result)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyDict_GetItemRef(dict, key, result);
+#else
+    PyObject *item = PyDict_GetItemWithError(dict, key);
+    if (item != NULL) {
+        *result = Py_NewRef(item);
+        return 1;
+    }
+    *result = NULL;
+    return PyErr_Occurred() ? -1 : 0;
+#endif
+}
+
+#endif

@@ -1,0 +1,109 @@
+/* Per-call contexts and their per-thread reuse (see context.h). A thread's context is owned by
+ * a capsule in the thread-state dict, so it is freed when the thread ends; a C11 thread-local
+ * pointer finds it without a dict lookup. */
+#include "context.h"
+
+#include "pymemo.h"
+
+static _Thread_local copium_ctx *thread_ctx;
+
+static const char CAPSULE_NAME[] = "copium.context";
+
+static copium_ctx *ctx_new(void)
+{
+    copium_ctx *ctx = PyMem_Calloc(1, sizeof(*ctx));
+    if (ctx == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (copium_memo_init(&ctx->memo) < 0)
+        goto error;
+    if (copium_keepalive_init(&ctx->keepalive) < 0)
+        goto error;
+    return ctx;
+error:
+    copium_memo_fini(&ctx->memo);
+    PyMem_Free(ctx);
+    return NULL;
+}
+
+static void ctx_free(copium_ctx *ctx)
+{
+    copium_memo_fini(&ctx->memo);
+    copium_keepalive_fini(&ctx->keepalive);
+    Py_CLEAR(ctx->pymemo);
+    PyMem_Free(ctx);
+}
+
+static void capsule_destructor(PyObject *capsule)
+{
+    copium_ctx *ctx = PyCapsule_GetPointer(capsule, CAPSULE_NAME);
+    if (ctx == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    /* The thread-state dict may be cleared from another thread (at shutdown): only forget the
+     * pointer when it is this thread's. */
+    if (thread_ctx == ctx)
+        thread_ctx = NULL;
+    if (ctx->in_use)
+        ctx->owned_by_thread = 0; /* a call still runs on it: it frees itself on release */
+    else
+        ctx_free(ctx);
+}
+
+/* Create this thread's context and hand its ownership to the thread-state dict. */
+static copium_ctx *thread_ctx_create(void)
+{
+    PyObject *tdict = PyThreadState_GetDict();
+    copium_ctx *ctx = ctx_new();
+    if (ctx == NULL)
+        return NULL;
+    if (tdict == NULL)
+        return ctx; /* no thread state dict: a one-off context, freed on release */
+    PyObject *capsule = PyCapsule_New(ctx, CAPSULE_NAME, capsule_destructor);
+    if (capsule == NULL) {
+        ctx_free(ctx);
+        return NULL;
+    }
+    ctx->owned_by_thread = 1;
+    int rc = PyDict_SetItemString(tdict, CAPSULE_NAME, capsule);
+    Py_DECREF(capsule); /* on success the dict owns it; on failure this frees ctx */
+    if (rc < 0)
+        return NULL;
+    thread_ctx = ctx;
+    return ctx;
+}
+
+copium_ctx *copium_ctx_acquire(void)
+{
+    copium_ctx *ctx = thread_ctx;
+    if (ctx == NULL)
+        ctx = thread_ctx_create();
+    else if (ctx->in_use)
+        ctx = ctx_new(); /* a nested top-level call */
+    if (ctx != NULL)
+        ctx->in_use = 1;
+    return ctx;
+}
+
+void copium_ctx_release(copium_ctx *ctx)
+{
+    /* Keep a pending exception across the releases below (they may run finalisers). */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    Py_CLEAR(ctx->pymemo); /* a proxy kept by user code stays valid: it is simply not ours */
+    copium_memo_reset(&ctx->memo);
+    copium_keepalive_reset(&ctx->keepalive);
+    ctx->in_use = 0;
+    if (!ctx->owned_by_thread)
+        ctx_free(ctx);
+    PyErr_Restore(type, value, tb);
+}
+
+PyObject *copium_ctx_pymemo(copium_ctx *ctx)
+{
+    if (ctx->pymemo == NULL)
+        ctx->pymemo = copium_pymemo_from_native(&ctx->memo, &ctx->keepalive);
+    return ctx->pymemo;
+}

@@ -1,0 +1,115 @@
+/* The engine (see engine.h): one object's path through a copy. The order follows the design
+ * brief: the registry's answer first (an atomic handler returns the object itself with no
+ * hashing), then one address hash used for both the memo lookup and the handler's insert,
+ * then the handler under the interpreter's recursion guard. */
+#include "engine.h"
+
+#include "context.h"
+#include "pymemo.h"
+#include "registry.h"
+
+static inline PyObject *dispatch(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
+                                 copium_hash_t hash)
+{
+    if (h->deepcopy == NULL)
+        h = copium_registry_default();
+    if (Py_EnterRecursiveCall(" while deep-copying an object"))
+        return NULL;
+    PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);
+    Py_LeaveRecursiveCall();
+    return copy;
+}
+
+PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
+{
+    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+    if (ctx->pymemo == NULL) {
+        if (h->flags & COPIUM_HANDLER_ATOMIC)
+            return Py_NewRef(obj);
+        copium_hash_t hash = copium_hash_ptr(obj);
+        PyObject *found = copium_memo_lookup(&ctx->memo, obj, hash);
+        if (found != NULL)
+            return Py_NewRef(found);
+        return dispatch(ctx, obj, h, hash);
+    }
+    /* A Python memo: stdlib consults it before anything else, atoms included. */
+    PyObject *found;
+    int rc = copium_pymemo_lookup(ctx->pymemo, obj, &found);
+    if (rc != 0)
+        return rc > 0 ? found : NULL;
+    if (h->flags & COPIUM_HANDLER_ATOMIC)
+        return Py_NewRef(obj);
+    return dispatch(ctx, obj, h, copium_hash_ptr(obj));
+}
+
+int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
+{
+    if (ctx->pymemo != NULL)
+        return copium_pymemo_store(ctx->pymemo, orig, copy);
+    int added = copium_memo_insert(&ctx->memo, orig, hash, copy);
+    if (added <= 0)
+        return added;
+    if (copium_keepalive_push(&ctx->keepalive, orig) < 0)
+        return -1;
+    return 0;
+}
+
+int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
+{
+    if (ctx->pymemo != NULL)
+        return copium_pymemo_lookup(ctx->pymemo, orig, copy);
+    PyObject *found = copium_memo_lookup(&ctx->memo, orig, hash);
+    *copy = found ? Py_NewRef(found) : NULL;
+    return found != NULL;
+}
+
+PyObject *copium_ctx_memo(copium_ctx *ctx)
+{
+    return copium_ctx_pymemo(ctx);
+}
+
+PyObject *copium_deepcopy(PyObject *obj, PyObject *memo)
+{
+    copium_ctx *ctx;
+    PyObject *copy;
+    if (memo == NULL || memo == Py_None) {
+        /* A fresh memo is empty: no lookup for the top object. */
+        const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+        if (h->flags & COPIUM_HANDLER_ATOMIC)
+            return Py_NewRef(obj);
+        ctx = copium_ctx_acquire();
+        if (ctx == NULL)
+            return NULL;
+        copy = dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    } else {
+        ctx = copium_ctx_acquire();
+        if (ctx == NULL)
+            return NULL;
+        ctx->pymemo = Py_NewRef(memo);
+        copy = copium_deepcopy_child(ctx, obj);
+    }
+    copium_ctx_release(ctx);
+    return copy;
+}
+
+PyObject *copium_copy(PyObject *obj)
+{
+    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+    if (h->flags & COPIUM_HANDLER_ATOMIC)
+        return Py_NewRef(obj);
+    if (h->copy == NULL)
+        h = copium_registry_default();
+    return h->copy(obj, h->data);
+}
+
+PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
+{
+    const copium_handler *h = copium_registry_default();
+    return h->deepcopy(ctx, obj, hash, h->data);
+}
+
+PyObject *copium_copy_default(PyObject *obj)
+{
+    const copium_handler *h = copium_registry_default();
+    return h->copy(obj, h->data);
+}

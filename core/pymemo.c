@@ -1,0 +1,111 @@
+/* Memo operations on a Python memo object (see pymemo.h), following Lib/copy.py. */
+#include "pymemo.h"
+
+/* memo.get(key, sentinel) as stdlib calls it. */
+static PyObject *sentinel_get(PyObject *memo, PyObject *key, int *found)
+{
+    if (PyDict_CheckExact(memo)) {
+        PyObject *v = PyDict_GetItemWithError(memo, key);
+        *found = v != NULL;
+        if (v == NULL)
+            return PyErr_Occurred() ? NULL : Py_None;
+        return Py_NewRef(v);
+    }
+    /* A sentinel nobody else can hold, like stdlib's private _nil list. */
+    PyObject *nil = PyList_New(0);
+    if (nil == NULL)
+        return NULL;
+    PyObject *v = PyObject_CallMethod(memo, "get", "OO", key, nil);
+    if (v == NULL) {
+        Py_DECREF(nil);
+        return NULL;
+    }
+    *found = v != nil;
+    Py_DECREF(nil);
+    if (!*found) {
+        Py_DECREF(v);
+        return Py_None;
+    }
+    return v;
+}
+
+int copium_pymemo_lookup(PyObject *memo, PyObject *orig, PyObject **copy)
+{
+    PyObject *key = PyLong_FromVoidPtr(orig);
+    if (key == NULL)
+        return -1;
+    int found = 0;
+    PyObject *v = sentinel_get(memo, key, &found);
+    Py_DECREF(key);
+    if (v == NULL)
+        return -1;
+    *copy = found ? v : NULL;
+    return found;
+}
+
+static int keep_alive(PyObject *memo, PyObject *orig)
+{
+    PyObject *key = PyLong_FromVoidPtr(memo);
+    if (key == NULL)
+        return -1;
+    int rc = -1;
+    PyObject *list = PyObject_GetItem(memo, key);
+    if (list != NULL) {
+        PyObject *r = PyObject_CallMethod(list, "append", "O", orig);
+        rc = r ? 0 : -1;
+        Py_XDECREF(r);
+        Py_DECREF(list);
+    } else if (PyErr_ExceptionMatches(PyExc_KeyError)) {
+        PyErr_Clear();
+        list = PyList_New(1);
+        if (list != NULL) {
+            PyList_SET_ITEM(list, 0, Py_NewRef(orig));
+            rc = PyObject_SetItem(memo, key, list);
+            Py_DECREF(list);
+        }
+    }
+    Py_DECREF(key);
+    return rc;
+}
+
+int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy)
+{
+    PyObject *key = PyLong_FromVoidPtr(orig);
+    if (key == NULL)
+        return -1;
+    int rc = PyDict_CheckExact(memo) ? PyDict_SetItem(memo, key, copy)
+                                     : PyObject_SetItem(memo, key, copy);
+    Py_DECREF(key);
+    if (rc < 0)
+        return -1;
+    return keep_alive(memo, orig);
+}
+
+PyObject *copium_pymemo_from_native(const copium_memo *memo, const copium_keepalive *ka)
+{
+    PyObject *dict = PyDict_New();
+    if (dict == NULL)
+        return NULL;
+    for (size_t n = 0; n < memo->count; n++) {
+        const copium_memo_slot *slot = &memo->slots[memo->used[n]];
+        PyObject *key = PyLong_FromVoidPtr((void *)slot->key);
+        if (key == NULL || PyDict_SetItem(dict, key, slot->value) < 0) {
+            Py_XDECREF(key);
+            goto error;
+        }
+        Py_DECREF(key);
+    }
+    if (ka->count > 0) {
+        PyObject *list = copium_keepalive_as_list(ka);
+        PyObject *key = PyLong_FromVoidPtr(dict);
+        int rc = (list && key) ? PyDict_SetItem(dict, key, list) : -1;
+        Py_XDECREF(list);
+        Py_XDECREF(key);
+        if (rc < 0)
+            goto error;
+    }
+    return dict;
+error:
+    Py_DECREF(dict);
+    return NULL;
+}

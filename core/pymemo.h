@@ -1,0 +1,23 @@
+/* Memo operations on a Python-level memo object, with stdlib's exact protocol: memo.get(id(x)),
+ * memo[id(x)] = y, and the keepalive list at memo[id(memo)]. Used once a call has a Python memo
+ * (the caller passed one, or a __deepcopy__ hook needed one). An exact dict goes through the
+ * dict C API; any other object through its methods, as stdlib would call them. */
+#ifndef COPIUM_PYMEMO_H
+#define COPIUM_PYMEMO_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "keepalive.h"
+#include "memo.h"
+
+/* 1 and a new reference in *copy, 0 when absent, -1 on error. */
+int copium_pymemo_lookup(PyObject *memo, PyObject *orig, PyObject **copy);
+
+/* memo[id(orig)] = copy, then keep orig alive in memo[id(memo)]. 0 or -1. */
+int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy);
+
+/* A new dict holding the native memo's entries keyed by id and the keepalive list. */
+PyObject *copium_pymemo_from_native(const copium_memo *memo, const copium_keepalive *ka);
+
+#endif

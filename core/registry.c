@@ -1,0 +1,167 @@
+/* The registry (see registry.h): a uthash table of registrations keyed by type pointer, each
+ * holding a strong reference to its type so that the address cannot be reused while it is
+ * registered, and a direct-mapped cache in front. */
+#include "registry.h"
+
+#include <string.h>
+
+static int oom_flag;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (oom_flag = 1)
+#define uthash_malloc(sz) PyMem_Malloc(sz)
+#define uthash_free(ptr, sz) PyMem_Free(ptr)
+#include <uthash.h>
+
+typedef struct {
+    PyTypeObject *type; /* key; strong reference */
+    const copium_handler *handler;
+    UT_hash_handle hh;
+} registration;
+
+copium_registry_cache_entry copium_registry_cache[COPIUM_REGISTRY_CACHE_SIZE];
+
+static registration *table;
+static copium_resolver_fn resolver;
+static const copium_handler *default_handler;
+
+int copium_registry_init(copium_resolver_fn resolve, const copium_handler *dflt)
+{
+    resolver = resolve;
+    default_handler = dflt;
+    copium_registry_invalidate();
+    return 0;
+}
+
+void copium_registry_fini(void)
+{
+    registration *r, *tmp;
+    HASH_ITER(hh, table, r, tmp)
+    {
+        HASH_DEL(table, r);
+        Py_DECREF(r->type);
+        PyMem_Free(r);
+    }
+    copium_registry_invalidate();
+}
+
+void copium_registry_invalidate(void)
+{
+    memset(copium_registry_cache, 0, sizeof(copium_registry_cache));
+}
+
+static int check_handler(const copium_handler *h)
+{
+    if (h == NULL) {
+        PyErr_SetString(PyExc_ValueError, "copium: handler is NULL");
+        return -1;
+    }
+    if (h->struct_size < COPIUM_HANDLER_MIN_SIZE) {
+        PyErr_Format(PyExc_ValueError,
+                     "copium: handler struct_size %zu is smaller than the first published "
+                     "layout (%zu bytes): rebuild the plugin against copium's header",
+                     h->struct_size, (size_t)COPIUM_HANDLER_MIN_SIZE);
+        return -1;
+    }
+    if (h->flags & ~COPIUM_HANDLER_KNOWN_FLAGS) {
+        PyErr_Format(PyExc_ValueError,
+                     "copium: handler '%s' has unknown flag bits 0x%x: it needs a newer copium",
+                     h->name ? h->name : "?", (unsigned)(h->flags & ~COPIUM_HANDLER_KNOWN_FLAGS));
+        return -1;
+    }
+    if (h->name == NULL) {
+        PyErr_SetString(PyExc_ValueError, "copium: handler has no name");
+        return -1;
+    }
+    return 0;
+}
+
+int copium_registry_register(PyTypeObject *type, const copium_handler *handler)
+{
+    if (type == NULL || !PyType_Check((PyObject *)type)) {
+        PyErr_SetString(PyExc_TypeError, "copium: a handler can only be registered for a type");
+        return -1;
+    }
+    if (check_handler(handler) < 0)
+        return -1;
+    registration *r;
+    HASH_FIND_PTR(table, &type, r);
+    if (r != NULL) {
+        r->handler = handler;
+    } else {
+        r = PyMem_Malloc(sizeof(*r));
+        if (r == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        r->type = (PyTypeObject *)Py_NewRef(type);
+        r->handler = handler;
+        oom_flag = 0;
+        HASH_ADD_PTR(table, type, r);
+        if (oom_flag) {
+            Py_DECREF(r->type);
+            PyMem_Free(r);
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    copium_registry_invalidate();
+    return 0;
+}
+
+int copium_registry_unregister(PyTypeObject *type)
+{
+    registration *r;
+    HASH_FIND_PTR(table, &type, r);
+    if (r == NULL)
+        return 0;
+    HASH_DEL(table, r);
+    copium_registry_invalidate();
+    Py_DECREF(r->type);
+    PyMem_Free(r);
+    return 1;
+}
+
+const copium_handler *copium_registry_find(PyTypeObject *type)
+{
+    registration *r;
+    HASH_FIND_PTR(table, &type, r);
+    return r ? r->handler : NULL;
+}
+
+const copium_handler *copium_registry_default(void)
+{
+    return default_handler;
+}
+
+int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, void *), void *arg)
+{
+    registration *r, *tmp;
+    HASH_ITER(hh, table, r, tmp)
+    {
+        int rc = fn(r->type, r->handler, arg);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+const copium_handler *copium_registry_resolve(PyTypeObject *type)
+{
+    const copium_handler *h = copium_registry_find(type);
+    if (h == NULL) {
+        h = resolver ? resolver(type) : default_handler;
+        /* A type the resolver claims is registered, so that the registry holds it alive: a
+         * cache entry for a dead type whose address a new type reuses must only ever say
+         * "default handler", which is right for any type. */
+        if (h != default_handler && copium_registry_register(type, h) < 0) {
+            PyErr_Clear(); /* out of memory: use it uncached this time */
+            return h;
+        }
+    }
+    uintptr_t p = (uintptr_t)type;
+    copium_registry_cache_entry *e =
+        &copium_registry_cache[((p >> 4) ^ (p >> 12)) & (COPIUM_REGISTRY_CACHE_SIZE - 1)];
+    e->type = type;
+    e->handler = h;
+    return h;
+}

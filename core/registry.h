@@ -1,0 +1,64 @@
+/* The registry: exact type -> handler vtable. The engine asks it once per object, so a small
+ * direct-mapped cache (type pointer -> handler) sits in front of the uthash table. Types with
+ * no registered handler resolve through a resolver the embedder installs (the builtin handlers
+ * install one that recognises stdlib atoms and otherwise answers with the generic handler,
+ * which follows stdlib's lookup order). The core never names a concrete type.
+ * All functions are called with the GIL held; the GIL is what makes the shared cache safe. */
+#ifndef COPIUM_REGISTRY_H
+#define COPIUM_REGISTRY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "handler.h"
+
+/* Decides the handler of a type that has none registered; must not return NULL or raise. */
+typedef const copium_handler *(*copium_resolver_fn)(PyTypeObject *type);
+
+int copium_registry_init(copium_resolver_fn resolver, const copium_handler *default_handler);
+void copium_registry_fini(void);
+
+/* Register handler for exactly type (subclasses are not covered). An existing registration
+ * for type is replaced. The handler struct must outlive its registration.
+ * Returns 0, or -1 with TypeError/ValueError/MemoryError set. */
+int copium_registry_register(PyTypeObject *type, const copium_handler *handler);
+
+/* Returns 1 if a registration was removed, 0 if there was none. */
+int copium_registry_unregister(PyTypeObject *type);
+
+/* The handler registered for exactly type, or NULL (no cache, no resolver). */
+const copium_handler *copium_registry_find(PyTypeObject *type);
+
+/* The handler used for a NULL deepcopy/copy function: stdlib's protocol. */
+const copium_handler *copium_registry_default(void);
+
+/* Calls fn for every registration until it returns non-zero (which is then returned). */
+int copium_registry_foreach(int (*fn)(PyTypeObject *type, const copium_handler *h, void *arg),
+                            void *arg);
+
+/* Forget every cached resolution (after something the resolver depends on changed). */
+void copium_registry_invalidate(void);
+
+#define COPIUM_REGISTRY_CACHE_SIZE 256
+
+typedef struct {
+    PyTypeObject *type;
+    const copium_handler *handler;
+} copium_registry_cache_entry;
+
+extern copium_registry_cache_entry copium_registry_cache[COPIUM_REGISTRY_CACHE_SIZE];
+
+const copium_handler *copium_registry_resolve(PyTypeObject *type);
+
+/* The handler for type: registered, resolved, never NULL. */
+static inline const copium_handler *copium_registry_lookup(PyTypeObject *type)
+{
+    uintptr_t p = (uintptr_t)type;
+    copium_registry_cache_entry *e =
+        &copium_registry_cache[((p >> 4) ^ (p >> 12)) & (COPIUM_REGISTRY_CACHE_SIZE - 1)];
+    if (e->type == type)
+        return e->handler;
+    return copium_registry_resolve(type);
+}
+
+#endif

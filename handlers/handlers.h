@@ -1,0 +1,43 @@
+/* The builtin handlers: one vtable per kind of object, each in its own file, registered with
+ * the core's registry through the same copium_handler type plugins use. This header is what
+ * the module glue needs: install them all, keep them in step with stdlib's tables, and the
+ * vtables themselves (for tests and for copium.handlers()). */
+#ifndef COPIUM_HANDLERS_H
+#define COPIUM_HANDLERS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "../core/handler.h"
+
+/* Atoms: deepcopy and copy return the object itself (atomic.c). */
+extern const copium_handler copium_atomic_handler;
+/* Shallow copy returns itself, deep copy takes stdlib's protocol path (tuple-like: slice). */
+extern const copium_handler copium_immutable_handler;
+
+extern const copium_handler copium_list_handler;      /* list.c */
+extern const copium_handler copium_tuple_handler;     /* tuple.c */
+extern const copium_handler copium_dict_handler;      /* dict.c */
+extern const copium_handler copium_set_handler;       /* set.c */
+extern const copium_handler copium_frozenset_handler; /* set.c */
+extern const copium_handler copium_bytearray_handler; /* bytearray.c */
+extern const copium_handler copium_method_handler;    /* method.c */
+
+/* Stdlib's lookup order for every type without a handler of its own (generic.c):
+ * copy._deepcopy_dispatch, classes as atoms, __deepcopy__ / __copy__, copyreg.dispatch_table,
+ * __reduce_ex__(4), __reduce__, then the reduce protocol (reduce.c) or, for instances whose
+ * type keeps the default protocol, the native object path (object.c). */
+extern const copium_handler copium_generic_handler;
+
+/* Import what the handlers need (copy, copyreg), register every builtin handler and install
+ * the resolver. Returns 0, or -1 with an exception set. */
+int copium_handlers_install(void);
+void copium_handlers_fini(void);
+
+/* Called before each top-level copy: if a program changed copy._deepcopy_dispatch,
+ * copy._copy_dispatch or copyreg.dispatch_table for a type that has a builtin handler, stdlib
+ * would now do something else for it, so that handler steps aside. Cheap when nothing changed.
+ * Returns 0, or -1 with an exception set. */
+int copium_handlers_sync(void);
+
+#endif
