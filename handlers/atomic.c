@@ -1,0 +1,24 @@
+/* Atoms: objects stdlib returns as themselves from both deepcopy and copy (immutable builtins,
+ * types, functions, code, range, property, weakref.ref, Ellipsis, NotImplemented, and exact
+ * stdlib types whose own __deepcopy__/__copy__ return self). The engine recognises the flag and
+ * never calls a function, so the vtable has none. Also the handler for types that shallow copy
+ * returns as themselves but deepcopy rebuilds through the stdlib protocol (slice). */
+#include "handlers.h"
+
+const copium_handler copium_atomic_handler = {
+    .struct_size = sizeof(copium_handler),
+    .name = "atomic",
+    .flags = COPIUM_HANDLER_ATOMIC,
+};
+
+static PyObject *immutable_copy(PyObject *obj, void *data)
+{
+    (void)data;
+    return Py_NewRef(obj);
+}
+
+const copium_handler copium_immutable_handler = {
+    .struct_size = sizeof(copium_handler),
+    .name = "immutable",
+    .copy = immutable_copy,
+};

@@ -1,0 +1,59 @@
+/* The list handler. Deep copy follows stdlib's _deepcopy_list: the new list is memoized before
+ * its items are copied (so a list can contain itself), items are fetched by index with the
+ * length re-read at every step (a list iterator's semantics, so a list changed by an item's
+ * __deepcopy__ copies exactly as stdlib copies it), and the copy grows by appends. The copy is
+ * allocated at the original's length up front, so those appends never reallocate. */
+#include "handlers.h"
+
+#include "../core/engine.h"
+
+/* Append item (a reference that is stolen) without reallocating while the list has room. */
+static int append_steal(PyObject *list, PyObject *item)
+{
+    PyListObject *l = (PyListObject *)list;
+    Py_ssize_t size = Py_SIZE(l);
+    if (size < l->allocated) {
+        l->ob_item[size] = item;
+        Py_SET_SIZE(l, size + 1);
+        return 0;
+    }
+    int rc = PyList_Append(list, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
+{
+    (void)data;
+    PyObject *copy = PyList_New(PyList_GET_SIZE(obj));
+    if (copy == NULL)
+        return NULL;
+    /* Room for every item, none of them there yet: the copy is a valid empty list throughout. */
+    Py_SET_SIZE(copy, 0);
+    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+        goto error;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(obj, i));
+        PyObject *item_copy = copium_deepcopy_child(ctx, item);
+        Py_DECREF(item);
+        if (item_copy == NULL || append_steal(copy, item_copy) < 0)
+            goto error;
+    }
+    return copy;
+error:
+    Py_DECREF(copy);
+    return NULL;
+}
+
+static PyObject *list_copy(PyObject *obj, void *data)
+{
+    (void)data;
+    return PyList_GetSlice(obj, 0, PyList_GET_SIZE(obj));
+}
+
+const copium_handler copium_list_handler = {
+    .struct_size = sizeof(copium_handler),
+    .name = "list",
+    .deepcopy = list_deepcopy,
+    .copy = list_copy,
+};

@@ -1,0 +1,190 @@
+/* The extension module copium._copium: argument parsing with stdlib's signatures and errors,
+ * the module's set-up (the builtin handlers into the registry) and nothing else; every copy
+ * decision lives in core/ and handlers/. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "../core/engine.h"
+#include "../handlers/handlers.h"
+
+static PyObject *error_type; /* copy.Error */
+
+/* Sort positional and keyword arguments into the named parameters, with the messages a Python
+ * function with the same signature gives. out[i] stays NULL for a missing optional one. */
+static int parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                      PyObject *kwnames, const char *const *names, Py_ssize_t nparams,
+                      Py_ssize_t nrequired, PyObject **out)
+{
+    for (Py_ssize_t i = 0; i < nparams; i++)
+        out[i] = NULL;
+    if (nargs > nparams) {
+        if (nparams == nrequired)
+            PyErr_Format(PyExc_TypeError,
+                         "%s() takes %zd positional argument%s but %zd were given", fname,
+                         nparams, nparams == 1 ? "" : "s", nargs);
+        else
+            PyErr_Format(PyExc_TypeError,
+                         "%s() takes from %zd to %zd positional arguments but %zd were given",
+                         fname, nrequired, nparams, nargs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        out[i] = args[i];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *kw = PyTuple_GET_ITEM(kwnames, k);
+        Py_ssize_t i = 0;
+        for (; i < nparams; i++) {
+            if (PyUnicode_CompareWithASCIIString(kw, names[i]) == 0)
+                break;
+        }
+        if (i == nparams) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname,
+                         kw);
+            return -1;
+        }
+        if (out[i] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname,
+                         names[i]);
+            return -1;
+        }
+        out[i] = args[nargs + k];
+    }
+    for (Py_ssize_t i = 0; i < nrequired; i++) {
+        if (out[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing 1 required positional argument: '%s'",
+                         fname, names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    (void)module;
+    static const char *const names[] = {"x", "memo"};
+    PyObject *params[2];
+    if (nargs == 1 && kwnames == NULL) {
+        params[0] = args[0];
+        params[1] = NULL;
+    } else if (parse_args("deepcopy", args, nargs, kwnames, names, 2, 1, params) < 0) {
+        return NULL;
+    }
+    if (copium_handlers_sync() < 0)
+        return NULL;
+    return copium_deepcopy(params[0], params[1]);
+}
+
+static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
+{
+    (void)module;
+    static const char *const names[] = {"x"};
+    PyObject *x;
+    if (nargs == 1 && kwnames == NULL)
+        x = args[0];
+    else if (parse_args("copy", args, nargs, kwnames, names, 1, 1, &x) < 0)
+        return NULL;
+    if (copium_handlers_sync() < 0)
+        return NULL;
+    return copium_copy(x);
+}
+
+#if PY_VERSION_HEX >= 0x030D0000
+/* copy.replace(obj, /, **changes) as in 3.13's Lib/copy.py. */
+static PyObject *py_replace(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (PyTuple_GET_SIZE(args) != 1) {
+        PyErr_Format(PyExc_TypeError,
+                     PyTuple_GET_SIZE(args) == 0
+                         ? "replace() missing 1 required positional argument: 'obj'"
+                         : "replace() takes 1 positional argument but %zd were given",
+                     PyTuple_GET_SIZE(args));
+        return NULL;
+    }
+    PyObject *obj = PyTuple_GET_ITEM(args, 0);
+    PyObject *cls = PyObject_GetAttrString(obj, "__class__");
+    if (cls == NULL)
+        return NULL;
+    PyObject *func;
+    if (PyObject_GetOptionalAttrString(cls, "__replace__", &func) < 0) {
+        Py_DECREF(cls);
+        return NULL;
+    }
+    if (func == NULL || func == Py_None) {
+        PyObject *name = PyObject_GetAttrString(cls, "__name__");
+        if (name != NULL)
+            PyErr_Format(PyExc_TypeError, "replace() does not support %S objects", name);
+        Py_XDECREF(name);
+        Py_XDECREF(func);
+        Py_DECREF(cls);
+        return NULL;
+    }
+    Py_DECREF(cls);
+    PyObject *result = PyObject_Call(func, args, kwargs);
+    Py_DECREF(func);
+    return result;
+}
+#endif
+
+PyDoc_STRVAR(deepcopy_doc, "deepcopy($module, /, x, memo=None)\n--\n\n"
+                           "Deep copy operation on arbitrary Python objects, as copy.deepcopy.");
+PyDoc_STRVAR(copy_doc, "copy($module, /, x)\n--\n\n"
+                       "Shallow copy operation on arbitrary Python objects, as copy.copy.");
+
+static PyMethodDef module_methods[] = {
+    {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy, METH_FASTCALL | METH_KEYWORDS,
+     deepcopy_doc},
+    {"copy", (PyCFunction)(void (*)(void))py_copy, METH_FASTCALL | METH_KEYWORDS, copy_doc},
+#if PY_VERSION_HEX >= 0x030D0000
+    {"replace", (PyCFunction)(void (*)(void))py_replace, METH_VARARGS | METH_KEYWORDS,
+     PyDoc_STR("replace($module, obj, /, **changes)\n--\n\n"
+               "Return a new object replacing specified fields with new values, as "
+               "copy.replace.")},
+#endif
+    {NULL, NULL, 0, NULL},
+};
+
+static void module_free(void *module)
+{
+    (void)module;
+    copium_handlers_fini();
+    Py_CLEAR(error_type);
+}
+
+/* Single-phase initialisation: the registry is process-wide state, so the module is not
+ * offered to isolated subinterpreters. */
+static struct PyModuleDef copium_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "copium._copium",
+    .m_doc = "copium's engine: fast deepcopy and copy with stdlib semantics.",
+    .m_size = -1,
+    .m_methods = module_methods,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__copium(void)
+{
+    PyObject *module = PyModule_Create(&copium_module);
+    if (module == NULL)
+        return NULL;
+    PyObject *copy_module = PyImport_ImportModule("copy");
+    if (copy_module == NULL)
+        goto error;
+    error_type = PyObject_GetAttrString(copy_module, "Error");
+    Py_DECREF(copy_module);
+    if (error_type == NULL)
+        goto error;
+    if (PyModule_AddObjectRef(module, "Error", error_type) < 0 ||
+        PyModule_AddObjectRef(module, "error", error_type) < 0)
+        goto error;
+    if (copium_handlers_install() < 0)
+        goto error;
+    return module;
+error:
+    Py_DECREF(module);
+    return NULL;
+}
