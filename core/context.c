@@ -3,6 +3,7 @@
  * pointer finds it without a dict lookup. */
 #include "context.h"
 
+#include "guard.h"
 #include "pymemo.h"
 
 static _Thread_local copium_ctx *thread_ctx;
@@ -84,6 +85,7 @@ copium_ctx *copium_ctx_acquire(void)
         ctx = ctx_new(); /* a nested top-level call */
     if (ctx != NULL)
         ctx->in_use = 1;
+    copium_guard_prepare();
     return ctx;
 }
 

@@ -5,6 +5,7 @@
 #include "engine.h"
 
 #include "context.h"
+#include "guard.h"
 #include "pymemo.h"
 #include "registry.h"
 
@@ -13,10 +14,10 @@ static inline PyObject *dispatch(copium_ctx *ctx, PyObject *obj, const copium_ha
 {
     if (h->deepcopy == NULL)
         h = copium_registry_default();
-    if (Py_EnterRecursiveCall(" while deep-copying an object"))
+    if (copium_guard_enter() < 0)
         return NULL;
     PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);
-    Py_LeaveRecursiveCall();
+    copium_guard_leave();
     return copy;
 }
 
@@ -32,11 +33,17 @@ PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
             return Py_NewRef(found);
         return dispatch(ctx, obj, h, hash);
     }
-    /* A Python memo: stdlib consults it before anything else, atoms included. */
+    /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
+#if PY_VERSION_HEX >= 0x030E0000
+    if (h->flags & COPIUM_HANDLER_ATOMIC)
+        return Py_NewRef(obj);
+#endif
     PyObject *found;
     int rc = copium_pymemo_lookup(ctx->pymemo, obj, &found);
     if (rc != 0)
         return rc > 0 ? found : NULL;
+    /* The lookup ran Python code, which may have changed the registry: ask again. */
+    h = copium_registry_lookup(Py_TYPE(obj));
     if (h->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(obj);
     return dispatch(ctx, obj, h, copium_hash_ptr(obj));
@@ -45,13 +52,17 @@ PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
 {
     if (ctx->pymemo != NULL)
-        return copium_pymemo_store(ctx->pymemo, orig, copy);
-    int added = copium_memo_insert(&ctx->memo, orig, hash, copy);
-    if (added <= 0)
-        return added;
-    if (copium_keepalive_push(&ctx->keepalive, orig) < 0)
+        return copium_pymemo_store(ctx->pymemo, orig, copy, 1);
+    if (copium_memo_insert(&ctx->memo, orig, hash, copy) < 0)
         return -1;
-    return 0;
+    return copium_keepalive_push(&ctx->keepalive, orig);
+}
+
+int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
+{
+    if (ctx->pymemo != NULL)
+        return copium_pymemo_store(ctx->pymemo, orig, copy, 0);
+    return copium_memo_insert(&ctx->memo, orig, hash, copy) < 0 ? -1 : 0;
 }
 
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
@@ -61,6 +72,18 @@ int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObje
     PyObject *found = copium_memo_lookup(&ctx->memo, orig, hash);
     *copy = found ? Py_NewRef(found) : NULL;
     return found != NULL;
+}
+
+int copium_memo_getitem(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
+{
+    if (ctx->pymemo != NULL)
+        return copium_pymemo_getitem(ctx->pymemo, orig, copy);
+    return copium_memo_find(ctx, orig, hash, copy);
+}
+
+PyObject *copium_ctx_python_memo(copium_ctx *ctx)
+{
+    return ctx->pymemo;
 }
 
 PyObject *copium_ctx_memo(copium_ctx *ctx)

@@ -13,15 +13,30 @@
 /* Deep-copy a child object within the current call. New reference, or NULL with an error. */
 PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj);
 
-/* memo[orig] = copy (orig is kept alive until the call ends). 0, or -1 with an error. */
+/* memo[orig] = copy, and orig kept alive until the call ends: what stdlib's deepcopy() does
+ * when a copier returns a result other than the object. 0, or -1 with an error. */
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
+
+/* memo[orig] = copy alone, for a container that must be found while its children are copied
+ * (stdlib's `memo[id(x)] = y` in _deepcopy_list); call copium_memo_store once it is complete,
+ * so that the keepalive list records completed copies in stdlib's order. 0 or -1. */
+int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
 
 /* 1 with a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
 
+/* `memo[id(orig)]`, the re-check _deepcopy_tuple makes after copying its children (on a Python
+ * memo, only a KeyError means absent). Same returns as copium_memo_find. */
+int copium_memo_getitem(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
+
 /* The memo as a Python object, for protocols that hand it to Python code (__deepcopy__).
  * From then on the call's memo operations go through it. Borrowed reference, or NULL. */
 PyObject *copium_ctx_memo(copium_ctx *ctx);
+
+/* The Python memo of this call (the caller's memo, or the dict a __deepcopy__ was given), or
+ * NULL while only the native memo exists: where the memo is observable, handlers reproduce
+ * stdlib's memo entries exactly. Borrowed. */
+PyObject *copium_ctx_python_memo(copium_ctx *ctx);
 
 /* Top-level calls. memo: NULL or None for a fresh memo, else used as stdlib uses it. */
 PyObject *copium_deepcopy(PyObject *obj, PyObject *memo);

@@ -35,12 +35,42 @@ int copium_pymemo_lookup(PyObject *memo, PyObject *orig, PyObject **copy)
     if (key == NULL)
         return -1;
     int found = 0;
+#if PY_VERSION_HEX >= 0x030F0000
+    /* 3.15: `if d in memo: return memo[d]` */
+    PyObject *v = NULL;
+    found = PySequence_Contains(memo, key);
+    if (found > 0) {
+        v = PyObject_GetItem(memo, key);
+        if (v == NULL)
+            found = -1;
+    }
+    Py_DECREF(key);
+    *copy = found > 0 ? v : NULL;
+    return found;
+#else
+    /* `y = memo.get(d, _nil); if y is not _nil: return y` */
     PyObject *v = sentinel_get(memo, key, &found);
     Py_DECREF(key);
     if (v == NULL)
         return -1;
     *copy = found ? v : NULL;
     return found;
+#endif
+}
+
+int copium_pymemo_getitem(PyObject *memo, PyObject *orig, PyObject **copy)
+{
+    PyObject *key = PyLong_FromVoidPtr(orig);
+    if (key == NULL)
+        return -1;
+    *copy = PyObject_GetItem(memo, key);
+    Py_DECREF(key);
+    if (*copy != NULL)
+        return 1;
+    if (!PyErr_ExceptionMatches(PyExc_KeyError))
+        return -1;
+    PyErr_Clear();
+    return 0;
 }
 
 static int keep_alive(PyObject *memo, PyObject *orig)
@@ -51,9 +81,13 @@ static int keep_alive(PyObject *memo, PyObject *orig)
     int rc = -1;
     PyObject *list = PyObject_GetItem(memo, key);
     if (list != NULL) {
-        PyObject *r = PyObject_CallMethod(list, "append", "O", orig);
-        rc = r ? 0 : -1;
-        Py_XDECREF(r);
+        if (PyList_CheckExact(list)) {
+            rc = PyList_Append(list, orig);
+        } else {
+            PyObject *r = PyObject_CallMethod(list, "append", "(O)", orig);
+            rc = r ? 0 : -1;
+            Py_XDECREF(r);
+        }
         Py_DECREF(list);
     } else if (PyErr_ExceptionMatches(PyExc_KeyError)) {
         PyErr_Clear();
@@ -68,7 +102,7 @@ static int keep_alive(PyObject *memo, PyObject *orig)
     return rc;
 }
 
-int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy)
+int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy, int keepalive)
 {
     PyObject *key = PyLong_FromVoidPtr(orig);
     if (key == NULL)
@@ -76,8 +110,8 @@ int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy)
     int rc = PyDict_CheckExact(memo) ? PyDict_SetItem(memo, key, copy)
                                      : PyObject_SetItem(memo, key, copy);
     Py_DECREF(key);
-    if (rc < 0)
-        return -1;
+    if (rc < 0 || !keepalive)
+        return rc;
     return keep_alive(memo, orig);
 }
 

@@ -11,11 +11,15 @@
 #include "keepalive.h"
 #include "memo.h"
 
-/* 1 and a new reference in *copy, 0 when absent, -1 on error. */
+/* deepcopy()'s own lookup, as the running version's stdlib makes it: 1 and a new reference in
+ * *copy, 0 when absent, -1 on error. */
 int copium_pymemo_lookup(PyObject *memo, PyObject *orig, PyObject **copy);
 
-/* memo[id(orig)] = copy, then keep orig alive in memo[id(memo)]. 0 or -1. */
-int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy);
+/* `memo[id(orig)]` with KeyError meaning absent (_deepcopy_tuple's re-check). Same returns. */
+int copium_pymemo_getitem(PyObject *memo, PyObject *orig, PyObject **copy);
+
+/* memo[id(orig)] = copy, then (with keepalive) orig appended to memo[id(memo)]. 0 or -1. */
+int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy, int keepalive);
 
 /* A new dict holding the native memo's entries keyed by id and the keepalive list. */
 PyObject *copium_pymemo_from_native(const copium_memo *memo, const copium_keepalive *ka);

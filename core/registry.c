@@ -41,6 +41,7 @@ void copium_registry_fini(void)
         Py_DECREF(r->type);
         PyMem_Free(r);
     }
+    resolver = NULL;
     copium_registry_invalidate();
 }
 

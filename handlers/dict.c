@@ -15,7 +15,7 @@ static PyObject *dict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
     PyObject *copy = PyDict_New();
     if (copy == NULL)
         return NULL;
-    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+    if (copium_memo_remember(ctx, obj, hash, copy) < 0)
         goto error;
     const Py_ssize_t size = PyDict_GET_SIZE(obj);
     Py_ssize_t remaining = size, pos = 0;
@@ -44,6 +44,8 @@ static PyObject *dict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         if (rc < 0)
             goto error;
     }
+    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+        goto error;
     return copy;
 error:
     Py_DECREF(copy);

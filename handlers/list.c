@@ -30,7 +30,7 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         return NULL;
     /* Room for every item, none of them there yet: the copy is a valid empty list throughout. */
     Py_SET_SIZE(copy, 0);
-    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+    if (copium_memo_remember(ctx, obj, hash, copy) < 0)
         goto error;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
         PyObject *item = Py_NewRef(PyList_GET_ITEM(obj, i));
@@ -39,6 +39,8 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         if (item_copy == NULL || append_steal(copy, item_copy) < 0)
             goto error;
     }
+    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+        goto error;
     return copy;
 error:
     Py_DECREF(copy);

@@ -3,7 +3,9 @@
  * that order, builds a new set or frozenset from the copies, and memoizes it only then (so an
  * element that refers back to the set meets a second copy of it, exactly as in stdlib). A
  * frozenset is rebuilt too, never returned as is. Shallow copy: set.copy(), and the frozenset
- * itself. Only exact set/frozenset come here; their __dict__-less reduce has no state. */
+ * itself. Only exact set/frozenset come here; their __dict__-less reduce has no state. While
+ * only the native memo exists, the snapshot's copy is made in place, unmemoized: nothing can
+ * observe the difference. */
 #include "handlers.h"
 
 #include "../core/engine.h"
@@ -31,7 +33,16 @@ static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
 static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
                                  PyObject *(*make)(PyObject *))
 {
-    PyObject *elements = deep_elements(ctx, obj);
+    PyObject *elements;
+    if (copium_ctx_python_memo(ctx) != NULL) {
+        /* The memo is observable: deep-copy the snapshot list as stdlib's reduce path does,
+         * which memoizes it and keeps it alive. */
+        PyObject *snapshot = PySequence_List(obj);
+        elements = snapshot ? copium_deepcopy_child(ctx, snapshot) : NULL;
+        Py_XDECREF(snapshot);
+    } else {
+        elements = deep_elements(ctx, obj);
+    }
     if (elements == NULL)
         return NULL;
     PyObject *copy = make(elements);

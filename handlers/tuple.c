@@ -25,10 +25,15 @@ static PyObject *tuple_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t ha
         PyTuple_SET_ITEM(copy, i, item_copy);
     }
     PyObject *memoized;
-    int found = copium_memo_find(ctx, obj, hash, &memoized);
+    int found = copium_memo_getitem(ctx, obj, hash, &memoized);
     if (found != 0) {
         Py_DECREF(copy);
-        return found > 0 ? memoized : NULL;
+        if (found < 0)
+            return NULL;
+        /* deepcopy()'s tail stores whatever the copier returned. */
+        if (memoized != obj && copium_memo_store(ctx, obj, hash, memoized) < 0)
+            Py_CLEAR(memoized);
+        return memoized;
     }
     if (!changed) {
         Py_DECREF(copy);

@@ -1,0 +1,220 @@
+# copium's developer and CI entry points. See README.md.
+#
+#   make bench            build for CPython 3.11 (BENCH_PYTHON=3.X) and run benchmarks/quick.py
+#   make test             build and test on every supported CPython found (PYTHONS="3.11 3.12")
+#   make test-3.12        the same for one interpreter
+#   make build            build and install copium into .venv-3.X for each of PYTHONS
+#   make format           clang-format -i on the C sources
+#   make format-check     fail if a C source is not clang-formatted
+#   make clean            remove build products; `make distclean` also removes the venvs
+#
+# Each interpreter gets a virtual environment .venv-3.X with the build and test tools from PyPI
+# (installed only when missing), copium is built into it with `pip install .` (warnings are
+# errors, meson build directory build/py-3.X so rebuilds are incremental), then pytest runs
+# tests/py and meson builds and runs the cmocka tests (tests/c) in build/cmocka-3.X.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.SUFFIXES:
+MAKEFLAGS += --no-print-directory
+
+ROOT := $(CURDIR)
+SUPPORTED_PYTHONS := 3.10 3.11 3.12 3.13
+BENCH_PYTHON ?= 3.11
+WERROR ?= true
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$${HOME:-/root}/.pyenv")
+
+# Debian packages: what building needs, what the C tests add, and what `make format` needs.
+APT_BUILD_PACKAGES ?= build-essential pkg-config uthash-dev
+APT_PACKAGES ?= $(APT_BUILD_PACKAGES) libcmocka-dev
+APT_FORMAT_PACKAGES ?= clang-format
+
+# PyPI packages of every venv: the build backend (used without build isolation, so that
+# meson and ninja also drive the cmocka build), and the test tools.
+VENV_PACKAGES := meson-python>=0.15 meson>=1.1.0 ninja pytest hypothesis
+VENV_IMPORT_CHECK := import mesonpy, mesonbuild, ninja, pytest, hypothesis
+
+# The interpreter for a version "3.X": the newest $(PYENV_ROOT)/versions/3.X.N (plain releases
+# only, no 3.X.Nt builds), else python3.X on PATH; empty when there is none.
+find_python = $(shell d=$$(ls -d "$(PYENV_ROOT)/versions/$(1)."* 2>/dev/null \
+	| grep -E '/$(subst .,\.,$(1))\.[0-9]+$$' | sort -V | tail -n 1); \
+	if [ -n "$$d" ] && [ -x "$$d/bin/python$(1)" ]; then echo "$$d/bin/python$(1)"; \
+	else command -v python$(1) 2>/dev/null || true; fi)
+
+FOUND_PYTHONS := $(foreach v,$(SUPPORTED_PYTHONS),$(if $(call find_python,$(v)),$(v)))
+PYTHONS ?= $(FOUND_PYTHONS)
+
+C_SOURCE_DIRS := core handlers python plugins tests/c examples
+C_SOURCES = $(shell find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+
+REPORTS := build/reports
+# A hung test must not eat CI's time: pytest is stopped after this many seconds per interpreter.
+PYTEST_TIMEOUT ?= 900
+
+.PHONY: help test build bench deps deps-build deps-format format format-check clean distclean
+
+help:
+	@sed -n '2,10s/^# \{0,1\}//p' Makefile
+	@echo "Interpreters found: $(or $(FOUND_PYTHONS),none) (under $(PYENV_ROOT)/versions or on PATH)"
+
+# ---------------------------------------------------------------------------------------------
+# System packages. apt-get update runs only when something is missing.
+
+define apt_ensure
+missing=""; \
+if ! command -v dpkg-query >/dev/null 2>&1; then \
+	echo "note: not a Debian system; make sure these are installed: $(1)"; exit 0; \
+fi; \
+for p in $(1); do \
+	dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null | grep -qx installed || missing="$$missing $$p"; \
+done; \
+[ -z "$$missing" ] && exit 0; \
+if [ "$$(id -u)" = 0 ]; then sudo=""; \
+elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+else echo "error: missing Debian packages:$$missing"; \
+	echo "       run as root: apt-get update && apt-get install -y$$missing"; exit 1; fi; \
+echo "==> installing Debian packages:$$missing$${sudo:+ (through sudo)}"; \
+if ! { $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+	&& $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; }; then \
+	echo "error: could not install the Debian packages:$$missing"; \
+	echo "       install them by hand: apt-get update && apt-get install -y$$missing"; exit 1; \
+fi
+endef
+
+deps:
+	@$(call apt_ensure,$(APT_PACKAGES))
+
+deps-build:
+	@$(call apt_ensure,$(APT_BUILD_PACKAGES))
+
+deps-format:
+	@$(call apt_ensure,$(APT_FORMAT_PACKAGES))
+
+# ---------------------------------------------------------------------------------------------
+# Per interpreter: venv-3.X, build-3.X, pytest-3.X, ctest-3.X, test-3.X.
+# (Pattern rules, so these names are not .PHONY; they never create files of their own name.)
+
+venv-%:
+	@py="$(call find_python,$*)"; \
+	if [ -z "$$py" ]; then \
+		echo "error: no CPython $* found (looked in $(PYENV_ROOT)/versions/$*.* and for python$* on PATH)"; \
+		exit 1; \
+	fi; \
+	venv=".venv-$*"; \
+	home="$$(dirname "$$(readlink -f "$$py")")"; \
+	if [ -e "$$venv" ] && ! { "$$venv/bin/python" -c 'pass' 2>/dev/null \
+			&& grep -qxF "home = $$home" "$$venv/pyvenv.cfg" 2>/dev/null; }; then \
+		echo "==> $$venv is stale or broken (interpreter now $$py): recreating it"; \
+		rm -rf "$$venv"; \
+	fi; \
+	if [ ! -e "$$venv" ]; then \
+		echo "==> creating $$venv with $$py"; \
+		"$$py" -m venv "$$venv"; \
+	fi; \
+	if ! "$$venv/bin/python" -c '$(VENV_IMPORT_CHECK)' 2>/dev/null; then \
+		echo "==> installing into $$venv: $(VENV_PACKAGES)"; \
+		"$$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+			$(foreach p,$(VENV_PACKAGES),'$(p)'); \
+	fi
+
+build-%: venv-%
+	@echo "==> building copium for CPython $* (pip install ., build dir build/py-$*, werror=$(WERROR))"
+	@mkdir -p build
+	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
+	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
+		--no-build-isolation --no-deps --force-reinstall -q \
+		--config-settings=build-dir="$(ROOT)/build/py-$*" \
+		--config-settings=setup-args=-Dwerror=$(WERROR) \
+		.
+	@cd /tmp && "$(ROOT)/.venv-$*/bin/python" -c \
+		'import copium, sys; print("    copium %s from %s" % (copium.__version__, copium.__file__))'
+
+# pytest on tests/py with the installed copium; the JUnit report feeds the summary.
+pytest-%: venv-%
+	@mkdir -p $(REPORTS)
+	@echo "==> pytest tests/py on CPython $*"
+	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" timeout -k 30 $(PYTEST_TIMEOUT) \
+		"$(ROOT)/.venv-$*/bin/python" -m pytest tests/py \
+		-p no:cacheprovider -q -ra --junitxml="$(REPORTS)/pytest-$*.xml" $(PYTEST_ARGS)
+
+# The cmocka tests: meson itself, run from the venv so that find_installation() picks this
+# interpreter, configures build/cmocka-3.X with -Dtests=enabled and meson test runs them.
+ctest-%: venv-%
+	@echo "==> cmocka tests (meson test) on CPython $*"
+	@bdir="build/cmocka-$*"; export PATH="$(ROOT)/.venv-$*/bin:$$PATH"; \
+	if [ -f "$$bdir/build.ninja" ]; then \
+		meson setup --reconfigure "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) >/dev/null \
+		|| { rm -rf "$$bdir"; meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) --buildtype=debugoptimized; }; \
+	else \
+		rm -rf "$$bdir"; \
+		meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) --buildtype=debugoptimized; \
+	fi; \
+	rm -f "$$bdir/meson-logs/testlog.json"; \
+	meson compile -C "$$bdir"; \
+	meson test -C "$$bdir" --print-errorlogs $(MESON_TEST_ARGS)
+
+# Everything for one interpreter; every step runs even when an earlier one failed (but for a
+# failed build), and the counts land in build/reports/summary-3.X.json.
+test-%: deps
+	@mkdir -p $(REPORTS); rm -f $(REPORTS)/pytest-$*.xml $(REPORTS)/summary-$*.json; \
+	start=$$SECONDS; build=ok; pytest=ok; ctest=ok; \
+	$(MAKE) build-$* || build=FAILED; \
+	if [ $$build = ok ]; then \
+		$(MAKE) pytest-$* || pytest=FAILED; \
+	else pytest=skipped; fi; \
+	$(MAKE) ctest-$* || ctest=FAILED; \
+	py="$(call find_python,$*)"; \
+	if [ -n "$$py" ]; then ver=$$("$$py" -c 'import platform; print(platform.python_version())'); \
+	else ver=""; build=missing; pytest=skipped; fi; \
+	"$${py:-python3}" .ci/report.py --python "$*" --version "$$ver" --build "$$build" --pytest-status "$$pytest" \
+		--ctest-status "$$ctest" --junit "$(REPORTS)/pytest-$*.xml" \
+		--testlog "build/cmocka-$*/meson-logs/testlog.json" --seconds $$((SECONDS - start)) \
+		> "$(REPORTS)/summary-$*.json"; \
+	[ $$build = ok ] && [ $$pytest = ok ] && [ $$ctest = ok ]
+
+# ---------------------------------------------------------------------------------------------
+# The README's commands.
+
+test: deps
+	@if [ -z "$(strip $(PYTHONS))" ]; then \
+		echo "error: no supported CPython ($(SUPPORTED_PYTHONS)) found under $(PYENV_ROOT)/versions or on PATH"; \
+		exit 1; \
+	fi; \
+	mkdir -p $(REPORTS); rm -f $(REPORTS)/summary-*.json $(REPORTS)/total.txt; \
+	start=$$SECONDS; rc=0; \
+	for v in $(PYTHONS); do \
+		echo; echo "=================== CPython $$v ==================="; \
+		$(MAKE) test-$$v || rc=1; \
+	done; \
+	echo; echo "=================== summary ($$((SECONDS - start)) s) ==================="; \
+	py="$(call find_python,$(firstword $(PYTHONS)))"; \
+	"$${py:-python3}" .ci/report.py --total $(foreach v,$(PYTHONS),"$(REPORTS)/summary-$(v).json") \
+		| tee $(REPORTS)/total.txt || rc=1; \
+	exit $$rc
+
+build: deps-build
+	@for v in $(PYTHONS); do $(MAKE) build-$$v; done
+
+bench: deps-build
+	@$(MAKE) build-$(BENCH_PYTHON)
+	@cd benchmarks && "$(ROOT)/.venv-$(BENCH_PYTHON)/bin/python" quick.py $(BENCH_ARGS)
+
+# ---------------------------------------------------------------------------------------------
+# Formatting (.clang-format at the top level).
+
+format: deps-format
+	@files="$(C_SOURCES)"; [ -z "$$files" ] || clang-format -i $$files
+	@echo "formatted $(words $(C_SOURCES)) C files"
+
+format-check: deps-format
+	@files="$(C_SOURCES)"; [ -z "$$files" ] || clang-format --dry-run --Werror $$files
+	@echo "$(words $(C_SOURCES)) C files are clang-formatted"
+
+clean:
+	rm -rf build dist builddir .hypothesis
+	find . -name __pycache__ -type d -not -path './.venv-*' -prune -exec rm -rf {} +
+	rm -rf subprojects/uthash-*/ subprojects/packagecache
+
+distclean: clean
+	rm -rf .venv-*

@@ -1,0 +1,191 @@
+/* The generic handler: the registry's default, serving every type without a handler of its own
+ * with stdlib's lookup order (Lib/copy.py, deepcopy() and copy()). Deep: copy._deepcopy_dispatch
+ * .get(cls), classes as atoms, the instance's __deepcopy__(memo), copyreg.dispatch_table.get(cls)
+ * (tested for truth), __reduce_ex__(4), __reduce__, else copy.Error; a str reduce value means the
+ * object itself; otherwise _reconstruct (reduce.c); then memo[id(x)] = y unless y is x. Shallow:
+ * _copy_dispatch.get(cls) (truth), classes, the class's __copy__, dispatch_table (not None),
+ * __reduce_ex__(4), __reduce__, shallow _reconstruct. Instances whose type keeps object's
+ * default protocol go through object.c instead, which gives the same result without the
+ * Python-level reduce. Python code always receives the memo Python would see
+ * (copium_ctx_memo: the caller's memo or a real dict mirroring the native one). */
+#include "handlers.h"
+
+#include "protocol.h"
+
+/* A module global stdlib would read that the program deleted: Python's NameError. */
+static int table_get(PyObject *table, const char *name, PyObject *key, PyObject **value)
+{
+    if (table == NULL) {
+        *value = NULL;
+        PyErr_Format(PyExc_NameError, "name '%s' is not defined", name);
+        return -1;
+    }
+    return copium_table_get(table, key, value);
+}
+
+static PyObject *uncopyable(const char *kind, PyTypeObject *cls)
+{
+    PyObject *error = copium_stdlib.error;
+    if (error == NULL) {
+        PyErr_SetString(PyExc_NameError, "name 'Error' is not defined");
+        return NULL;
+    }
+    PyObject *msg = PyUnicode_FromFormat("un(%s)copyable object of type %S", kind, cls);
+    if (msg == NULL)
+        return NULL;
+    /* `raise Error(msg)`: whatever copy.Error is bound to is called. */
+    PyObject *exc = PyObject_CallOneArg(error, msg);
+    Py_DECREF(msg);
+    if (exc == NULL)
+        return NULL;
+    if (PyExceptionInstance_Check(exc))
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    else
+        PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* The reduce value stdlib computes (dispatch_table, __reduce_ex__(4), __reduce__), or NULL.
+ * dispatch_table's entry counts when true (deepcopy) or when not None (copy). */
+static PyObject *reduce_value(PyObject *x, int deep)
+{
+    PyTypeObject *cls = Py_TYPE(x);
+    PyObject *reductor, *rv;
+    int rc = table_get(copium_stdlib.dispatch_table, "dispatch_table", (PyObject *)cls, &reductor);
+    if (rc < 0)
+        return NULL;
+    if (rc > 0) {
+        int use = deep ? PyObject_IsTrue(reductor) : 1;
+        if (use != 0) {
+            rv = use > 0 ? PyObject_CallOneArg(reductor, x) : NULL;
+            Py_DECREF(reductor);
+            return rv;
+        }
+        Py_DECREF(reductor);
+    }
+    rc = copium_get_optional_attr(x, copium_names.reduce_ex, &reductor);
+    if (rc < 0)
+        return NULL;
+    if (rc > 0 && reductor != Py_None) {
+        PyObject *proto = PyLong_FromLong(4);
+        rv = proto ? PyObject_CallOneArg(reductor, proto) : NULL;
+        Py_XDECREF(proto);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    Py_XDECREF(reductor);
+    rc = copium_get_optional_attr(x, copium_names.reduce, &reductor);
+    if (rc < 0)
+        return NULL;
+    int truth = rc > 0 ? PyObject_IsTrue(reductor) : 0;
+    if (truth > 0) {
+        rv = PyObject_CallNoArgs(reductor);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    Py_XDECREF(reductor);
+    if (truth < 0)
+        return NULL;
+    return uncopyable(deep ? "deep" : "shallow", cls);
+}
+
+static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
+{
+    (void)data;
+    PyObject *y = NULL, *copier, *memo;
+    /* A __deepcopy__ earlier in this call may have changed stdlib's tables. */
+    if (!copium_stdlib_fresh() && copium_handlers_sync() < 0)
+        return NULL;
+    if (copium_object_deepcopy(ctx, x, hash, &y))
+        return y; /* memoized by object.c */
+    PyTypeObject *cls = Py_TYPE(x);
+    int rc =
+        table_get(copium_stdlib.deepcopy_dispatch, "_deepcopy_dispatch", (PyObject *)cls, &copier);
+    if (rc < 0)
+        return NULL;
+    if (rc > 0) {
+        if (copier == copium_stdlib.orig_deepcopy_atomic) {
+            y = Py_NewRef(x); /* what stdlib's _deepcopy_atomic returns */
+        } else if ((memo = copium_ctx_memo(ctx)) != NULL) {
+            Py_INCREF(memo);
+            y = PyObject_CallFunctionObjArgs(copier, x, memo, NULL);
+            Py_DECREF(memo);
+        }
+        Py_DECREF(copier);
+    } else if (PyType_IsSubtype(cls, &PyType_Type)) {
+        y = Py_NewRef(x);
+    } else {
+        rc = copium_get_optional_attr(x, copium_names.deepcopy, &copier);
+        if (rc < 0)
+            return NULL;
+        if (rc > 0 && copier != Py_None) {
+            memo = copium_ctx_memo(ctx);
+            if (memo != NULL) {
+                Py_INCREF(memo);
+                y = PyObject_CallOneArg(copier, memo);
+                Py_DECREF(memo);
+            }
+            Py_DECREF(copier);
+        } else {
+            Py_XDECREF(copier);
+            PyObject *rv = reduce_value(x, 1);
+            if (rv == NULL)
+                return NULL;
+            y = PyUnicode_Check(rv) ? Py_NewRef(x) : copium_reconstruct(ctx, x, hash, rv);
+            Py_DECREF(rv);
+        }
+    }
+    /* `if y is not x: memo[d] = y; _keep_alive(x, memo)` */
+    if (y != NULL && y != x && copium_memo_store(ctx, x, hash, y) < 0)
+        Py_CLEAR(y);
+    return y;
+}
+
+static PyObject *generic_copy(PyObject *x, void *data)
+{
+    (void)data;
+    PyObject *y = NULL, *copier;
+    if (!copium_stdlib_fresh() && copium_handlers_sync() < 0)
+        return NULL;
+    if (copium_object_copy(x, &y))
+        return y;
+    PyTypeObject *cls = Py_TYPE(x);
+    int rc = table_get(copium_stdlib.copy_dispatch, "_copy_dispatch", (PyObject *)cls, &copier);
+    if (rc < 0)
+        return NULL;
+    if (rc > 0) {
+        int truth = PyObject_IsTrue(copier);
+        if (truth != 0) {
+            y = truth > 0 ? PyObject_CallOneArg(copier, x) : NULL;
+            Py_DECREF(copier);
+            return y;
+        }
+        Py_DECREF(copier);
+    }
+    if (PyType_IsSubtype(cls, &PyType_Type))
+        return Py_NewRef(x);
+    /* stdlib looks __copy__ up on the class, not the instance. */
+    rc = copium_get_optional_attr((PyObject *)cls, copium_names.copy, &copier);
+    if (rc < 0)
+        return NULL;
+    if (rc > 0 && copier != Py_None) {
+        y = PyObject_CallOneArg(copier, x);
+        Py_DECREF(copier);
+        return y;
+    }
+    Py_XDECREF(copier);
+    PyObject *rv = reduce_value(x, 0);
+    if (rv == NULL)
+        return NULL;
+    y = PyUnicode_Check(rv) ? Py_NewRef(x) : copium_reconstruct(NULL, x, 0, rv);
+    Py_DECREF(rv);
+    return y;
+}
+
+const copium_handler copium_generic_handler = {
+    .struct_size = sizeof(copium_handler),
+    .name = "generic",
+    .deepcopy = generic_deepcopy,
+    .copy = generic_copy,
+};

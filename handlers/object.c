@@ -1,0 +1,636 @@
+/* The native path for instances whose type keeps object's default reduce protocol: plain
+ * classes, dataclasses, __slots__ classes. For them stdlib calls object.__reduce_ex__(4), which
+ * gives (copyreg.__newobj__, (cls,), state) with state = None, x.__dict__ (when not empty), or
+ * (x.__dict__ or None, {slot: value for each set slot}) (Objects/typeobject.c,
+ * object_getstate_default), and _reconstruct then makes object.__new__(cls), memoizes it, and
+ * fills __dict__ with dict.update and the slots with setattr. This file does the same without
+ * building the reduce value, the argument tuple or the state containers.
+ *
+ * A type qualifies when every step of stdlib's lookup order before the reduce is a no-op for it
+ * and the reduce is object's own: no entry in copy._deepcopy_dispatch / _copy_dispatch /
+ * copyreg.dispatch_table, not a class, no __deepcopy__ / __copy__, object's __reduce_ex__,
+ * __reduce__ and __getstate__, no __setstate__, __getnewargs__ or __getnewargs_ex__, object's
+ * __new__ (tp_new), generic attribute access (no __getattr__ / __getattribute__, so that
+ * getattr(x, name) is the type's MRO plus the instance dict), no list or dict base, and the
+ * size check object_getstate_default applies passes. Those facts are cached per type and
+ * trusted while the type's version tag (which CPython changes on any change to the type or a
+ * base) and copium's stdlib epoch are unchanged; the instance's own dict is checked per object
+ * for __deepcopy__, __reduce_ex__ and __getstate__, which getattr would find there. Changes to
+ * a metaclass after a type was cached are not tracked (a metaclass would have to gain a
+ * __copy__ or a data descriptor named __new__ or __reduce__).
+ *
+ * The identity of x.__dict__: stdlib deep-copies the state, so memo[id(x.__dict__)] holds a
+ * dict D' distinct from y.__dict__ (which receives D' through update). Where the memo is
+ * visible to Python (a caller's memo, or one handed to a __deepcopy__ already) that is what
+ * copium does too: it builds the state stdlib would build and runs it through the reduce code.
+ * With only the native memo (no Python code can read it), values are copied straight into
+ * y.__dict__ and x.__dict__ is not memoized; if x.__dict__ was copied before, its copy is
+ * used, as stdlib would; if it is met later, it is copied then, to a dict whose values are the
+ * same memoized copies. The graph is the same shape as stdlib's either way: D' is only ever
+ * referenced by what referenced x.__dict__. */
+#include "protocol.h"
+
+#include <string.h>
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define SLOT_MEMBER_TYPE Py_T_OBJECT_EX
+#else
+#include <structmember.h>
+#define SLOT_MEMBER_TYPE T_OBJECT_EX
+#endif
+
+typedef struct {
+    PyTypeObject *type;   /* borrowed: a dead type's address never comes back with its tag */
+    unsigned int version; /* type's version tag when computed; 0: do not cache */
+    uint64_t epoch;       /* copium_stdlib.epoch when computed */
+    unsigned char deep_ok, copy_ok, has_dict;
+    unsigned char names_known; /* slotnames fetched (only once a path needs them) */
+    Py_ssize_t allowance;      /* basicsize object_getstate_default allows, slots aside */
+    PyObject *slotnames;       /* list from copyreg._slotnames (strong), NULL for None */
+    /* When every slot name resolves to a plain __slots__ member (what getattr and setattr then
+     * do is read and write a field): the names as they were (a tuple, compared per object with
+     * the list, which a program could change in place) and each field's offset (PyMem). */
+    PyObject *slot_snapshot;
+    Py_ssize_t *offsets;
+    unsigned char direct_set; /* generic setattr: setattr(y, slot, v) writes the field */
+} type_info;
+
+#define TYPE_CACHE_SIZE 128
+static type_info type_cache[TYPE_CACHE_SIZE];
+
+static unsigned int type_version(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX < 0x030D0000 && defined(Py_TPFLAGS_VALID_VERSION_TAG)
+    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG))
+        return 0;
+#endif
+    return tp->tp_version_tag;
+}
+
+/* Release what info owns (it may be a cache entry: leave it consistent first). */
+static void info_release(type_info *info)
+{
+    PyObject *names = info->slotnames, *snapshot = info->slot_snapshot;
+    Py_ssize_t *offsets = info->offsets;
+    info->slotnames = info->slot_snapshot = NULL;
+    info->offsets = NULL;
+    info->type = NULL;
+    info->version = 0;
+    PyMem_Free(offsets);
+    Py_XDECREF(snapshot);
+    Py_XDECREF(names);
+}
+
+void copium_object_clear_cache(void)
+{
+    for (size_t i = 0; i < TYPE_CACHE_SIZE; i++)
+        info_release(&type_cache[i]);
+}
+
+/* Resolve each slot name to its __slots__ member field, as generic getattr would find it. */
+static void resolve_slots(PyTypeObject *tp, type_info *info)
+{
+    PyObject *names = info->slotnames;
+    Py_ssize_t n = PyList_GET_SIZE(names);
+    if (n == 0)
+        return;
+    Py_ssize_t *offsets = PyMem_Malloc(n * sizeof(Py_ssize_t));
+    if (offsets == NULL)
+        return; /* the attribute path works without it */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PyList_GET_ITEM(names, i);
+        PyObject *descr = PyUnicode_CheckExact(name) ? copium_type_lookup(tp, name) : NULL;
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+            PyMem_Free(offsets);
+            return;
+        }
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m->type != SLOT_MEMBER_TYPE || m->flags != 0 || m->offset <= 0 ||
+            m->offset + (Py_ssize_t)sizeof(PyObject *) > tp->tp_basicsize) {
+            PyMem_Free(offsets);
+            return;
+        }
+        offsets[i] = m->offset;
+    }
+    info->slot_snapshot = PyList_AsTuple(names);
+    if (info->slot_snapshot == NULL) {
+        PyErr_Clear();
+        PyMem_Free(offsets);
+        return;
+    }
+    info->offsets = offsets;
+    info->direct_set = tp->tp_setattro == PyObject_GenericSetAttr;
+}
+
+/* _PyType_GetSlotNames: cls.__dict__["__slotnames__"], else copyreg._slotnames(cls) (which
+ * caches its answer there; *called is then set). New reference to a list or None; NULL with an
+ * error, or NULL without one for a value stdlib would reject (the reduce path then raises). */
+static PyObject *slot_names(PyTypeObject *tp, int *called)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *dict = PyType_GetDict(tp);
+#else
+    PyObject *dict = Py_XNewRef(tp->tp_dict);
+#endif
+    if (dict == NULL)
+        return NULL;
+    PyObject *names;
+    int rc = copium_dict_get_ref(dict, copium_names.slotnames, &names);
+    Py_DECREF(dict);
+    if (rc < 0)
+        return NULL;
+    if (rc == 0) {
+        if (copium_stdlib.slotnames_func == NULL)
+            return NULL;
+        *called = 1;
+        names = PyObject_CallOneArg(copium_stdlib.slotnames_func, (PyObject *)tp);
+        if (names == NULL)
+            return NULL;
+    }
+    if (names != Py_None && !PyList_Check(names)) {
+        Py_DECREF(names);
+        return NULL;
+    }
+    return names;
+}
+
+/* Does the metaclass hold `name` as a data descriptor (which would win over the class's own
+ * attribute in `cls.name`)? */
+static int meta_data_descriptor(PyTypeObject *tp, PyObject *name)
+{
+    PyObject *attr = copium_type_lookup(Py_TYPE(tp), name);
+    return attr != NULL && Py_TYPE(attr)->tp_descr_set != NULL;
+}
+
+/* The facts for tp; slot names only when the `deep` (or shallow) path qualifies: fetching them
+ * may call copyreg._slotnames, which stores cls.__slotnames__, and stdlib does that only when
+ * it reaches object.__reduce_ex__. */
+static void compute(PyTypeObject *tp, int deep, type_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->type = tp;
+    info->epoch = copium_stdlib.epoch;
+    if (tp->tp_new != PyBaseObject_Type.tp_new || tp->tp_itemsize != 0 ||
+        tp->tp_getattro != PyObject_GenericGetAttr ||
+        Py_TYPE(tp)->tp_getattro != PyType_Type.tp_getattro)
+        return;
+    if (PyType_IsSubtype(tp, &PyList_Type) || PyType_IsSubtype(tp, &PyDict_Type) ||
+        PyType_IsSubtype(tp, &PyType_Type))
+        return;
+    PyObject *ddisp = copium_stdlib.deepcopy_dispatch, *cdisp = copium_stdlib.copy_dispatch;
+    PyObject *table = copium_stdlib.dispatch_table;
+    if (ddisp == NULL || cdisp == NULL || table == NULL || !PyDict_CheckExact(ddisp) ||
+        !PyDict_CheckExact(cdisp) || !PyDict_CheckExact(table))
+        return;
+    if (copium_stdlib.newobj == NULL || copium_stdlib.newobj != copium_stdlib.orig_newobj)
+        return;
+        /* The version the facts below are computed under: they are cached only if it still holds
+         * at the end (code run meanwhile, a finaliser say, may have changed the type). */
+#if PY_VERSION_HEX >= 0x030C0000
+    PyUnstable_Type_AssignVersionTag(tp);
+#else
+    (void)copium_type_lookup(tp, copium_names.reduce_ex); /* assigns a tag */
+#endif
+    unsigned int version = type_version(tp);
+    int called = 0;
+    PyObject *key = (PyObject *)tp;
+    int in_deep = PyDict_Contains(ddisp, key), in_copy = PyDict_Contains(cdisp, key),
+        in_table = PyDict_Contains(table, key);
+    if (in_deep < 0 || in_copy < 0 || in_table < 0) {
+        PyErr_Clear();
+        return;
+    }
+    if (copium_type_lookup(tp, copium_names.reduce_ex) != copium_stdlib.object_reduce_ex ||
+        copium_type_lookup(tp, copium_names.reduce) != copium_stdlib.object_reduce ||
+        copium_type_lookup(tp, copium_names.getstate) != copium_stdlib.object_getstate ||
+        copium_type_lookup(tp, copium_names.setstate) != NULL ||
+        copium_type_lookup(tp, copium_names.getnewargs_ex) != NULL ||
+        copium_type_lookup(tp, copium_names.getnewargs) != NULL ||
+        copium_type_lookup(tp, copium_names.new_) != copium_stdlib.object_new ||
+        meta_data_descriptor(tp, copium_names.reduce) ||
+        meta_data_descriptor(tp, copium_names.new_))
+        goto done;
+    if (tp->tp_dictoffset != 0) {
+        /* y.__dict__ in _reconstruct must be the instance dict itself. */
+        PyObject *descr = copium_type_lookup(tp, copium_names.dict);
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyGetSetDescr_Type))
+            goto done;
+        info->has_dict = 1;
+    }
+    /* object_getstate_default refuses an object with more C-level fields than its dict,
+     * weakref list and slots explain; counted conservatively (a managed dict or weakref list
+     * is outside the object), a failing type just takes the reduce path, which raises. */
+    info->allowance = PyBaseObject_Type.tp_basicsize;
+    if (tp->tp_dictoffset > 0)
+        info->allowance += sizeof(PyObject *);
+    if (tp->tp_weaklistoffset > 0)
+        info->allowance += sizeof(PyObject *);
+    info->deep_ok = !in_deep && !in_table && copium_type_lookup(tp, copium_names.deepcopy) == NULL;
+    info->copy_ok = !in_copy && !in_table && copium_type_lookup(tp, copium_names.copy) == NULL &&
+                    copium_type_lookup(Py_TYPE(tp), copium_names.copy) == NULL;
+    if (deep ? info->deep_ok : info->copy_ok) {
+        /* Last: storing cls.__slotnames__ is a change to the type (a new version tag). */
+        PyObject *names = slot_names(tp, &called);
+        if (names == NULL) {
+            PyErr_Clear(); /* the reduce path raises it again */
+            info->deep_ok = info->copy_ok = 0;
+            return;
+        }
+        if (names != Py_None) {
+            info->slotnames = names;
+            resolve_slots(tp, info);
+        } else {
+            Py_DECREF(names);
+        }
+        info->names_known = 1;
+    }
+done:
+    /* A refusal is cached too: types with their own protocol are met again and again. Not when
+     * copyreg._slotnames ran (it stores cls.__slotnames__, a change to the type, and runs
+     * Python code): the next object finds the names in the class and caches. A static type
+     * cannot be changed (and copyreg cannot store the names in it). */
+    if (called && PyType_HasFeature(tp, Py_TPFLAGS_HEAPTYPE))
+        return;
+    if (type_version(tp) == version)
+        info->version = version;
+}
+
+/* The facts for tp: from the cache, or computed into *tmp (then cached when the type has a
+ * version tag). The caller releases tmp->slotnames. */
+static const type_info *get_info(PyTypeObject *tp, int deep, type_info *tmp)
+{
+    uintptr_t p = (uintptr_t)tp;
+    type_info *e = &type_cache[((p >> 4) ^ (p >> 12)) & (TYPE_CACHE_SIZE - 1)];
+    if (e->type == tp && e->version != 0 && e->version == type_version(tp) &&
+        e->epoch == copium_stdlib.epoch && (e->names_known || !(deep ? e->deep_ok : e->copy_ok)))
+        return e;
+    compute(tp, deep, tmp);
+    if (tmp->version == 0 || !copium_stdlib_fresh())
+        return tmp;
+    type_info old = *e;
+    *e = *tmp;
+    tmp->slotnames = tmp->slot_snapshot = NULL;
+    tmp->offsets = NULL;
+    info_release(&old);
+    return e;
+}
+
+typedef struct {
+    PyObject *name, *value;
+    Py_ssize_t offset; /* the field setattr writes, or 0: call setattr */
+} slot_value;
+
+#define SLOTS_ON_STACK 8
+
+typedef struct {
+    slot_value *items;
+    Py_ssize_t count;
+    slot_value stack[SLOTS_ON_STACK];
+} slot_values;
+
+static void slot_values_clear(slot_values *sv)
+{
+    for (Py_ssize_t i = 0; i < sv->count; i++) {
+        Py_DECREF(sv->items[i].name);
+        Py_DECREF(sv->items[i].value);
+    }
+    if (sv->items != sv->stack)
+        PyMem_Free(sv->items);
+    sv->items = sv->stack;
+    sv->count = 0;
+}
+
+/* The slot half of object_getstate_default: for each name, getattr(x, name) when present, in
+ * a dict keyed by name (a repeated name keeps its first position and its last value).
+ * 1 done, 0 a name that is not an exact str (left to the reduce path), -1 error. */
+static int add_slot_value(slot_values *sv, PyObject *name, PyObject *value, Py_ssize_t offset)
+{
+    Py_ssize_t j = 0;
+    while (j < sv->count && PyUnicode_Compare(sv->items[j].name, name) != 0)
+        j++;
+    if (j < sv->count) {
+        Py_SETREF(sv->items[j].value, value);
+        Py_DECREF(name);
+    } else {
+        sv->items[j].name = name;
+        sv->items[j].value = value;
+        sv->items[j].offset = offset;
+        sv->count++;
+    }
+    return 0;
+}
+
+static int collect_slots(PyObject *x, PyObject *names, PyObject *snapshot,
+                         const Py_ssize_t *offsets, int direct_set, slot_values *sv)
+{
+    Py_ssize_t n = PyList_GET_SIZE(names);
+    sv->items = sv->stack;
+    sv->count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(names, i)))
+            return 0;
+    }
+    /* The resolved fields stand for getattr only while the list still names them. */
+    int direct = offsets != NULL && PyTuple_GET_SIZE(snapshot) == n;
+    for (Py_ssize_t i = 0; direct && i < n; i++)
+        direct = PyList_GET_ITEM(names, i) == PyTuple_GET_ITEM(snapshot, i);
+    if (n > SLOTS_ON_STACK) {
+        sv->items = PyMem_Malloc(n * sizeof(slot_value));
+        if (sv->items == NULL) {
+            sv->items = sv->stack;
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    if (direct) {
+        /* getattr(x, name) reads the field (unset: AttributeError, skipped); no code runs. */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *value = *(PyObject **)((char *)x + offsets[i]);
+            if (value != NULL)
+                add_slot_value(sv, Py_NewRef(PyList_GET_ITEM(names, i)), Py_NewRef(value),
+                               direct_set ? offsets[i] : 0);
+        }
+        return 1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = Py_NewRef(PyList_GET_ITEM(names, i)), *value;
+        int rc = copium_get_optional_attr(x, name, &value);
+        if (rc < 0) {
+            Py_DECREF(name);
+            return -1;
+        }
+        if (rc > 0)
+            add_slot_value(sv, name, value, 0);
+        else
+            Py_DECREF(name);
+        if (PyList_GET_SIZE(names) != n) {
+            PyErr_SetString(PyExc_RuntimeError, "__slotsname__ changed size during iteration");
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* Is one of names[0..n) in the instance dict (where getattr would find it first)? */
+static int instance_overrides(PyObject *dict, PyObject *const *names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int rc = PyDict_Contains(dict, names[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Everything both directions read from x before building y. Returns 1 when x takes the
+ * native path (state gathered), 0 when it does not, -1 on error. */
+typedef struct {
+    PyObject *dict;       /* x.__dict__ when not empty, else NULL */
+    unsigned int version; /* the type's version tag the slot offsets were resolved under */
+    slot_values slots;
+} object_state;
+
+static int gather(PyObject *x, int deep, object_state *st)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    type_info tmp = {0};
+    PyObject *names = NULL, *snapshot = NULL;
+    Py_ssize_t offsets_stack[SLOTS_ON_STACK], *offsets = NULL;
+    int rc = 0;
+    st->dict = NULL;
+    st->slots.items = st->slots.stack;
+    st->slots.count = 0;
+    const type_info *info = get_info(tp, deep, &tmp);
+    st->version = info->version;
+    if (!(deep ? info->deep_ok : info->copy_ok))
+        goto done;
+    /* info may be replaced by code run below (any allocation may run a finaliser): copy out
+     * what is used after that. */
+    int has_dict = info->has_dict, direct_set = info->direct_set;
+    Py_ssize_t allowance = info->allowance;
+    names = Py_XNewRef(info->slotnames);
+    if (info->offsets != NULL) {
+        snapshot = Py_NewRef(info->slot_snapshot);
+        Py_ssize_t n = PyTuple_GET_SIZE(snapshot);
+        offsets = n <= SLOTS_ON_STACK ? offsets_stack : PyMem_Malloc(n * sizeof(Py_ssize_t));
+        if (offsets == NULL) {
+            PyErr_NoMemory();
+            rc = -1;
+            goto done;
+        }
+        memcpy(offsets, info->offsets, n * sizeof(Py_ssize_t));
+    }
+    Py_ssize_t nslots = names ? PyList_GET_SIZE(names) : 0;
+    if (tp->tp_basicsize > allowance + nslots * (Py_ssize_t)sizeof(PyObject *))
+        goto done;
+    if (has_dict) {
+        PyObject *dict = PyObject_GenericGetDict(x, NULL);
+        if (dict == NULL) {
+            rc = -1;
+            goto done;
+        }
+        if (PyDict_GET_SIZE(dict) == 0) {
+            Py_DECREF(dict);
+        } else {
+            PyObject *const checks[] = {copium_names.reduce_ex, copium_names.getstate,
+                                        copium_names.deepcopy};
+            rc = instance_overrides(dict, checks, deep ? 3 : 2);
+            if (rc != 0) {
+                Py_DECREF(dict);
+                rc = rc < 0 ? -1 : 0;
+                goto done;
+            }
+            st->dict = dict;
+        }
+    }
+    rc = 1;
+    if (nslots > 0) {
+        /* The resolved fields hold only while the type is unchanged (code may have run). */
+        int same = st->version != 0 && type_version(tp) == st->version;
+        rc = collect_slots(x, names, snapshot, same ? offsets : NULL, direct_set, &st->slots);
+    }
+    if (rc <= 0) {
+        slot_values_clear(&st->slots);
+        Py_CLEAR(st->dict);
+    }
+done:
+    if (offsets != offsets_stack)
+        PyMem_Free(offsets);
+    Py_XDECREF(names);
+    Py_XDECREF(snapshot);
+    info_release(&tmp);
+    return rc;
+}
+
+static void state_clear(object_state *st)
+{
+    Py_CLEAR(st->dict);
+    slot_values_clear(&st->slots);
+}
+
+/* object.__new__(cls) as copyreg.__newobj__ calls it (tp_new is object's own: checked). */
+static PyObject *new_instance(PyTypeObject *tp)
+{
+    return PyBaseObject_Type.tp_new(tp, copium_stdlib.empty_tuple, NULL);
+}
+
+static int set_slots(PyObject *y, const object_state *st, copium_ctx *ctx)
+{
+    const slot_values *sv = &st->slots;
+    for (Py_ssize_t i = 0; i < sv->count; i++) {
+        PyObject *value = sv->items[i].value;
+        value = ctx ? copium_deepcopy_child(ctx, value) : Py_NewRef(value);
+        if (value == NULL)
+            return -1;
+        Py_ssize_t offset = sv->items[i].offset;
+        /* Copying children ran code: the field still is what setattr writes only if y's type
+         * is the same, unchanged (same version tag: same __setattr__ and descriptors). */
+        if (offset > 0 && st->version != 0 && type_version(Py_TYPE(y)) == st->version) {
+            /* What the member descriptor's setter does (y's type is x's: same layout). */
+            PyObject **field = (PyObject **)((char *)y + offset);
+            Py_XSETREF(*field, value);
+            continue;
+        }
+        int rc = PyObject_SetAttr(y, sv->items[i].name, value);
+        Py_DECREF(value);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The state stdlib would build (exact mode): None, the dict, or (dict or None, slots). */
+static PyObject *build_state(const object_state *st)
+{
+    PyObject *dict = st->dict ? st->dict : Py_None;
+    if (st->slots.count == 0)
+        return Py_NewRef(dict);
+    PyObject *slots = PyDict_New();
+    if (slots == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < st->slots.count; i++) {
+        if (PyDict_SetItem(slots, st->slots.items[i].name, st->slots.items[i].value) < 0) {
+            Py_DECREF(slots);
+            return NULL;
+        }
+    }
+    PyObject *state = PyTuple_Pack(2, dict, slots);
+    Py_DECREF(slots);
+    return state;
+}
+
+/* Deep-copy x.__dict__'s items into y's dict, as _deepcopy_dict would into D' (value before
+ * key, a dict iterator's checks), or take D' from the memo when x.__dict__ was copied before. */
+static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict)
+{
+    PyObject *ydict = PyObject_GenericGetDict(y, NULL), *found, *key, *value;
+    if (ydict == NULL)
+        return -1;
+    int rc = copium_memo_find(ctx, xdict, copium_hash_ptr(xdict), &found);
+    if (rc != 0) {
+        if (rc > 0) {
+            if (PyDict_CheckExact(found)) {
+                rc = PyDict_Update(ydict, found);
+            } else {
+                PyObject *r = PyObject_CallMethodOneArg(ydict, copium_names.update, found);
+                rc = r ? 0 : -1;
+                Py_XDECREF(r);
+            }
+            Py_DECREF(found);
+        }
+        Py_DECREF(ydict);
+        return rc;
+    }
+    copium_dictiter it;
+    copium_dictiter_init(&it, xdict);
+    while ((rc = copium_dictiter_next(&it, &key, &value)) > 0) {
+        Py_INCREF(key);
+        Py_INCREF(value);
+        PyObject *value_copy = copium_deepcopy_child(ctx, value);
+        PyObject *key_copy = value_copy ? copium_deepcopy_child(ctx, key) : NULL;
+        rc = key_copy ? PyDict_SetItem(ydict, key_copy, value_copy) : -1;
+        Py_DECREF(key);
+        Py_DECREF(value);
+        Py_XDECREF(key_copy);
+        Py_XDECREF(value_copy);
+        if (rc < 0)
+            break;
+    }
+    Py_DECREF(ydict);
+    return rc;
+}
+
+int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject **result)
+{
+    object_state st;
+    int rc = gather(x, 1, &st);
+    if (rc <= 0) {
+        *result = NULL;
+        return rc < 0; /* an error is handled (NULL result), a refusal is not */
+    }
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *y = NULL;
+    if (copium_ctx_python_memo(ctx) != NULL) {
+        /* The memo is observable: make exactly stdlib's memo entries. */
+        PyObject *state = build_state(&st), *args = NULL;
+        if (state == NULL)
+            goto error;
+        args = PyTuple_Pack(1, (PyObject *)tp);
+        if (args != NULL)
+            y = copium_reconstruct_parts(ctx, x, hash, copium_stdlib.newobj, args, state, NULL,
+                                         NULL);
+        Py_DECREF(state);
+        Py_XDECREF(args);
+        if (y == NULL || copium_memo_store(ctx, x, hash, y) < 0)
+            goto error;
+    } else {
+        y = new_instance(tp);
+        if (y == NULL || copium_memo_remember(ctx, x, hash, y) < 0)
+            goto error;
+        if (st.dict != NULL && copy_dict_into(ctx, y, st.dict) < 0)
+            goto error;
+        if (set_slots(y, &st, ctx) < 0)
+            goto error;
+        if (copium_memo_store(ctx, x, hash, y) < 0)
+            goto error;
+    }
+    state_clear(&st);
+    *result = y;
+    return 1;
+error:
+    state_clear(&st);
+    Py_XDECREF(y);
+    *result = NULL;
+    return 1;
+}
+
+int copium_object_copy(PyObject *x, PyObject **result)
+{
+    object_state st;
+    int rc = gather(x, 0, &st);
+    *result = NULL;
+    if (rc <= 0)
+        return rc < 0;
+    PyObject *y = new_instance(Py_TYPE(x));
+    if (y == NULL)
+        goto error;
+    if (st.dict != NULL) {
+        /* `y.__dict__.update(x.__dict__)` */
+        PyObject *ydict = PyObject_GenericGetDict(y, NULL);
+        if (ydict == NULL)
+            goto error;
+        int urc = PyDict_Update(ydict, st.dict);
+        Py_DECREF(ydict);
+        if (urc < 0)
+            goto error;
+    }
+    if (set_slots(y, &st, NULL) < 0)
+        goto error;
+    state_clear(&st);
+    *result = y;
+    return 1;
+error:
+    state_clear(&st);
+    Py_XDECREF(y);
+    return 1;
+}

@@ -1,0 +1,424 @@
+/* What stdlib's copy functions see, cached and kept in step with the program. Lib/copy.py reads
+ * its module globals (_deepcopy_dispatch, _copy_dispatch, dispatch_table, Error) at every call
+ * and object.__reduce_ex__ reads copyreg.__newobj__ and copyreg._slotnames at every call; copium
+ * holds references to them taken at install time and refreshes them when the program changes
+ * one. Change detection must cost nearly nothing per call: before 3.12 each watched dict's
+ * ma_version_tag is compared with the one seen at the last sync; from 3.12 (where that field is
+ * deprecated) a dict watcher raises a flag. When a table changed, every type served by a
+ * builtin handler whose stdlib route now differs from the original is unregistered so that the
+ * generic handler, which follows stdlib's lookup order live, serves it instead. */
+#include "protocol.h"
+
+#include "../core/registry.h"
+#include "handlers.h"
+
+copium_names_t copium_names;
+copium_stdlib_t copium_stdlib;
+
+/* The tables as stdlib built them: entries of copy._deepcopy_dispatch / copy._copy_dispatch
+ * whose value is stdlib's own function (an entry a program put there before copium was
+ * imported is left out, so it counts as a change), and copyreg.dispatch_table as it was at
+ * install (it legitimately holds entries of every module imported by then). */
+static PyObject *orig_deepcopy_dispatch, *orig_copy_dispatch, *orig_dispatch_table;
+
+#if PY_VERSION_HEX >= 0x030C0000
+static int watcher_id = -1;
+/* No watcher left (an interpreter has 8): every sync re-reads everything instead. */
+static int unwatched;
+#endif
+
+/* The dicts watched for changes, in the order of copium_stdlib.tags. */
+#define N_WATCHED 5
+static PyObject **watched_slot(int i)
+{
+    switch (i) {
+    case 0:
+        return &copium_stdlib.copy_dict;
+    case 1:
+        return &copium_stdlib.copyreg_dict;
+    case 2:
+        return &copium_stdlib.deepcopy_dispatch;
+    case 3:
+        return &copium_stdlib.copy_dispatch;
+    default:
+        return &copium_stdlib.dispatch_table;
+    }
+}
+
+#if PY_VERSION_HEX >= 0x030C0000
+static int watcher_callback(PyDict_WatchEvent event, PyObject *dict, PyObject *key,
+                            PyObject *new_value)
+{
+    (void)event;
+    (void)dict;
+    (void)key;
+    (void)new_value;
+    copium_stdlib.dirty = 1; /* the change takes effect right after: the next sync sees it */
+    return 0;
+}
+
+static void watch_all(int on)
+{
+    if (watcher_id < 0)
+        return;
+    for (int i = 0; i < N_WATCHED; i++) {
+        PyObject *d = *watched_slot(i);
+        if (d != NULL && PyDict_Check(d)) {
+            if ((on ? PyDict_Watch(watcher_id, d) : PyDict_Unwatch(watcher_id, d)) < 0)
+                PyErr_Clear();
+        }
+    }
+}
+#endif
+
+static int intern_names(void)
+{
+    static const struct {
+        PyObject **slot;
+        const char *text;
+    } table[] = {
+        {&copium_names.deepcopy, "__deepcopy__"},
+        {&copium_names.copy, "__copy__"},
+        {&copium_names.reduce_ex, "__reduce_ex__"},
+        {&copium_names.reduce, "__reduce__"},
+        {&copium_names.setstate, "__setstate__"},
+        {&copium_names.getstate, "__getstate__"},
+        {&copium_names.dict, "__dict__"},
+        {&copium_names.new_, "__new__"},
+        {&copium_names.getnewargs, "__getnewargs__"},
+        {&copium_names.getnewargs_ex, "__getnewargs_ex__"},
+        {&copium_names.slotnames, "__slotnames__"},
+        {&copium_names.qualname, "__qualname__"},
+        {&copium_names.module, "__module__"},
+        {&copium_names.builtins, "builtins"},
+        {&copium_names.append, "append"},
+        {&copium_names.update, "update"},
+        {&copium_names.items, "items"},
+        {&copium_names.get, "get"},
+        {&copium_names.copy_method, "copy"},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (*table[i].slot == NULL) {
+            *table[i].slot = PyUnicode_InternFromString(table[i].text);
+            if (*table[i].slot == NULL)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static void clear_names(void)
+{
+    PyObject **p = (PyObject **)&copium_names;
+    for (size_t i = 0; i < sizeof(copium_names) / sizeof(PyObject *); i++)
+        Py_CLEAR(p[i]);
+}
+
+/* A new reference to module_dict[name], or NULL without an error when it is missing (stdlib
+ * would then raise NameError at the point of use; the users of the binding do that). */
+static PyObject *binding(PyObject *module_dict, const char *name)
+{
+    PyObject *key = PyUnicode_FromString(name);
+    if (key == NULL)
+        return NULL;
+    PyObject *value = NULL;
+    if (copium_dict_get_ref(module_dict, key, &value) < 0)
+        PyErr_Clear();
+    Py_DECREF(key);
+    return value;
+}
+
+static void set_ref(PyObject **slot, PyObject *value)
+{
+    PyObject *old = *slot;
+    *slot = value;
+    Py_XDECREF(old);
+}
+
+/* Re-read every binding stdlib's functions use from the module dicts. */
+static void read_bindings(void)
+{
+    PyObject *cd = copium_stdlib.copy_dict, *rd = copium_stdlib.copyreg_dict;
+    set_ref(&copium_stdlib.error, binding(cd, "Error"));
+    set_ref(&copium_stdlib.deepcopy_dispatch, binding(cd, "_deepcopy_dispatch"));
+    set_ref(&copium_stdlib.copy_dispatch, binding(cd, "_copy_dispatch"));
+    set_ref(&copium_stdlib.dispatch_table, binding(cd, "dispatch_table"));
+    set_ref(&copium_stdlib.newobj, binding(rd, "__newobj__"));
+    set_ref(&copium_stdlib.newobj_ex, binding(rd, "__newobj_ex__"));
+    set_ref(&copium_stdlib.slotnames_func, binding(rd, "_slotnames"));
+}
+
+static void remember_state(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    copium_stdlib.dirty = 0;
+#else
+    for (int i = 0; i < N_WATCHED; i++)
+        copium_stdlib.tags[i] = copium_dict_tag(*watched_slot(i));
+#endif
+}
+
+/* Is f the function `qualname` defined by module `module` (stdlib's own, not a stand-in)? */
+static int is_stdlib_function(PyObject *f, const char *module, const char *qualname)
+{
+    if (f == NULL || !PyFunction_Check(f))
+        return 0;
+    PyObject *mod = PyFunction_GetModule(f);
+    if (mod == NULL || !PyUnicode_Check(mod) || PyUnicode_CompareWithASCIIString(mod, module))
+        return 0;
+    PyObject *qn = ((PyFunctionObject *)f)->func_qualname;
+    return qn != NULL && PyUnicode_Check(qn) && PyUnicode_CompareWithASCIIString(qn, qualname) == 0;
+}
+
+static int is_one_of(PyObject *f, const char *module, const char *const *qualnames)
+{
+    for (; *qualnames != NULL; qualnames++) {
+        if (is_stdlib_function(f, module, *qualnames))
+            return 1;
+    }
+    return 0;
+}
+
+/* The original tables (see orig_*): built once, at install. */
+static int snapshot_tables(void)
+{
+    static const char *const deep_funcs[] = {"_deepcopy_atomic", "_deepcopy_list",
+                                             "_deepcopy_tuple",  "_deepcopy_dict",
+                                             "_deepcopy_method", NULL};
+    static const char *const copy_funcs[] = {"_copy_immutable", NULL};
+    orig_deepcopy_dispatch = PyDict_New();
+    orig_copy_dispatch = PyDict_New();
+    if (orig_deepcopy_dispatch == NULL || orig_copy_dispatch == NULL)
+        return -1;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    if (copium_stdlib.deepcopy_dispatch && PyDict_CheckExact(copium_stdlib.deepcopy_dispatch)) {
+        while (PyDict_Next(copium_stdlib.deepcopy_dispatch, &pos, &key, &value)) {
+            if (is_one_of(value, "copy", deep_funcs) &&
+                PyDict_SetItem(orig_deepcopy_dispatch, key, value) < 0)
+                return -1;
+        }
+    }
+    pos = 0;
+    if (copium_stdlib.copy_dispatch && PyDict_CheckExact(copium_stdlib.copy_dispatch)) {
+        while (PyDict_Next(copium_stdlib.copy_dispatch, &pos, &key, &value)) {
+            /* stdlib maps list to list.copy and so on: the type's own method descriptor. */
+            int orig = is_one_of(value, "copy", copy_funcs) ||
+                       (PyType_Check(key) &&
+                        copium_type_lookup((PyTypeObject *)key, copium_names.copy_method) == value);
+            if (orig && PyDict_SetItem(orig_copy_dispatch, key, value) < 0)
+                return -1;
+        }
+    }
+    if (copium_stdlib.dispatch_table && PyDict_CheckExact(copium_stdlib.dispatch_table))
+        orig_dispatch_table = PyDict_Copy(copium_stdlib.dispatch_table);
+    else
+        orig_dispatch_table = PyDict_New();
+    return orig_dispatch_table ? 0 : -1;
+}
+
+/* object's own entries, and the stdlib functions copium reproduces natively. */
+static int take_fixed_references(void)
+{
+    PyTypeObject *obj = &PyBaseObject_Type;
+    copium_stdlib.object_reduce_ex = Py_XNewRef(copium_type_lookup(obj, copium_names.reduce_ex));
+    copium_stdlib.object_reduce = Py_XNewRef(copium_type_lookup(obj, copium_names.reduce));
+    copium_stdlib.object_getstate = Py_XNewRef(copium_type_lookup(obj, copium_names.getstate));
+    copium_stdlib.object_new = Py_XNewRef(copium_type_lookup(obj, copium_names.new_));
+    if (!copium_stdlib.object_reduce_ex || !copium_stdlib.object_reduce ||
+        !copium_stdlib.object_new) {
+        PyErr_SetString(PyExc_RuntimeError, "copium: object lacks its reduce protocol");
+        return -1;
+    }
+    copium_stdlib.empty_tuple = PyTuple_New(0);
+    if (copium_stdlib.empty_tuple == NULL)
+        return -1;
+    if (is_stdlib_function(copium_stdlib.newobj, "copyreg", "__newobj__"))
+        copium_stdlib.orig_newobj = Py_NewRef(copium_stdlib.newobj);
+    PyObject *atomic = binding(copium_stdlib.copy_dict, "_deepcopy_atomic");
+    if (is_stdlib_function(atomic, "copy", "_deepcopy_atomic"))
+        copium_stdlib.orig_deepcopy_atomic = Py_NewRef(atomic);
+    Py_XDECREF(atomic);
+    return 0;
+}
+
+int copium_stdlib_init(void)
+{
+    if (intern_names() < 0)
+        goto error;
+    copium_stdlib.copy_module = PyImport_ImportModule("copy");
+    if (copium_stdlib.copy_module == NULL)
+        goto error;
+    copium_stdlib.copyreg_module = PyImport_ImportModule("copyreg");
+    if (copium_stdlib.copyreg_module == NULL)
+        goto error;
+    copium_stdlib.copy_dict = Py_NewRef(PyModule_GetDict(copium_stdlib.copy_module));
+    copium_stdlib.copyreg_dict = Py_NewRef(PyModule_GetDict(copium_stdlib.copyreg_module));
+    read_bindings();
+    if (copium_stdlib.error == NULL) {
+        PyErr_SetString(PyExc_ImportError, "copium: copy.Error is missing");
+        goto error;
+    }
+    if (take_fixed_references() < 0 || snapshot_tables() < 0)
+        goto error;
+#if PY_VERSION_HEX >= 0x030C0000
+    watcher_id = PyDict_AddWatcher(watcher_callback);
+    if (watcher_id < 0) {
+        PyErr_Clear();
+        unwatched = 1;
+    }
+    watch_all(1);
+#endif
+    remember_state();
+    /* The first sync compares the registered builtin handlers with the tables as they are
+     * now: a program may have changed them before importing copium. */
+#if PY_VERSION_HEX >= 0x030C0000
+    copium_stdlib.dirty = 1;
+#else
+    copium_stdlib.tags[0] = ~copium_stdlib.tags[0];
+#endif
+    copium_stdlib.epoch = 1;
+    return 0;
+error:
+    copium_stdlib_fini();
+    return -1;
+}
+
+void copium_stdlib_fini(void)
+{
+    copium_object_clear_cache();
+#if PY_VERSION_HEX >= 0x030C0000
+    watch_all(0);
+    if (watcher_id >= 0 && PyDict_ClearWatcher(watcher_id) < 0)
+        PyErr_Clear();
+    watcher_id = -1;
+    unwatched = 0;
+#endif
+    Py_CLEAR(orig_deepcopy_dispatch);
+    Py_CLEAR(orig_copy_dispatch);
+    Py_CLEAR(orig_dispatch_table);
+    PyObject **p = (PyObject **)&copium_stdlib;
+    /* Every member up to `epoch` is an object reference. */
+    for (size_t i = 0; i < offsetof(copium_stdlib_t, epoch) / sizeof(PyObject *); i++)
+        Py_CLEAR(p[i]);
+    copium_stdlib.epoch++;
+    clear_names();
+}
+
+int copium_table_get(PyObject *table, PyObject *key, PyObject **value)
+{
+    PyObject *v;
+    *value = NULL;
+    if (PyDict_CheckExact(table)) {
+        if (copium_dict_get_ref(table, key, &v) < 0)
+            return -1;
+    } else {
+        v = PyObject_CallMethodOneArg(table, copium_names.get, key);
+        if (v == NULL)
+            return -1;
+    }
+    if (v == NULL || v == Py_None) {
+        Py_XDECREF(v);
+        return 0;
+    }
+    *value = v;
+    return 1;
+}
+
+/* Borrowed table[key] for an exact dict, NULL when absent; -1 in *err on error. */
+static PyObject *peek(PyObject *table, PyObject *key, int *err)
+{
+    PyObject *v = PyDict_GetItemWithError(table, key);
+    if (v == NULL && PyErr_Occurred()) {
+        PyErr_Clear();
+        *err = 1;
+    }
+    return v;
+}
+
+int copium_stdlib_is_overridden(PyTypeObject *t)
+{
+    PyObject *deep = copium_stdlib.deepcopy_dispatch, *shallow = copium_stdlib.copy_dispatch;
+    PyObject *table = copium_stdlib.dispatch_table;
+    if (deep == NULL || shallow == NULL || table == NULL || !PyDict_CheckExact(deep) ||
+        !PyDict_CheckExact(shallow) || !PyDict_CheckExact(table))
+        return 1; /* stdlib calls .get on something copium cannot watch: it decides */
+    if (orig_deepcopy_dispatch == NULL)
+        return 1;
+    PyObject *key = (PyObject *)t;
+    int err = 0;
+    PyObject *deep_now = peek(deep, key, &err);
+    PyObject *copy_now = peek(shallow, key, &err);
+    PyObject *reduce_now = peek(table, key, &err);
+    if (deep_now != peek(orig_deepcopy_dispatch, key, &err) ||
+        copy_now != peek(orig_copy_dispatch, key, &err) || err)
+        return 1;
+    if (reduce_now == peek(orig_dispatch_table, key, &err))
+        return err;
+    /* A dispatch_table change matters only where stdlib gets that far: past its dispatch
+     * dicts (whose entries are the original, truthy functions here), past classes and past a
+     * class-level __deepcopy__ / __copy__. */
+    if (PyType_IsSubtype(t, &PyType_Type))
+        return 0;
+    if (deep_now == NULL && copium_type_lookup(t, copium_names.deepcopy) == NULL)
+        return 1;
+    if (copy_now == NULL && copium_type_lookup(t, copium_names.copy) == NULL &&
+        copium_type_lookup(Py_TYPE(t), copium_names.copy) == NULL)
+        return 1;
+    return 0;
+}
+
+static int is_builtin_handler(const copium_handler *h)
+{
+    const copium_handler *const builtin[] = {
+        &copium_atomic_handler,    &copium_immutable_handler, &copium_list_handler,
+        &copium_tuple_handler,     &copium_dict_handler,      &copium_set_handler,
+        &copium_frozenset_handler, &copium_bytearray_handler, &copium_method_handler,
+    };
+    for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+        if (h == builtin[i])
+            return 1;
+    }
+    return 0;
+}
+
+static int collect_overridden(PyTypeObject *type, const copium_handler *h, void *arg)
+{
+    if (is_builtin_handler(h) && copium_stdlib_is_overridden(type))
+        return PyList_Append((PyObject *)arg, (PyObject *)type) < 0 ? -1 : 0;
+    return 0;
+}
+
+int copium_handlers_sync(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!unwatched && !copium_stdlib.dirty)
+        return 0;
+    watch_all(0);
+#else
+    if (copium_stdlib_fresh())
+        return 0;
+#endif
+    if (copium_stdlib.copy_dict == NULL)
+        return 0; /* not installed */
+    read_bindings();
+#if PY_VERSION_HEX >= 0x030C0000
+    watch_all(1);
+#endif
+    remember_state();
+    copium_stdlib.epoch++;
+    /* Unregister after the walk: releasing a registration may free its type. */
+    PyObject *doomed = PyList_New(0);
+    if (doomed == NULL)
+        return -1;
+    if (copium_registry_foreach(collect_overridden, doomed) != 0) {
+        Py_DECREF(doomed);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(doomed); i++)
+        copium_registry_unregister((PyTypeObject *)PyList_GET_ITEM(doomed, i));
+    Py_DECREF(doomed);
+    /* Resolutions cached before the change may be wrong in either direction now. */
+    copium_registry_invalidate();
+    return 0;
+}
