@@ -181,7 +181,7 @@ test: deps
 		echo "error: no supported CPython ($(SUPPORTED_PYTHONS)) found under $(PYENV_ROOT)/versions or on PATH"; \
 		exit 1; \
 	fi; \
-	mkdir -p $(REPORTS); rm -f $(REPORTS)/summary-*.json $(REPORTS)/total.txt; \
+	mkdir -p $(REPORTS); rm -f $(REPORTS)/total.txt $(foreach v,$(PYTHONS),$(REPORTS)/summary-$(v).json); \
 	start=$$SECONDS; rc=0; \
 	for v in $(PYTHONS); do \
 		echo; echo "=================== CPython $$v ==================="; \

@@ -14,7 +14,8 @@ static int oom_flag;
 
 typedef struct {
     PyTypeObject *type; /* key; strong reference */
-    const copium_handler *handler;
+    copium_handler handler;
+    PyObject *owner; /* strong reference or NULL */
     UT_hash_handle hh;
 } registration;
 
@@ -39,6 +40,7 @@ void copium_registry_fini(void)
     {
         HASH_DEL(table, r);
         Py_DECREF(r->type);
+        Py_XDECREF(r->owner);
         PyMem_Free(r);
     }
     resolver = NULL;
@@ -76,7 +78,8 @@ static int check_handler(const copium_handler *h)
     return 0;
 }
 
-int copium_registry_register(PyTypeObject *type, const copium_handler *handler)
+int copium_registry_register_owned(PyTypeObject *type, const copium_handler *handler,
+                                   PyObject *owner)
 {
     if (type == NULL || !PyType_Check((PyObject *)type)) {
         PyErr_SetString(PyExc_TypeError, "copium: a handler can only be registered for a type");
@@ -84,29 +87,42 @@ int copium_registry_register(PyTypeObject *type, const copium_handler *handler)
     }
     if (check_handler(handler) < 0)
         return -1;
+    copium_handler copy = {0};
+    memcpy(&copy, handler,
+           handler->struct_size < sizeof(copy) ? handler->struct_size : sizeof(copy));
+    copy.struct_size = sizeof(copy);
+
+    PyObject *old_owner = NULL;
     registration *r;
     HASH_FIND_PTR(table, &type, r);
     if (r != NULL) {
-        r->handler = handler;
+        old_owner = r->owner;
     } else {
         r = PyMem_Malloc(sizeof(*r));
         if (r == NULL) {
             PyErr_NoMemory();
             return -1;
         }
-        r->type = (PyTypeObject *)Py_NewRef(type);
-        r->handler = handler;
+        r->type = type;
         oom_flag = 0;
         HASH_ADD_PTR(table, type, r);
         if (oom_flag) {
-            Py_DECREF(r->type);
             PyMem_Free(r);
             PyErr_NoMemory();
             return -1;
         }
+        Py_INCREF(type);
     }
+    r->handler = copy;
+    r->owner = Py_XNewRef(owner);
     copium_registry_invalidate();
+    Py_XDECREF(old_owner); /* last: it may run code that changes the registry */
     return 0;
+}
+
+int copium_registry_register(PyTypeObject *type, const copium_handler *handler)
+{
+    return copium_registry_register_owned(type, handler, NULL);
 }
 
 int copium_registry_unregister(PyTypeObject *type)
@@ -117,8 +133,10 @@ int copium_registry_unregister(PyTypeObject *type)
         return 0;
     HASH_DEL(table, r);
     copium_registry_invalidate();
-    Py_DECREF(r->type);
+    PyObject *owner = r->owner;
     PyMem_Free(r);
+    Py_DECREF(type);
+    Py_XDECREF(owner);
     return 1;
 }
 
@@ -126,7 +144,7 @@ const copium_handler *copium_registry_find(PyTypeObject *type)
 {
     registration *r;
     HASH_FIND_PTR(table, &type, r);
-    return r ? r->handler : NULL;
+    return r ? &r->handler : NULL;
 }
 
 const copium_handler *copium_registry_default(void)
@@ -139,7 +157,7 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, vo
     registration *r, *tmp;
     HASH_ITER(hh, table, r, tmp)
     {
-        int rc = fn(r->type, r->handler, arg);
+        int rc = fn(r->type, &r->handler, arg);
         if (rc != 0)
             return rc;
     }

@@ -19,14 +19,23 @@ int copium_registry_init(copium_resolver_fn resolver, const copium_handler *defa
 void copium_registry_fini(void);
 
 /* Register handler for exactly type (subclasses are not covered). An existing registration
- * for type is replaced. The handler struct must outlive its registration.
- * Returns 0, or -1 with TypeError/ValueError/MemoryError set. */
+ * for type is replaced. The registry keeps its own copy of the struct, normalised to this
+ * version's layout (a smaller, older struct is zero-extended), so the caller's struct need not
+ * outlive the call; the name it points to must. Returns 0, or -1 with TypeError, ValueError
+ * or MemoryError set. */
 int copium_registry_register(PyTypeObject *type, const copium_handler *handler);
+
+/* The same, keeping a reference to owner (a Python handler's callable, say) for as long as the
+ * registration lasts. owner may be NULL. */
+int copium_registry_register_owned(PyTypeObject *type, const copium_handler *handler,
+                                   PyObject *owner);
 
 /* Returns 1 if a registration was removed, 0 if there was none. */
 int copium_registry_unregister(PyTypeObject *type);
 
-/* The handler registered for exactly type, or NULL (no cache, no resolver). */
+/* The handler registered for exactly type, or NULL (no cache, no resolver). The pointer is
+ * valid until the registration changes (registration, unregistration, or any Python code
+ * that might do either). */
 const copium_handler *copium_registry_find(PyTypeObject *type);
 
 /* The handler used for a NULL deepcopy/copy function: stdlib's protocol. */

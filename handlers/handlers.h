@@ -29,6 +29,14 @@ extern const copium_handler copium_method_handler;    /* method.c */
  * type keeps the default protocol, the native object path (object.c). */
 extern const copium_handler copium_generic_handler;
 
+/* Register a Python callable fn(obj, memo) -> copy for exactly type (pycallable.c).
+ * 0, or -1 with TypeError set. */
+int copium_register_callable(PyTypeObject *type, PyObject *fn);
+
+/* 1 when type is served by the handler copium installs for it (a builtin or a recognised
+ * stdlib type), so that there is nothing a user registration would give back. */
+int copium_handlers_is_builtin(PyTypeObject *type);
+
 /* Import what the handlers need (copy, copyreg), register every builtin handler and install
  * the resolver. Returns 0, or -1 with an exception set. */
 int copium_handlers_install(void);

@@ -49,10 +49,50 @@ fail:
     return 0;
 }
 
+typedef struct {
+    PyTypeObject *type;
+    const copium_handler *handler;
+} builtin_entry;
+
+/* The builtin registrations; weakref.ref is filled in at install (no public type symbol on
+ * every version). */
+static builtin_entry builtins[] = {
+    {&PyLong_Type, &copium_atomic_handler},
+    {&PyFloat_Type, &copium_atomic_handler},
+    {&PyBool_Type, &copium_atomic_handler},
+    {&PyComplex_Type, &copium_atomic_handler},
+    {&PyBytes_Type, &copium_atomic_handler},
+    {&PyUnicode_Type, &copium_atomic_handler},
+    {&PyCode_Type, &copium_atomic_handler},
+    {&PyType_Type, &copium_atomic_handler},
+    {&PyRange_Type, &copium_atomic_handler},
+    {&PyCFunction_Type, &copium_atomic_handler},
+    {&PyFunction_Type, &copium_atomic_handler},
+    {&PyProperty_Type, &copium_atomic_handler},
+    {NULL /* type(None) */, &copium_atomic_handler},
+    {NULL /* type(Ellipsis) */, &copium_atomic_handler},
+    {NULL /* type(NotImplemented) */, &copium_atomic_handler},
+    {NULL /* weakref.ref */, &copium_atomic_handler},
+    {&PySlice_Type, &copium_immutable_handler},
+    {&PyList_Type, &copium_list_handler},
+    {&PyTuple_Type, &copium_tuple_handler},
+    {&PyDict_Type, &copium_dict_handler},
+    {&PySet_Type, &copium_set_handler},
+    {&PyFrozenSet_Type, &copium_frozenset_handler},
+    {&PyByteArray_Type, &copium_bytearray_handler},
+    {&PyMethod_Type, &copium_method_handler},
+};
+#define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+
 static const copium_handler *resolve(PyTypeObject *type)
 {
     if (copium_stdlib_is_overridden(type))
         return &copium_generic_handler;
+    /* A builtin type reaches the resolver again when a change to stdlib's tables was undone. */
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+        if (builtins[i].type == type)
+            return builtins[i].handler;
+    }
     /* stdlib: `issubclass(cls, type)` makes every class an atom (after the dispatch table). */
     if (PyType_IsSubtype(type, &PyType_Type))
         return &copium_atomic_handler;
@@ -63,63 +103,54 @@ static const copium_handler *resolve(PyTypeObject *type)
     return &copium_generic_handler;
 }
 
-static int register_named(PyObject *module, const char *name, const copium_handler *h)
-{
-    PyObject *type = PyObject_GetAttrString(module, name);
-    if (type == NULL)
-        return -1;
-    int rc = copium_registry_register((PyTypeObject *)type, h);
-    Py_DECREF(type);
-    return rc;
-}
-
 int copium_handlers_install(void)
 {
     if (copium_stdlib_init() < 0)
         return -1;
     if (copium_registry_init(resolve, &copium_generic_handler) < 0)
         return -1;
-
-    static PyTypeObject *const atomic_types[] = {
-        &PyLong_Type,      &PyFloat_Type,    &PyBool_Type,     &PyComplex_Type,
-        &PyBytes_Type,     &PyUnicode_Type,  &PyCode_Type,     &PyType_Type,
-        &PyRange_Type,     &PyCFunction_Type, &PyFunction_Type, &PyProperty_Type,
-    };
-    for (size_t i = 0; i < sizeof(atomic_types) / sizeof(atomic_types[0]); i++) {
-        if (copium_registry_register(atomic_types[i], &copium_atomic_handler) < 0)
-            return -1;
-    }
-    const struct {
-        PyTypeObject *type;
-        const copium_handler *handler;
-    } containers[] = {
-        {Py_TYPE(Py_None), &copium_atomic_handler},
-        {Py_TYPE(Py_Ellipsis), &copium_atomic_handler},
-        {Py_TYPE(Py_NotImplemented), &copium_atomic_handler},
-        {&PySlice_Type, &copium_immutable_handler},
-        {&PyList_Type, &copium_list_handler},
-        {&PyTuple_Type, &copium_tuple_handler},
-        {&PyDict_Type, &copium_dict_handler},
-        {&PySet_Type, &copium_set_handler},
-        {&PyFrozenSet_Type, &copium_frozenset_handler},
-        {&PyByteArray_Type, &copium_bytearray_handler},
-        {&PyMethod_Type, &copium_method_handler},
-    };
-    for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
-        if (copium_registry_register(containers[i].type, containers[i].handler) < 0)
-            return -1;
-    }
-    /* weakref.ref has no public type symbol on every version: take it from _weakref. */
     PyObject *weakref = PyImport_ImportModule("_weakref");
     if (weakref == NULL)
         return -1;
-    int rc = register_named(weakref, "ref", &copium_atomic_handler);
+    PyObject *ref = PyObject_GetAttrString(weakref, "ref");
     Py_DECREF(weakref);
-    return rc;
+    if (ref == NULL)
+        return -1;
+    if (!PyType_Check(ref)) {
+        Py_DECREF(ref);
+        PyErr_SetString(PyExc_TypeError, "copium: _weakref.ref is not a type");
+        return -1;
+    }
+    builtins[12].type = Py_TYPE(Py_None);
+    builtins[13].type = Py_TYPE(Py_Ellipsis);
+    builtins[14].type = Py_TYPE(Py_NotImplemented);
+    builtins[15].type = (PyTypeObject *)ref; /* the module keeps it alive; so does the registry */
+    Py_DECREF(ref);
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+        if (copium_registry_register(builtins[i].type, builtins[i].handler) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 void copium_handlers_fini(void)
 {
     copium_registry_fini();
     copium_stdlib_fini();
+}
+
+int copium_handlers_is_builtin(PyTypeObject *type)
+{
+    const copium_handler *current = copium_registry_find(type);
+    if (current == NULL)
+        return 0;
+    const copium_handler *builtin = NULL;
+    for (size_t i = 0; i < N_BUILTINS && builtin == NULL; i++) {
+        if (builtins[i].type == type)
+            builtin = builtins[i].handler;
+    }
+    if (builtin == NULL && current->name == copium_atomic_handler.name)
+        builtin = &copium_atomic_handler; /* a class or a recognised stdlib type */
+    return builtin != NULL && current->name == builtin->name &&
+           current->deepcopy == builtin->deepcopy && current->copy == builtin->copy;
 }

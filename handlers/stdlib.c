@@ -375,8 +375,12 @@ static int is_builtin_handler(const copium_handler *h)
         &copium_tuple_handler,     &copium_dict_handler,      &copium_set_handler,
         &copium_frozenset_handler, &copium_bytearray_handler, &copium_method_handler,
     };
+    /* The registry holds copies of the vtables: compare what they contain. The name pointer
+     * is a string literal of this library, which no plugin can share. */
     for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
-        if (h == builtin[i])
+        const copium_handler *b = builtin[i];
+        if (h->name == b->name && h->flags == b->flags && h->deepcopy == b->deepcopy &&
+            h->copy == b->copy)
             return 1;
     }
     return 0;

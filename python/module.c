@@ -5,7 +5,9 @@
 #include <Python.h>
 
 #include "../core/engine.h"
+#include "../core/registry.h"
 #include "../handlers/handlers.h"
+#include "capi.h"
 
 static PyObject *error_type; /* copy.Error */
 
@@ -130,6 +132,77 @@ static PyObject *py_replace(PyObject *module, PyObject *args, PyObject *kwargs)
 }
 #endif
 
+/* The capsule name a C plugin gives a copium_handler it hands to copium.register_handler. */
+#define HANDLER_CAPSULE_NAME "copium.handler"
+
+static PyObject *py_register_handler(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "register_handler() takes 2 positional arguments but %zd "
+                                      "were given", nargs);
+        return NULL;
+    }
+    PyObject *type = args[0], *handler = args[1];
+    if (!PyType_Check(type)) {
+        PyErr_Format(PyExc_TypeError, "register_handler() needs a type, not %.200s",
+                     Py_TYPE(type)->tp_name);
+        return NULL;
+    }
+    int rc;
+    if (PyCapsule_CheckExact(handler)) {
+        const copium_handler *h = PyCapsule_GetPointer(handler, HANDLER_CAPSULE_NAME);
+        if (h == NULL)
+            return NULL; /* ValueError: not a copium.handler capsule */
+        rc = copium_registry_register_owned((PyTypeObject *)type, h, handler);
+    } else {
+        rc = copium_register_callable((PyTypeObject *)type, handler);
+    }
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_unregister_handler(PyObject *module, PyObject *type)
+{
+    (void)module;
+    if (!PyType_Check(type)) {
+        PyErr_Format(PyExc_TypeError, "unregister_handler() needs a type, not %.200s",
+                     Py_TYPE(type)->tp_name);
+        return NULL;
+    }
+    /* A builtin handler cannot be removed, only replaced: nothing registered to take away. */
+    if (copium_handlers_is_builtin((PyTypeObject *)type))
+        Py_RETURN_FALSE;
+    return PyBool_FromLong(copium_registry_unregister((PyTypeObject *)type));
+}
+
+static int add_handler_name(PyTypeObject *type, const copium_handler *h, void *dict)
+{
+    PyObject *name = PyUnicode_FromString(h->name);
+    if (name == NULL)
+        return -1;
+    int rc = PyDict_SetItem((PyObject *)dict, (PyObject *)type, name);
+    Py_DECREF(name);
+    return rc;
+}
+
+static PyObject *py_handlers(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    PyObject *dict = PyDict_New();
+    if (dict == NULL)
+        return NULL;
+    if (copium_registry_foreach(add_handler_name, dict) != 0) {
+        Py_DECREF(dict);
+        return NULL;
+    }
+    PyObject *view = PyDictProxy_New(dict);
+    Py_DECREF(dict);
+    return view;
+}
+
 PyDoc_STRVAR(deepcopy_doc, "deepcopy($module, /, x, memo=None)\n--\n\n"
                            "Deep copy operation on arbitrary Python objects, as copy.deepcopy.");
 PyDoc_STRVAR(copy_doc, "copy($module, /, x)\n--\n\n"
@@ -139,6 +212,18 @@ static PyMethodDef module_methods[] = {
     {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy, METH_FASTCALL | METH_KEYWORDS,
      deepcopy_doc},
     {"copy", (PyCFunction)(void (*)(void))py_copy, METH_FASTCALL | METH_KEYWORDS, copy_doc},
+    {"register_handler", (PyCFunction)(void (*)(void))py_register_handler, METH_FASTCALL,
+     PyDoc_STR("register_handler($module, type, handler, /)\n--\n\n"
+               "Copy instances of exactly `type` with `handler`: a callable (obj, memo) -> copy, "
+               "or a capsule made by a C plugin. Replaces any handler `type` had.")},
+    {"unregister_handler", py_unregister_handler, METH_O,
+     PyDoc_STR("unregister_handler($module, type, /)\n--\n\n"
+               "Remove the handler registered for `type`; True if there was one. Builtin "
+               "handlers can be replaced but not removed (False).")},
+    {"handlers", py_handlers, METH_NOARGS,
+     PyDoc_STR("handlers($module, /)\n--\n\n"
+               "A read-only mapping of every registered type to its handler's name, builtins "
+               "included.")},
 #if PY_VERSION_HEX >= 0x030D0000
     {"replace", (PyCFunction)(void (*)(void))py_replace, METH_VARARGS | METH_KEYWORDS,
      PyDoc_STR("replace($module, obj, /, **changes)\n--\n\n"
@@ -182,6 +267,8 @@ PyMODINIT_FUNC PyInit__copium(void)
         PyModule_AddObjectRef(module, "error", error_type) < 0)
         goto error;
     if (copium_handlers_install() < 0)
+        goto error;
+    if (copium_capi_add(module) < 0)
         goto error;
     return module;
 error:

@@ -3,11 +3,38 @@
 ``copium.deepcopy(x, memo=None)`` and ``copium.copy(x)`` behave as ``copy.deepcopy`` and
 ``copy.copy``; ``copium.replace`` exists where ``copy.replace`` does (Python 3.13+);
 ``copium.Error`` (alias ``copium.error``) is ``copy.Error`` itself.
+
+Handlers teach copium how to copy a type: ``register_handler(type, fn)`` with
+``fn(obj, memo) -> copy``, or a capsule from a C plugin (see docs/plugins.md);
+``unregister_handler(type)``; ``handlers()`` lists what is registered. C plugins compile
+against the header in ``get_include()`` and announce themselves through the entry-point group
+``copium.plugins``, which ``load_plugins()`` imports.
 """
 
-from copium._copium import Error, copy, deepcopy, error
+import os as _os
 
-__all__ = ["Error", "copy", "deepcopy", "error"]
+from copium._copium import (
+    Error,
+    copy,
+    deepcopy,
+    error,
+    handlers,
+    register_handler,
+    unregister_handler,
+)
+
+__all__ = [
+    "Error",
+    "copy",
+    "deepcopy",
+    "error",
+    "get_include",
+    "get_pkgconfig_dir",
+    "handlers",
+    "load_plugins",
+    "register_handler",
+    "unregister_handler",
+]
 
 try:
     from copium._copium import replace
@@ -17,3 +44,29 @@ else:
     __all__.append("replace")
 
 __version__ = "0.1.0"
+
+PLUGIN_ENTRY_POINT_GROUP = "copium.plugins"
+
+
+def get_include() -> str:
+    """The folder holding copium.h, the header C plugins compile against."""
+    return _os.path.join(_os.path.dirname(__file__), "include")
+
+
+def get_pkgconfig_dir() -> str:
+    """The folder holding copium.pc (add it to PKG_CONFIG_PATH)."""
+    return _os.path.join(_os.path.dirname(__file__), "lib", "pkgconfig")
+
+
+def load_plugins() -> "list[str]":
+    """Import every installed plugin that advertises itself in the entry-point group
+    ``copium.plugins``; importing a plugin registers its handlers. Returns the names of the
+    entry points loaded. Importing copium itself scans nothing: this is the only place that
+    does."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for ep in entry_points(group=PLUGIN_ENTRY_POINT_GROUP):
+        ep.load()
+        loaded.append(ep.name)
+    return loaded

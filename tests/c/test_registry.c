@@ -68,6 +68,17 @@ static int registry_teardown(void **state)
     return 0;
 }
 
+/* The registry keeps its own copy of each vtable: the same handler has the same contents. */
+static void assert_same_handler(const copium_handler *got, const copium_handler *want)
+{
+    assert_non_null(got);
+    assert_ptr_equal(got->name, want->name);
+    assert_int_equal(got->flags, want->flags);
+    assert_true(got->deepcopy == want->deepcopy);
+    assert_true(got->copy == want->copy);
+    assert_ptr_equal(got->data, want->data);
+}
+
 /* A new heap type: type(name, (), {}). */
 static PyTypeObject *new_type(const char *name)
 {
@@ -84,8 +95,8 @@ static void test_register_find_unregister(void **state)
     PyTypeObject *t = new_type("A");
     assert_null(copium_registry_find(t));
     assert_int_equal(copium_registry_register(t, &h_one), 0);
-    assert_ptr_equal(copium_registry_find(t), &h_one);
-    assert_ptr_equal(copium_registry_lookup(t), &h_one);
+    assert_same_handler(copium_registry_find(t), &h_one);
+    assert_same_handler(copium_registry_lookup(t), &h_one);
     assert_int_equal(resolver_calls, 0); /* a registered type never reaches the resolver */
     assert_int_equal(copium_registry_unregister(t), 1);
     assert_null(copium_registry_find(t));
@@ -101,9 +112,9 @@ static void test_builtin_types(void **state)
     assert_int_equal(copium_registry_register(&PyList_Type, &h_one), 0);
     assert_int_equal(copium_registry_register(&PyDict_Type, &h_two), 0);
     assert_int_equal(copium_registry_register(&PyLong_Type, &h_atomic), 0);
-    assert_ptr_equal(copium_registry_lookup(&PyList_Type), &h_one);
-    assert_ptr_equal(copium_registry_lookup(&PyDict_Type), &h_two);
-    assert_ptr_equal(copium_registry_lookup(&PyLong_Type), &h_atomic);
+    assert_same_handler(copium_registry_lookup(&PyList_Type), &h_one);
+    assert_same_handler(copium_registry_lookup(&PyDict_Type), &h_two);
+    assert_same_handler(copium_registry_lookup(&PyLong_Type), &h_atomic);
     assert_null(copium_registry_find(&PyTuple_Type));
     assert_int_equal(resolver_calls, 0);
 }
@@ -129,7 +140,7 @@ static void test_holds_type_reference(void **state)
     Py_DECREF(t);
     run_exec("import gc; gc.collect()\n");
     assert_py_true("registered_ref() is not None");
-    assert_ptr_equal(copium_registry_find(t), &h_one);
+    assert_same_handler(copium_registry_find(t), &h_one);
     copium_registry_fini(); /* gives every reference back */
     run_exec("gc.collect()\n");
     assert_py_true("registered_ref() is None");
@@ -142,7 +153,7 @@ static void test_replace(void **state)
     PyTypeObject *t = new_type("A");
     assert_int_equal(copium_registry_register(t, &h_one), 0);
     assert_int_equal(copium_registry_register(t, &h_two), 0);
-    assert_ptr_equal(copium_registry_find(t), &h_two);
+    assert_same_handler(copium_registry_find(t), &h_two);
     assert_int_equal(copium_registry_unregister(t), 1);
     assert_null(copium_registry_find(t)); /* one registration, not two */
     Py_DECREF(t);
@@ -153,21 +164,21 @@ static void test_lookup_cache_invalidated(void **state)
     (void)state;
     PyTypeObject *t = new_type("A");
     assert_int_equal(copium_registry_register(t, &h_one), 0);
-    assert_ptr_equal(copium_registry_lookup(t), &h_one); /* now cached */
-    assert_ptr_equal(copium_registry_lookup(t), &h_one);
+    assert_same_handler(copium_registry_lookup(t), &h_one); /* now cached */
+    assert_same_handler(copium_registry_lookup(t), &h_one);
 
     assert_int_equal(copium_registry_register(t, &h_two), 0); /* replacement */
-    assert_ptr_equal(copium_registry_lookup(t), &h_two);
+    assert_same_handler(copium_registry_lookup(t), &h_two);
 
     assert_int_equal(copium_registry_unregister(t), 1);
-    assert_ptr_equal(copium_registry_lookup(t), &h_default); /* back to the resolver */
+    assert_same_handler(copium_registry_lookup(t), &h_default); /* back to the resolver */
     assert_int_equal(resolver_calls, 1);
 
     /* A type first resolved (and cached) as default, then registered. */
     PyTypeObject *u = new_type("B");
-    assert_ptr_equal(copium_registry_lookup(u), &h_default);
+    assert_same_handler(copium_registry_lookup(u), &h_default);
     assert_int_equal(copium_registry_register(u, &h_one), 0);
-    assert_ptr_equal(copium_registry_lookup(u), &h_one);
+    assert_same_handler(copium_registry_lookup(u), &h_one);
     Py_DECREF(t);
     Py_DECREF(u);
 }
@@ -180,34 +191,34 @@ static void test_resolver(void **state)
 
     /* A default answer is cached but not registered: no reference taken. */
     Py_ssize_t plain_refs = Py_REFCNT(plain);
-    assert_ptr_equal(copium_registry_lookup(plain), &h_default);
+    assert_same_handler(copium_registry_lookup(plain), &h_default);
     assert_int_equal(resolver_calls, 1);
     assert_null(copium_registry_find(plain));
     assert_int_equal(Py_REFCNT(plain), plain_refs);
-    assert_ptr_equal(copium_registry_lookup(plain), &h_default);
+    assert_same_handler(copium_registry_lookup(plain), &h_default);
     assert_int_equal(resolver_calls, 1); /* served by the cache */
 
     /* A non-default answer is registered, which holds the type. */
     Py_ssize_t special_refs = Py_REFCNT(special);
-    assert_ptr_equal(copium_registry_lookup(special), &h_special);
+    assert_same_handler(copium_registry_lookup(special), &h_special);
     assert_int_equal(resolver_calls, 2);
-    assert_ptr_equal(copium_registry_find(special), &h_special);
+    assert_same_handler(copium_registry_find(special), &h_special);
     assert_int_equal(Py_REFCNT(special), special_refs + 1);
-    assert_ptr_equal(copium_registry_lookup(special), &h_special);
+    assert_same_handler(copium_registry_lookup(special), &h_special);
     assert_int_equal(resolver_calls, 2);
 
     /* Invalidation forgets cached answers: the resolver is asked again for unregistered
      * types only. */
     copium_registry_invalidate();
-    assert_ptr_equal(copium_registry_lookup(plain), &h_default);
+    assert_same_handler(copium_registry_lookup(plain), &h_default);
     assert_int_equal(resolver_calls, 3);
-    assert_ptr_equal(copium_registry_lookup(special), &h_special);
+    assert_same_handler(copium_registry_lookup(special), &h_special);
     assert_int_equal(resolver_calls, 3);
 
     /* Registration wins over the resolver. */
     PyTypeObject *special2 = new_type("SpecialOther");
     assert_int_equal(copium_registry_register(special2, &h_one), 0);
-    assert_ptr_equal(copium_registry_lookup(special2), &h_one);
+    assert_same_handler(copium_registry_lookup(special2), &h_one);
     assert_int_equal(resolver_calls, 3);
 
     assert_int_equal(copium_registry_unregister(special), 1);
@@ -222,7 +233,7 @@ static void test_no_resolver(void **state)
     (void)state;
     assert_int_equal(copium_registry_init(NULL, &h_default), 0);
     PyTypeObject *t = new_type("SpecialButNoResolver");
-    assert_ptr_equal(copium_registry_lookup(t), &h_default);
+    assert_same_handler(copium_registry_lookup(t), &h_default);
     assert_null(copium_registry_find(t));
     assert_ptr_equal(copium_registry_default(), &h_default);
     Py_DECREF(t);
@@ -271,7 +282,7 @@ static void test_bad_handlers(void **state)
     assert_int_equal(copium_registry_register(t, &h_one), 0);
     assert_int_equal(copium_registry_register(t, &unnamed), -1);
     assert_pyerr(PyExc_ValueError);
-    assert_ptr_equal(copium_registry_find(t), &h_one);
+    assert_same_handler(copium_registry_find(t), &h_one);
     assert_int_equal(copium_registry_unregister(t), 1);
 
     /* Not a type. */
@@ -300,12 +311,16 @@ static void test_struct_sizes(void **state)
     newer.base.struct_size = sizeof(newer);
     PyTypeObject *t = new_type("A");
     assert_int_equal(copium_registry_register(t, &newer.base), 0);
-    assert_ptr_equal(copium_registry_lookup(t), &newer.base);
+    assert_same_handler(copium_registry_lookup(t), &h_one);
+    /* normalised to this version's layout */
+    assert_int_equal(copium_registry_lookup(t)->struct_size, sizeof(copium_handler));
 
     copium_handler minimal = h_two;
     minimal.struct_size = COPIUM_HANDLER_MIN_SIZE;
     assert_int_equal(copium_registry_register(t, &minimal), 0);
-    assert_ptr_equal(copium_registry_lookup(t), &minimal);
+    /* the registry keeps its own copy: the caller's struct may change or go away */
+    memset(&minimal, 0, sizeof(minimal));
+    assert_same_handler(copium_registry_lookup(t), &h_two);
     assert_int_equal(copium_registry_unregister(t), 1);
     Py_DECREF(t);
 }
@@ -353,9 +368,9 @@ static void test_foreach(void **state)
     s = (struct seen){.count = 0, .stop_at = 0};
     assert_int_equal(copium_registry_foreach(collect, &s), 0);
     assert_int_equal(s.count, 3);
-    assert_ptr_equal(seen_handler(&s, a), &h_one);
-    assert_ptr_equal(seen_handler(&s, b), &h_special);
-    assert_ptr_equal(seen_handler(&s, c), &h_one);
+    assert_same_handler(seen_handler(&s, a), &h_one);
+    assert_same_handler(seen_handler(&s, b), &h_special);
+    assert_same_handler(seen_handler(&s, c), &h_one);
 
     /* A non-zero return stops the walk and is returned. */
     s = (struct seen){.count = 0, .stop_at = 2};
@@ -390,7 +405,7 @@ static void test_many_types_share_cache_slots(void **state)
             const copium_handler *want = n % 3 == 0   ? &h_special
                                          : n % 3 == 1 ? (n % 2 ? &h_one : &h_two)
                                                       : &h_default;
-            assert_ptr_equal(copium_registry_lookup(types[n]), want);
+            assert_same_handler(copium_registry_lookup(types[n]), want);
         }
     }
     for (int n = 0; n < N; n++) {

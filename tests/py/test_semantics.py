@@ -6,6 +6,7 @@ Everything is compared with stdlib `copy` run on the same input."""
 import abc
 import array
 import collections
+import ctypes
 import copy
 import copyreg
 import dataclasses
@@ -15,7 +16,10 @@ import enum
 import fractions
 import functools
 import gc
+import io
+import itertools
 import json
+import operator
 import os
 import pathlib
 import re
@@ -196,6 +200,80 @@ class BytearraySub(bytearray):
     pass
 
 
+class GetstateOnly:
+    def __init__(self):
+        self.a = [1]
+        self.b = (2, [3])
+
+    def __getstate__(self):
+        return {"a": self.a, "extra": [4]}
+
+
+class SetstateOnly:
+    def __init__(self):
+        self.a = [1]
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.set = True
+
+
+@dataclasses.dataclass(slots=True)
+class SlotsDC:
+    a: object = None
+    b: object = None
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class FrozenSlotsDC:
+    a: object = None
+    b: object = None
+
+
+class DatetimeSub(datetime.datetime):
+    pass
+
+
+class PropertySub(property):
+    pass
+
+
+def _datetime_sub():
+    d = DatetimeSub(2020, 1, 2)
+    d.extra = [1]
+    return d
+
+
+def _self_cycle(container):
+    if isinstance(container, dict):
+        container["self"] = container
+    elif isinstance(container, types.SimpleNamespace):
+        container.me = container
+    else:
+        container.append(container)
+    return container
+
+
+WEAK_TARGETS = [Plain() for _ in range(3)]
+
+
+def _weak_value_dict():
+    d = weakref.WeakValueDictionary()
+    d["a"] = WEAK_TARGETS[0]
+    return d
+
+
+def _weak_key_dict():
+    d = weakref.WeakKeyDictionary()
+    d[WEAK_TARGETS[1]] = [1]
+    return d
+
+
+@functools.lru_cache(maxsize=None)
+def cached_function(x):
+    return x
+
+
 def gen():
     yield 1
 
@@ -295,6 +373,33 @@ IDENTITY_CASES = {
     "__getnewargs__": lambda: NewArgs([1, (2, [3])]),
     "__getnewargs_ex__": lambda: NewArgsEx([1], b={"k": [2]}),
     "bytearray subclass": lambda: BytearraySub(b"ab"),
+    "__getstate__ only": lambda: GetstateOnly(),
+    "__setstate__ only": lambda: SetstateOnly(),
+    "slots dataclass": lambda: SlotsDC([1], (2, [3])),
+    "frozen slots dataclass": lambda: FrozenSlotsDC([1], (2,)),
+    "datetime subclass": _datetime_sub,
+    "property subclass": lambda: PropertySub(lambda self: 1),
+    "super object": lambda: super(Methods, Methods()),
+    "method of a builtin": lambda: types.MethodType(len, [1, 2]),
+    "weakref.proxy": lambda: weakref.proxy(WEAK_TARGETS[2]),
+    "WeakValueDictionary": _weak_value_dict,
+    "WeakKeyDictionary": _weak_key_dict,
+    "WeakSet": lambda: weakref.WeakSet(WEAK_TARGETS),
+    "UserDict": lambda: collections.UserDict({"a": [1]}),
+    "UserList": lambda: collections.UserList([1, [2]]),
+    "decimal context": lambda: decimal.Context(prec=5),
+    "BytesIO": lambda: io.BytesIO(b"abc"),
+    "lru_cache function": lambda: cached_function,
+    "itemgetter": lambda: operator.itemgetter(1, "a"),
+    "attrgetter": lambda: operator.attrgetter("a.b"),
+    "itertools.count": lambda: itertools.count(3),
+    "OrderedDict self-cycle": lambda: _self_cycle(collections.OrderedDict(a=[1])),
+    "deque self-cycle": lambda: _self_cycle(collections.deque([1, [2]])),
+    "SimpleNamespace self-cycle": lambda: _self_cycle(types.SimpleNamespace(a=[1])),
+    "list self-cycle": lambda: _self_cycle([1, [2]]),
+    "dict keys view": lambda: {"a": 1}.keys(),
+    "ctypes c_int": lambda: ctypes.c_int(5),
+    "NoneType": lambda: type(None),
     "GenericAlias": lambda: list[int],
     "memoryview": lambda: memoryview(b"abc"),
     "generator": lambda: gen(),

@@ -1,0 +1,65 @@
+/* The C API capsule: the function table plugins fetch with copium_import() (plugins/copium.h).
+ * The table is static and never changes after start-up; registration goes through the same
+ * registry functions the Python-level copium.register_handler uses. */
+#include "capi.h"
+
+#include "../core/engine.h"
+#include "../core/registry.h"
+#include "../handlers/handlers.h"
+
+static int api_register_handler(PyTypeObject *type, const copium_handler *handler)
+{
+    return copium_registry_register(type, handler);
+}
+
+static int api_unregister_handler(PyTypeObject *type)
+{
+    return copium_registry_unregister(type);
+}
+
+/* Top-level copies for C callers: the same steps as copium.deepcopy / copium.copy. */
+static PyObject *api_deepcopy(PyObject *obj, PyObject *memo)
+{
+    if (copium_handlers_sync() < 0)
+        return NULL;
+    return copium_deepcopy(obj, memo);
+}
+
+static PyObject *api_copy(PyObject *obj)
+{
+    if (copium_handlers_sync() < 0)
+        return NULL;
+    return copium_copy(obj);
+}
+
+static const copium_api api = {
+    .struct_size = sizeof(copium_api),
+    .abi_version = COPIUM_ABI_VERSION,
+    .api_level = COPIUM_API_LEVEL,
+    .register_handler = api_register_handler,
+    .unregister_handler = api_unregister_handler,
+    .deepcopy_child = copium_deepcopy_child,
+    .memo_remember = copium_memo_remember,
+    .memo_store = copium_memo_store,
+    .memo_find = copium_memo_find,
+    .ctx_memo = copium_ctx_memo,
+    .deepcopy_default = copium_deepcopy_default,
+    .copy_default = copium_copy_default,
+    .deepcopy = api_deepcopy,
+    .copy = api_copy,
+};
+
+const copium_api *copium_capi_table(void)
+{
+    return &api;
+}
+
+int copium_capi_add(PyObject *module)
+{
+    PyObject *capsule = PyCapsule_New((void *)&api, COPIUM_CAPSULE_NAME, NULL);
+    if (capsule == NULL)
+        return -1;
+    int rc = PyModule_AddObjectRef(module, "_C_API", capsule);
+    Py_DECREF(capsule);
+    return rc;
+}
