@@ -20,7 +20,13 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 ROOT := $(CURDIR)
-SUPPORTED_PYTHONS := 3.10 3.11 3.12 3.13
+SUPPORTED_PYTHONS := 3.10 3.11 3.12 3.13 3.14 3.15
+# Versions the host may lack: they run inside a Debian sid chroot (.ci/sid-chroot), made on
+# first use outside the repository and reused after. NO_CHROOT=1 leaves them out; inside the
+# chroot IN_CHROOT=1 is set, and the chroot's own python3.X are found on PATH.
+CHROOT_PYTHONS := 3.14 3.15
+NO_CHROOT ?=
+IN_CHROOT ?=
 BENCH_PYTHON ?= 3.11
 WERROR ?= true
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$${HOME:-/root}/.pyenv")
@@ -38,12 +44,14 @@ VENV_IMPORT_CHECK := import mesonpy, mesonbuild, ninja, pytest, hypothesis
 # The interpreter for a version "3.X": the newest $(PYENV_ROOT)/versions/3.X.N (plain releases
 # only, no 3.X.Nt builds), else python3.X on PATH; empty when there is none.
 find_python = $(shell d=$$(ls -d "$(PYENV_ROOT)/versions/$(1)."* 2>/dev/null \
-	| grep -E '/$(subst .,\.,$(1))\.[0-9]+$$' | sort -V | tail -n 1); \
+	| grep -E '/$(subst .,\.,$(1))\.[0-9]+$$' | sort -V | tail -n 1 || true); \
 	if [ -n "$$d" ] && [ -x "$$d/bin/python$(1)" ]; then echo "$$d/bin/python$(1)"; \
 	else command -v python$(1) 2>/dev/null || true; fi)
 
 FOUND_PYTHONS := $(foreach v,$(SUPPORTED_PYTHONS),$(if $(call find_python,$(v)),$(v)))
-PYTHONS ?= $(FOUND_PYTHONS)
+# Chroot versions: the ones the host itself does not have.
+VIA_CHROOT := $(if $(IN_CHROOT)$(NO_CHROOT),,$(filter-out $(FOUND_PYTHONS),$(CHROOT_PYTHONS)))
+PYTHONS ?= $(FOUND_PYTHONS) $(VIA_CHROOT)
 
 C_SOURCE_DIRS := core handlers python plugins tests/c examples
 C_SOURCES = $(shell find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
@@ -57,6 +65,7 @@ PYTEST_TIMEOUT ?= 900
 help:
 	@sed -n '2,10s/^# \{0,1\}//p' Makefile
 	@echo "Interpreters found: $(or $(FOUND_PYTHONS),none) (under $(PYENV_ROOT)/versions or on PATH)"
+	@echo "From the Debian sid chroot (.ci/sid-chroot): $(or $(VIA_CHROOT),none)"
 
 # ---------------------------------------------------------------------------------------------
 # System packages. apt-get update runs only when something is missing.
@@ -83,10 +92,10 @@ fi
 endef
 
 deps:
-	@$(call apt_ensure,$(APT_PACKAGES))
+	@$(if $(IN_CHROOT),true,$(call apt_ensure,$(APT_PACKAGES)))
 
 deps-build:
-	@$(call apt_ensure,$(APT_BUILD_PACKAGES))
+	@$(if $(IN_CHROOT),true,$(call apt_ensure,$(APT_BUILD_PACKAGES)))
 
 deps-format:
 	@$(call apt_ensure,$(APT_FORMAT_PACKAGES))
@@ -156,6 +165,17 @@ ctest-%: venv-%
 
 # Everything for one interpreter; every step runs even when an earlier one failed (but for a
 # failed build), and the counts land in build/reports/summary-3.X.json.
+# A version the host lacks runs the same target inside the sid chroot, on the same tree
+# (bind-mounted at /src), so its venv, build dirs and summary land here as for the others. When
+# the chroot cannot be made (no Debian mirror), this fails loudly, and so does the summary.
+ifneq ($(VIA_CHROOT),)
+$(addprefix test-,$(VIA_CHROOT)): test-%:
+	@echo "==> CPython $* is not on this host: running its tests in the Debian sid chroot"
+	@.ci/sid-chroot run "$(ROOT)" -- make test-$* IN_CHROOT=1 \
+		PYTEST_ARGS="$(PYTEST_ARGS)" MESON_TEST_ARGS="$(MESON_TEST_ARGS)" WERROR=$(WERROR) \
+	|| { rc=$$?; [ $$rc -ne 3 ] || echo "error: CPython $* could not be tested: the Debian sid chroot could not be made (see above)"; exit $$rc; }
+endif
+
 test-%: deps
 	@mkdir -p $(REPORTS); rm -f $(REPORTS)/pytest-$*.xml $(REPORTS)/summary-$*.json; \
 	start=$$SECONDS; build=ok; pytest=ok; ctest=ok; \

@@ -1,7 +1,8 @@
 /* Memo operations on a Python memo object (see pymemo.h), following Lib/copy.py. */
 #include "pymemo.h"
 
-/* memo.get(key, sentinel) as stdlib calls it. */
+#if PY_VERSION_HEX < 0x030F0000
+/* memo.get(key, sentinel) as stdlib calls it (3.15 tests `key in memo` instead). */
 static PyObject *sentinel_get(PyObject *memo, PyObject *key, int *found)
 {
     if (PyDict_CheckExact(memo)) {
@@ -28,6 +29,8 @@ static PyObject *sentinel_get(PyObject *memo, PyObject *key, int *found)
     }
     return v;
 }
+
+#endif
 
 int copium_pymemo_lookup(PyObject *memo, PyObject *orig, PyObject **copy)
 {

@@ -23,6 +23,19 @@ static int table_get(PyObject *table, const char *name, PyObject *key, PyObject 
     return copium_table_get(table, key, value);
 }
 
+#if PY_VERSION_HEX >= 0x030E0000
+/* `key in <module global set>`: 1, 0, or -1 with an error (NameError when the program
+ * deleted the global, as stdlib would raise). */
+static int set_contains(PyObject *set, const char *name, PyObject *key)
+{
+    if (set == NULL) {
+        PyErr_Format(PyExc_NameError, "name '%s' is not defined", name);
+        return -1;
+    }
+    return PySequence_Contains(set, key);
+}
+#endif
+
 static PyObject *uncopyable(const char *kind, PyTypeObject *cls)
 {
     PyObject *error = copium_stdlib.error;
@@ -100,6 +113,12 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     if (copium_object_deepcopy(ctx, x, hash, &y))
         return y; /* memoized by object.c */
     PyTypeObject *cls = Py_TYPE(x);
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14: `if cls in _atomic_types: return x` comes first. */
+    int atomic = set_contains(copium_stdlib.atomic_types, "_atomic_types", (PyObject *)cls);
+    if (atomic != 0)
+        return atomic > 0 ? Py_NewRef(x) : NULL;
+#endif
     int rc =
         table_get(copium_stdlib.deepcopy_dispatch, "_deepcopy_dispatch", (PyObject *)cls, &copier);
     if (rc < 0)
@@ -151,6 +170,18 @@ static PyObject *generic_copy(PyObject *x, void *data)
     if (copium_object_copy(x, &y))
         return y;
     PyTypeObject *cls = Py_TYPE(x);
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14: `if cls in _copy_atomic_types: return x`, then
+     * `if cls in _copy_builtin_containers: return cls.copy(x)`. */
+    int in = set_contains(copium_stdlib.copy_atomic_types, "_copy_atomic_types", (PyObject *)cls);
+    if (in != 0)
+        return in > 0 ? Py_NewRef(x) : NULL;
+    in = set_contains(copium_stdlib.copy_builtin_containers, "_copy_builtin_containers",
+                      (PyObject *)cls);
+    if (in != 0)
+        return in > 0 ? PyObject_CallMethod((PyObject *)cls, "copy", "(O)", x) : NULL;
+    int rc;
+#else
     int rc = table_get(copium_stdlib.copy_dispatch, "_copy_dispatch", (PyObject *)cls, &copier);
     if (rc < 0)
         return NULL;
@@ -163,6 +194,7 @@ static PyObject *generic_copy(PyObject *x, void *data)
         }
         Py_DECREF(copier);
     }
+#endif
     if (PyType_IsSubtype(cls, &PyType_Type))
         return Py_NewRef(x);
     /* stdlib looks __copy__ up on the class, not the instance. */

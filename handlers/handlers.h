@@ -22,6 +22,9 @@ extern const copium_handler copium_set_handler;       /* set.c */
 extern const copium_handler copium_frozenset_handler; /* set.c */
 extern const copium_handler copium_bytearray_handler; /* bytearray.c */
 extern const copium_handler copium_method_handler;    /* method.c */
+#if PY_VERSION_HEX >= 0x030F0000
+extern const copium_handler copium_frozendict_handler; /* frozendict.c */
+#endif
 
 /* Stdlib's lookup order for every type without a handler of its own (generic.c):
  * copy._deepcopy_dispatch, classes as atoms, __deepcopy__ / __copy__, copyreg.dispatch_table,

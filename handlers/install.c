@@ -81,6 +81,9 @@ static builtin_entry builtins[] = {
     {&PyFrozenSet_Type, &copium_frozenset_handler},
     {&PyByteArray_Type, &copium_bytearray_handler},
     {&PyMethod_Type, &copium_method_handler},
+#if PY_VERSION_HEX >= 0x030F0000
+    {&PyFrozenDict_Type, &copium_frozendict_handler},
+#endif
 };
 #define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 

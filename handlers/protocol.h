@@ -53,7 +53,11 @@ typedef struct {
     PyObject *copy_dict, *copyreg_dict; /* the modules' __dict__ */
     PyObject *error;                    /* copy.Error */
     PyObject *deepcopy_dispatch;        /* copy._deepcopy_dispatch */
-    PyObject *copy_dispatch;            /* copy._copy_dispatch */
+    PyObject *copy_dispatch;            /* copy._copy_dispatch (gone in 3.14) */
+    /* 3.14+: the sets copy()/deepcopy() test first (NULL before 3.14). */
+    PyObject *atomic_types;            /* copy._atomic_types */
+    PyObject *copy_atomic_types;       /* copy._copy_atomic_types */
+    PyObject *copy_builtin_containers; /* copy._copy_builtin_containers */
     PyObject *dispatch_table;           /* copy.dispatch_table: copyreg.dispatch_table */
     PyObject *newobj;                   /* copyreg.__newobj__ */
     PyObject *newobj_ex;                /* copyreg.__newobj_ex__ */

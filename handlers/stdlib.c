@@ -142,6 +142,11 @@ static void read_bindings(void)
     set_ref(&copium_stdlib.error, binding(cd, "Error"));
     set_ref(&copium_stdlib.deepcopy_dispatch, binding(cd, "_deepcopy_dispatch"));
     set_ref(&copium_stdlib.copy_dispatch, binding(cd, "_copy_dispatch"));
+#if PY_VERSION_HEX >= 0x030E0000
+    set_ref(&copium_stdlib.atomic_types, binding(cd, "_atomic_types"));
+    set_ref(&copium_stdlib.copy_atomic_types, binding(cd, "_copy_atomic_types"));
+    set_ref(&copium_stdlib.copy_builtin_containers, binding(cd, "_copy_builtin_containers"));
+#endif
     set_ref(&copium_stdlib.dispatch_table, binding(cd, "dispatch_table"));
     set_ref(&copium_stdlib.newobj, binding(rd, "__newobj__"));
     set_ref(&copium_stdlib.newobj_ex, binding(rd, "__newobj_ex__"));
@@ -184,7 +189,7 @@ static int snapshot_tables(void)
 {
     static const char *const deep_funcs[] = {"_deepcopy_atomic", "_deepcopy_list",
                                              "_deepcopy_tuple",  "_deepcopy_dict",
-                                             "_deepcopy_method", NULL};
+                                             "_deepcopy_method", "_deepcopy_frozendict", NULL};
     static const char *const copy_funcs[] = {"_copy_immutable", NULL};
     orig_deepcopy_dispatch = PyDict_New();
     orig_copy_dispatch = PyDict_New();
@@ -340,15 +345,23 @@ int copium_stdlib_is_overridden(PyTypeObject *t)
 {
     PyObject *deep = copium_stdlib.deepcopy_dispatch, *shallow = copium_stdlib.copy_dispatch;
     PyObject *table = copium_stdlib.dispatch_table;
-    if (deep == NULL || shallow == NULL || table == NULL || !PyDict_CheckExact(deep) ||
-        !PyDict_CheckExact(shallow) || !PyDict_CheckExact(table))
+    if (deep == NULL || table == NULL || !PyDict_CheckExact(deep) || !PyDict_CheckExact(table))
         return 1; /* stdlib calls .get on something copium cannot watch: it decides */
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14 replaced copy._copy_dispatch by sets; a program that brings the name back gets
+     * nothing from stdlib for it, so it changes no route. (The sets themselves are not
+     * watched: changing which builtin types they name is not followed.) */
+    shallow = NULL;
+#else
+    if (shallow == NULL || !PyDict_CheckExact(shallow))
+        return 1;
+#endif
     if (orig_deepcopy_dispatch == NULL)
         return 1;
     PyObject *key = (PyObject *)t;
     int err = 0;
     PyObject *deep_now = peek(deep, key, &err);
-    PyObject *copy_now = peek(shallow, key, &err);
+    PyObject *copy_now = shallow ? peek(shallow, key, &err) : NULL;
     PyObject *reduce_now = peek(table, key, &err);
     if (deep_now != peek(orig_deepcopy_dispatch, key, &err) ||
         copy_now != peek(orig_copy_dispatch, key, &err) || err)
@@ -374,6 +387,9 @@ static int is_builtin_handler(const copium_handler *h)
         &copium_atomic_handler,    &copium_immutable_handler, &copium_list_handler,
         &copium_tuple_handler,     &copium_dict_handler,      &copium_set_handler,
         &copium_frozenset_handler, &copium_bytearray_handler, &copium_method_handler,
+#if PY_VERSION_HEX >= 0x030F0000
+        &copium_frozendict_handler,
+#endif
     };
     /* The registry holds copies of the vtables: compare what they contain. The name pointer
      * is a string literal of this library, which no plugin can share. */
