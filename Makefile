@@ -139,12 +139,25 @@ build-%: venv-%
 	@cd /tmp && "$(ROOT)/.venv-$*/bin/python" -c \
 		'import copium, sys; print("    copium %s from %s" % (copium.__version__, copium.__file__))'
 
-# pytest on tests/py with the installed copium; the JUnit report feeds the summary.
+# The example plugin (examples/pair) and the bundled plugins, built against the copium just
+# installed (without build isolation: PyPI's "copium" is another project) into the same venv.
+plugins-%: venv-%
+	@echo "==> building the example plugin (examples/pair) for CPython $*"
+	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
+	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
+		--no-build-isolation --no-deps --no-index --force-reinstall -q \
+		--config-settings=build-dir="$(ROOT)/build/pair-$*" \
+		--config-settings=setup-args=-Dwerror=$(WERROR) ./examples/pair
+
+# pytest on tests/py and the plugins' tests with the installed copium; the JUnit report feeds
+# the summary.
+PYTEST_PATHS := tests/py examples/pair/tests
+
 pytest-%: venv-%
 	@mkdir -p $(REPORTS)
 	@echo "==> pytest tests/py on CPython $*"
 	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" timeout -k 30 $(PYTEST_TIMEOUT) \
-		"$(ROOT)/.venv-$*/bin/python" -m pytest tests/py \
+		"$(ROOT)/.venv-$*/bin/python" -m pytest $(PYTEST_PATHS) \
 		-p no:cacheprovider -q -ra --junitxml="$(REPORTS)/pytest-$*.xml" $(PYTEST_ARGS)
 
 # The cmocka tests: meson itself, run from the venv so that find_installation() picks this
@@ -180,6 +193,7 @@ test-%: deps
 	@mkdir -p $(REPORTS); rm -f $(REPORTS)/pytest-$*.xml $(REPORTS)/summary-$*.json; \
 	start=$$SECONDS; build=ok; pytest=ok; ctest=ok; \
 	$(MAKE) build-$* || build=FAILED; \
+	[ $$build != ok ] || $(MAKE) plugins-$* || build=FAILED; \
 	if [ $$build = ok ]; then \
 		$(MAKE) pytest-$* || pytest=FAILED; \
 	else pytest=skipped; fi; \

@@ -1,8 +1,8 @@
 /* The per-call context: everything one top-level deepcopy owns (native memo, keepalive vector,
  * the Python-level memo once one is needed). A thread reuses its context from call to call so
  * that the tables stay allocated; a nested top-level call (a __deepcopy__ calling
- * copium.deepcopy(x) without a memo) gets a fresh one. Core-internal: handlers see the struct
- * as opaque and go through engine.h. */
+ * copium.deepcopy(x) without a memo) gets a fresh one. Handlers go through engine.h, whose inline
+ * fast path reads pymemo; plugins see the struct as opaque. */
 #ifndef COPIUM_CONTEXT_H
 #define COPIUM_CONTEXT_H
 

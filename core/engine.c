@@ -21,9 +21,8 @@ static inline PyObject *dispatch(copium_ctx *ctx, PyObject *obj, const copium_ha
     return copy;
 }
 
-PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
+PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copium_handler *h)
 {
-    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
     if (ctx->pymemo == NULL) {
         if (h->flags & COPIUM_HANDLER_ATOMIC)
             return Py_NewRef(obj);
@@ -55,6 +54,15 @@ int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObj
         return copium_pymemo_store(ctx->pymemo, orig, copy, 1);
     if (copium_memo_insert(&ctx->memo, orig, hash, copy) < 0)
         return -1;
+    return copium_keepalive_push(&ctx->keepalive, orig);
+}
+
+int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
+{
+    if (ctx->pymemo != NULL)
+        return copium_pymemo_store(ctx->pymemo, orig, copy, 1);
+    (void)hash;
+    (void)copy;
     return copium_keepalive_push(&ctx->keepalive, orig);
 }
 

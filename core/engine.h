@@ -8,19 +8,36 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "context.h"
 #include "handler.h"
+#include "registry.h"
 
-/* Deep-copy a child object within the current call. New reference, or NULL with an error. */
-PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj);
+/* The part of copium_deepcopy_child after the registry's answer h for obj's type. */
+PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copium_handler *h);
+
+/* Deep-copy a child object within the current call. New reference, or NULL with an error.
+ * Inline, because most children are atoms: one cache probe and a flag test, no call. */
+static inline PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
+{
+    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+    if ((h->flags & COPIUM_HANDLER_ATOMIC) && ctx->pymemo == NULL)
+        return Py_NewRef(obj);
+    return copium_deepcopy_child_slow(ctx, obj, h);
+}
 
 /* memo[orig] = copy, and orig kept alive until the call ends: what stdlib's deepcopy() does
  * when a copier returns a result other than the object. 0, or -1 with an error. */
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
 
 /* memo[orig] = copy alone, for a container that must be found while its children are copied
- * (stdlib's `memo[id(x)] = y` in _deepcopy_list); call copium_memo_store once it is complete,
- * so that the keepalive list records completed copies in stdlib's order. 0 or -1. */
+ * (stdlib's `memo[id(x)] = y` in _deepcopy_list); call copium_memo_complete (or
+ * copium_memo_store) once it is complete, so that the keepalive list records completed copies
+ * in stdlib's order. 0 or -1. */
 int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
+
+/* copium_memo_store for a copy that copium_memo_remember recorded: the same effect, without
+ * a second probe of the native memo (no Python code can have changed that entry). */
+int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
 
 /* 1 with a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);

@@ -44,7 +44,7 @@ static PyObject *dict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         if (rc < 0)
             goto error;
     }
-    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+    if (copium_memo_complete(ctx, obj, hash, copy) < 0)
         goto error;
     return copy;
 error:

@@ -40,6 +40,11 @@ int copium_register_callable(PyTypeObject *type, PyObject *fn);
  * stdlib type), so that there is nothing a user registration would give back. */
 int copium_handlers_is_builtin(PyTypeObject *type);
 
+/* Remove a registration made for type (plugin or Python handler): 1 when one was removed, 0
+ * when there was none. A builtin handler is never removed (0); one that was replaced is
+ * restored by removing its replacement. */
+int copium_handlers_unregister(PyTypeObject *type);
+
 /* Import what the handlers need (copy, copyreg), register every builtin handler and install
  * the resolver. Returns 0, or -1 with an exception set. */
 int copium_handlers_install(void);

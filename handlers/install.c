@@ -157,3 +157,15 @@ int copium_handlers_is_builtin(PyTypeObject *type)
     return builtin != NULL && current->name == builtin->name &&
            current->deepcopy == builtin->deepcopy && current->copy == builtin->copy;
 }
+
+int copium_handlers_unregister(PyTypeObject *type)
+{
+    if (copium_handlers_is_builtin(type))
+        return 0;
+    int removed = copium_registry_unregister(type);
+    /* A builtin type whose replacement was removed gets its builtin handler back now, so that
+     * copium.handlers() lists it at once. */
+    if (removed)
+        (void)copium_registry_lookup(type);
+    return removed;
+}

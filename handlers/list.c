@@ -39,7 +39,7 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         if (item_copy == NULL || append_steal(copy, item_copy) < 0)
             goto error;
     }
-    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+    if (copium_memo_complete(ctx, obj, hash, copy) < 0)
         goto error;
     return copy;
 error:

@@ -591,7 +591,7 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
             goto error;
         if (set_slots(y, &st, ctx) < 0)
             goto error;
-        if (copium_memo_store(ctx, x, hash, y) < 0)
+        if (copium_memo_complete(ctx, x, hash, y) < 0)
             goto error;
     }
     state_clear(&st);

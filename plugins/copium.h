@@ -36,7 +36,8 @@ typedef struct copium_ctx copium_ctx;
 typedef uint64_t copium_hash_t;
 
 /* Deep-copy obj, an instance of exactly the type the handler was registered for. Returns a new
- * reference, or NULL with an exception set. Copy children with copium_deepcopy_child. On
+ * reference, or NULL with an exception set (NULL without one is a bug that surfaces as
+ * SystemError). Copy children with copium_deepcopy_child. On
  * success, leave memo[obj] = result (copium_memo_store) whenever result is not obj; a
  * container that may be part of a cycle calls copium_memo_remember with its new, still empty
  * copy before copying its children, and copium_memo_store once it is complete. */
@@ -85,7 +86,8 @@ typedef struct copium_api {
     int (*memo_store)(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
     /* 1 and a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
     int (*memo_find)(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
-    /* The memo as the dict a __deepcopy__(memo) method expects (borrowed), or NULL. */
+    /* The memo as the dict a __deepcopy__(memo) method expects (borrowed), or NULL with an
+     * exception set. From then on the rest of the copy uses that dict as its memo. */
     PyObject *(*ctx_memo)(copium_ctx *ctx);
     /* stdlib's protocol for obj, for a handler that defers in some cases. */
     PyObject *(*deepcopy_default)(copium_ctx *ctx, PyObject *obj, copium_hash_t hash);
@@ -94,9 +96,23 @@ typedef struct copium_api {
     /* For any C caller: copium.deepcopy(obj, memo) (memo may be NULL) and copium.copy(obj). */
     PyObject *(*deepcopy)(PyObject *obj, PyObject *memo);
     PyObject *(*copy)(PyObject *obj);
+
+    /* The address hash the memo functions take, for an object other than the handler's own
+     * (whose hash the handler is given). */
+    copium_hash_t (*hash_object)(PyObject *obj);
 } copium_api;
 
+/* The end of the table as API level 1 defined it. */
+#define COPIUM_API_LEVEL_1_SIZE (offsetof(copium_api, hash_object) + sizeof(void *))
+
 #ifndef COPIUM_INTERNAL
+
+/* The oldest copium this plugin accepts, as an API level: define it before including this
+ * header to use only older functions and run with an older copium (like numpy's
+ * NPY_TARGET_VERSION). It defaults to the level of this header. */
+#ifndef COPIUM_TARGET_API_LEVEL
+#define COPIUM_TARGET_API_LEVEL COPIUM_API_LEVEL
+#endif
 
 /* This translation unit's pointer to the table, set by copium_import(). A plugin made of
  * several C files calls copium_import() in each file that uses the API (it is cheap). */
@@ -125,11 +141,18 @@ static inline int copium_import(void)
                      COPIUM_ABI_VERSION, (unsigned)api->abi_version);
         return -1;
     }
-    if (api->api_level < COPIUM_API_LEVEL || api->struct_size < sizeof(copium_api)) {
+    if (api->api_level < COPIUM_TARGET_API_LEVEL) {
         PyErr_Format(PyExc_ImportError,
                      "this plugin needs copium C API level %d, but the installed copium provides "
                      "level %u: upgrade copium",
-                     COPIUM_API_LEVEL, (unsigned)api->api_level);
+                     COPIUM_TARGET_API_LEVEL, (unsigned)api->api_level);
+        return -1;
+    }
+    if (api->struct_size < COPIUM_API_LEVEL_1_SIZE) {
+        PyErr_Format(PyExc_ImportError,
+                     "the installed copium's C API table is %zu bytes, smaller than API level 1's "
+                     "%zu: the copium installation is broken, reinstall it",
+                     api->struct_size, (size_t)COPIUM_API_LEVEL_1_SIZE);
         return -1;
     }
     copium_API = api;
@@ -150,6 +173,7 @@ static inline int copium_import(void)
 #define copium_copy_default(obj) (copium_API->copy_default(obj))
 #define copium_deepcopy(obj, memo) (copium_API->deepcopy((obj), (memo)))
 #define copium_copy(obj) (copium_API->copy(obj))
+#define copium_hash_object(obj) (copium_API->hash_object(obj))
 
 #endif /* COPIUM_INTERNAL */
 

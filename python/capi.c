@@ -14,7 +14,7 @@ static int api_register_handler(PyTypeObject *type, const copium_handler *handle
 
 static int api_unregister_handler(PyTypeObject *type)
 {
-    return copium_registry_unregister(type);
+    return copium_handlers_unregister(type);
 }
 
 /* Top-level copies for C callers: the same steps as copium.deepcopy / copium.copy. */
@@ -32,6 +32,11 @@ static PyObject *api_copy(PyObject *obj)
     return copium_copy(obj);
 }
 
+static copium_hash_t api_hash_object(PyObject *obj)
+{
+    return copium_hash_ptr(obj);
+}
+
 static const copium_api api = {
     .struct_size = sizeof(copium_api),
     .abi_version = COPIUM_ABI_VERSION,
@@ -47,6 +52,7 @@ static const copium_api api = {
     .copy_default = copium_copy_default,
     .deepcopy = api_deepcopy,
     .copy = api_copy,
+    .hash_object = api_hash_object,
 };
 
 const copium_api *copium_capi_table(void)

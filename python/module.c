@@ -151,9 +151,14 @@ static PyObject *py_register_handler(PyObject *module, PyObject *const *args, Py
     }
     int rc;
     if (PyCapsule_CheckExact(handler)) {
+        if (!PyCapsule_IsValid(handler, HANDLER_CAPSULE_NAME)) {
+            PyErr_Format(PyExc_ValueError,
+                         "register_handler() needs a capsule named '%s' holding a "
+                         "copium_handler, not one named '%s'",
+                         HANDLER_CAPSULE_NAME, PyCapsule_GetName(handler) ? PyCapsule_GetName(handler) : "(null)");
+            return NULL;
+        }
         const copium_handler *h = PyCapsule_GetPointer(handler, HANDLER_CAPSULE_NAME);
-        if (h == NULL)
-            return NULL; /* ValueError: not a copium.handler capsule */
         rc = copium_registry_register_owned((PyTypeObject *)type, h, handler);
     } else {
         rc = copium_register_callable((PyTypeObject *)type, handler);
@@ -172,9 +177,7 @@ static PyObject *py_unregister_handler(PyObject *module, PyObject *type)
         return NULL;
     }
     /* A builtin handler cannot be removed, only replaced: nothing registered to take away. */
-    if (copium_handlers_is_builtin((PyTypeObject *)type))
-        Py_RETURN_FALSE;
-    return PyBool_FromLong(copium_registry_unregister((PyTypeObject *)type));
+    return PyBool_FromLong(copium_handlers_unregister((PyTypeObject *)type));
 }
 
 static int add_handler_name(PyTypeObject *type, const copium_handler *h, void *dict)

@@ -1,5 +1,5 @@
 import sys
-from types import CapsuleType, MappingProxyType
+from types import MappingProxyType
 from typing import Any, Callable, TypeVar
 
 _T = TypeVar("_T")
