@@ -148,10 +148,20 @@ plugins-%: venv-%
 		--no-build-isolation --no-deps --no-index --force-reinstall -q \
 		--config-settings=build-dir="$(ROOT)/build/pair-$*" \
 		--config-settings=setup-args=-Dwerror=$(WERROR) ./examples/pair
+	@"$(ROOT)/.venv-$*/bin/python" -c 'import numpy' 2>/dev/null || { \
+		echo "==> installing numpy (a wheel) into .venv-$*"; \
+		"$(ROOT)/.venv-$*/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+			--only-binary=:all: numpy; }
+	@echo "==> building the numpy plugin (plugins/numpy) for CPython $*"
+	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
+	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
+		--no-build-isolation --no-deps --no-index --force-reinstall -q \
+		--config-settings=build-dir="$(ROOT)/build/numpy-$*" \
+		--config-settings=setup-args=-Dwerror=$(WERROR) ./plugins/numpy
 
 # pytest on tests/py and the plugins' tests with the installed copium; the JUnit report feeds
 # the summary.
-PYTEST_PATHS := tests/py examples/pair/tests
+PYTEST_PATHS := tests/py examples/pair/tests plugins/numpy/tests
 
 pytest-%: venv-%
 	@mkdir -p $(REPORTS)
