@@ -9,6 +9,14 @@
 #include "pymemo.h"
 #include "registry.h"
 
+/* A handler broke its contract; say which, rather than let the caller find no exception. */
+static PyObject *null_without_error(const copium_handler *h)
+{
+    PyErr_Format(PyExc_SystemError,
+                 "copium: handler '%s' returned NULL without setting an exception", h->name);
+    return NULL;
+}
+
 static inline PyObject *dispatch(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
                                  copium_hash_t hash)
 {
@@ -18,6 +26,8 @@ static inline PyObject *dispatch(copium_ctx *ctx, PyObject *obj, const copium_ha
         return NULL;
     PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);
     copium_guard_leave();
+    if (copy == NULL && !PyErr_Occurred())
+        return null_without_error(h);
     return copy;
 }
 
@@ -34,7 +44,7 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
     }
     /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
 #if PY_VERSION_HEX >= 0x030E0000
-    if (h->flags & COPIUM_HANDLER_ATOMIC)
+    if (h->flags & COPIUM_HANDLER_STDLIB_ATOM)
         return Py_NewRef(obj);
 #endif
     PyObject *found;
@@ -130,7 +140,10 @@ PyObject *copium_copy(PyObject *obj)
         return Py_NewRef(obj);
     if (h->copy == NULL)
         h = copium_registry_default();
-    return h->copy(obj, h->data);
+    PyObject *copy = h->copy(obj, h->data);
+    if (copy == NULL && !PyErr_Occurred())
+        return null_without_error(h);
+    return copy;
 }
 
 PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)

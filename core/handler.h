@@ -10,4 +10,11 @@
 
 #include "hash.h"
 
+/* Internal flag bits, never accepted from a plugin (the public registration paths reject
+ * them). STDLIB_ATOM: an ATOMIC handler for one of the types stdlib's own deepcopy returns
+ * before it looks at the memo (3.14's copy._atomic_types); other atomic handlers, like
+ * stdlib before 3.14, consult a Python memo first. */
+#define COPIUM_HANDLER_STDLIB_ATOM    0x80000000u
+#define COPIUM_HANDLER_INTERNAL_FLAGS (COPIUM_HANDLER_STDLIB_ATOM)
+
 #endif

@@ -21,9 +21,9 @@ typedef struct {
 
 typedef struct {
     copium_memo_slot *slots;
-    size_t mask;      /* capacity - 1; capacity is a power of two */
-    uint32_t *used;   /* indices of occupied slots, in insertion order */
-    size_t count;     /* occupied slots */
+    size_t mask;    /* capacity - 1; capacity is a power of two */
+    uint32_t *used; /* indices of occupied slots, in insertion order */
+    size_t count;   /* occupied slots */
 } copium_memo;
 
 #define COPIUM_MEMO_INITIAL_CAPACITY 64

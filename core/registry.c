@@ -6,10 +6,10 @@
 #include <string.h>
 
 static int oom_flag;
-#define HASH_NONFATAL_OOM 1
+#define HASH_NONFATAL_OOM        1
 #define uthash_nonfatal_oom(obj) (oom_flag = 1)
-#define uthash_malloc(sz) PyMem_Malloc(sz)
-#define uthash_free(ptr, sz) PyMem_Free(ptr)
+#define uthash_malloc(sz)        PyMem_Malloc(sz)
+#define uthash_free(ptr, sz)     PyMem_Free(ptr)
 #include <uthash.h>
 
 typedef struct {
@@ -65,10 +65,12 @@ static int check_handler(const copium_handler *h)
                      h->struct_size, (size_t)COPIUM_HANDLER_MIN_SIZE);
         return -1;
     }
-    if (h->flags & ~COPIUM_HANDLER_KNOWN_FLAGS) {
-        PyErr_Format(PyExc_ValueError,
-                     "copium: handler '%s' has unknown flag bits 0x%x: it needs a newer copium",
-                     h->name ? h->name : "?", (unsigned)(h->flags & ~COPIUM_HANDLER_KNOWN_FLAGS));
+    if (h->flags & ~(COPIUM_HANDLER_KNOWN_FLAGS | COPIUM_HANDLER_INTERNAL_FLAGS)) {
+        PyErr_Format(
+            PyExc_ValueError,
+            "copium: handler '%s' has unknown flag bits 0x%x: it needs a newer copium",
+            h->name ? h->name : "?",
+            (unsigned)(h->flags & ~(COPIUM_HANDLER_KNOWN_FLAGS | COPIUM_HANDLER_INTERNAL_FLAGS)));
         return -1;
     }
     if (h->name == NULL) {
@@ -177,10 +179,9 @@ const copium_handler *copium_registry_resolve(PyTypeObject *type)
             return h;
         }
     }
-    uintptr_t p = (uintptr_t)type;
-    copium_registry_cache_entry *e =
-        &copium_registry_cache[((p >> 4) ^ (p >> 12)) & (COPIUM_REGISTRY_CACHE_SIZE - 1)];
-    e->type = type;
-    e->handler = h;
+    copium_registry_cache_entry *set = copium_registry_cache_set(type);
+    set[1] = set[0];
+    set[0].type = type;
+    set[0].handler = h;
     return h;
 }

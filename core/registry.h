@@ -48,6 +48,9 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *type, const copium_handler *
 /* Forget every cached resolution (after something the resolver depends on changed). */
 void copium_registry_invalidate(void);
 
+/* Two-way set-associative: a pair of entries per set, the most recently resolved type first,
+ * so two types whose addresses map to the same set (say list and a plugin's type in one hot
+ * loop) do not evict each other on every object. */
 #define COPIUM_REGISTRY_CACHE_SIZE 256
 
 typedef struct {
@@ -59,14 +62,21 @@ extern copium_registry_cache_entry copium_registry_cache[COPIUM_REGISTRY_CACHE_S
 
 const copium_handler *copium_registry_resolve(PyTypeObject *type);
 
+/* The first entry of type's set: Fibonacci hashing of the address, top bits, even index. */
+static inline copium_registry_cache_entry *copium_registry_cache_set(PyTypeObject *type)
+{
+    uint64_t h = (uint64_t)(uintptr_t)type * 0x9E3779B97F4A7C15ULL;
+    return &copium_registry_cache[(size_t)(h >> 56) & (COPIUM_REGISTRY_CACHE_SIZE - 2)];
+}
+
 /* The handler for type: registered, resolved, never NULL. */
 static inline const copium_handler *copium_registry_lookup(PyTypeObject *type)
 {
-    uintptr_t p = (uintptr_t)type;
-    copium_registry_cache_entry *e =
-        &copium_registry_cache[((p >> 4) ^ (p >> 12)) & (COPIUM_REGISTRY_CACHE_SIZE - 1)];
-    if (e->type == type)
-        return e->handler;
+    copium_registry_cache_entry *set = copium_registry_cache_set(type);
+    if (set[0].type == type)
+        return set[0].handler;
+    if (set[1].type == type)
+        return set[1].handler;
     return copium_registry_resolve(type);
 }
 

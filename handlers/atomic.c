@@ -11,6 +11,14 @@ const copium_handler copium_atomic_handler = {
     .flags = COPIUM_HANDLER_ATOMIC,
 };
 
+/* The same for the types stdlib's deepcopy itself treats as atomic (3.14: returned before the
+ * memo is consulted). */
+const copium_handler copium_stdlib_atomic_handler = {
+    .struct_size = sizeof(copium_handler),
+    .name = "atomic",
+    .flags = COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_STDLIB_ATOM,
+};
+
 static PyObject *immutable_copy(PyObject *obj, void *data)
 {
     (void)data;

@@ -12,8 +12,7 @@ static PyObject *bytearray_copy(PyObject *obj, void *data)
     return PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(obj), PyByteArray_GET_SIZE(obj));
 }
 
-static PyObject *bytearray_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
-                                    void *data)
+static PyObject *bytearray_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     PyObject *copy = bytearray_copy(obj, data);
     if (copy != NULL && copium_memo_store(ctx, obj, hash, copy) < 0)

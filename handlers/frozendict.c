@@ -10,8 +10,7 @@
 
 #if PY_VERSION_HEX >= 0x030F0000
 
-static PyObject *frozendict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
-                                     void *data)
+static PyObject *frozendict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     (void)data;
     PyObject *items = PyDict_New();

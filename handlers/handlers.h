@@ -12,6 +12,8 @@
 
 /* Atoms: deepcopy and copy return the object itself (atomic.c). */
 extern const copium_handler copium_atomic_handler;
+/* Atoms of stdlib's own deepcopy table (3.14: copy._atomic_types). */
+extern const copium_handler copium_stdlib_atomic_handler;
 /* Shallow copy returns itself, deep copy takes stdlib's protocol path (tuple-like: slice). */
 extern const copium_handler copium_immutable_handler;
 

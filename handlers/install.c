@@ -57,22 +57,22 @@ typedef struct {
 /* The builtin registrations; weakref.ref is filled in at install (no public type symbol on
  * every version). */
 static builtin_entry builtins[] = {
-    {&PyLong_Type, &copium_atomic_handler},
-    {&PyFloat_Type, &copium_atomic_handler},
-    {&PyBool_Type, &copium_atomic_handler},
-    {&PyComplex_Type, &copium_atomic_handler},
-    {&PyBytes_Type, &copium_atomic_handler},
-    {&PyUnicode_Type, &copium_atomic_handler},
-    {&PyCode_Type, &copium_atomic_handler},
-    {&PyType_Type, &copium_atomic_handler},
-    {&PyRange_Type, &copium_atomic_handler},
-    {&PyCFunction_Type, &copium_atomic_handler},
-    {&PyFunction_Type, &copium_atomic_handler},
-    {&PyProperty_Type, &copium_atomic_handler},
-    {NULL /* type(None) */, &copium_atomic_handler},
-    {NULL /* type(Ellipsis) */, &copium_atomic_handler},
-    {NULL /* type(NotImplemented) */, &copium_atomic_handler},
-    {NULL /* weakref.ref */, &copium_atomic_handler},
+    {&PyLong_Type, &copium_stdlib_atomic_handler},
+    {&PyFloat_Type, &copium_stdlib_atomic_handler},
+    {&PyBool_Type, &copium_stdlib_atomic_handler},
+    {&PyComplex_Type, &copium_stdlib_atomic_handler},
+    {&PyBytes_Type, &copium_stdlib_atomic_handler},
+    {&PyUnicode_Type, &copium_stdlib_atomic_handler},
+    {&PyCode_Type, &copium_stdlib_atomic_handler},
+    {&PyType_Type, &copium_stdlib_atomic_handler},
+    {&PyRange_Type, &copium_stdlib_atomic_handler},
+    {&PyCFunction_Type, &copium_stdlib_atomic_handler},
+    {&PyFunction_Type, &copium_stdlib_atomic_handler},
+    {&PyProperty_Type, &copium_stdlib_atomic_handler},
+    {NULL /* type(None) */, &copium_stdlib_atomic_handler},
+    {NULL /* type(Ellipsis) */, &copium_stdlib_atomic_handler},
+    {NULL /* type(NotImplemented) */, &copium_stdlib_atomic_handler},
+    {NULL /* weakref.ref */, &copium_stdlib_atomic_handler},
     {&PySlice_Type, &copium_immutable_handler},
     {&PyList_Type, &copium_list_handler},
     {&PyTuple_Type, &copium_tuple_handler},
@@ -154,7 +154,7 @@ int copium_handlers_is_builtin(PyTypeObject *type)
     }
     if (builtin == NULL && current->name == copium_atomic_handler.name)
         builtin = &copium_atomic_handler; /* a class or a recognised stdlib type */
-    return builtin != NULL && current->name == builtin->name &&
+    return builtin != NULL && current->name == builtin->name && current->flags == builtin->flags &&
            current->deepcopy == builtin->deepcopy && current->copy == builtin->copy;
 }
 

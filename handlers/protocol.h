@@ -58,10 +58,10 @@ typedef struct {
     PyObject *atomic_types;            /* copy._atomic_types */
     PyObject *copy_atomic_types;       /* copy._copy_atomic_types */
     PyObject *copy_builtin_containers; /* copy._copy_builtin_containers */
-    PyObject *dispatch_table;           /* copy.dispatch_table: copyreg.dispatch_table */
-    PyObject *newobj;                   /* copyreg.__newobj__ */
-    PyObject *newobj_ex;                /* copyreg.__newobj_ex__ */
-    PyObject *slotnames_func;           /* copyreg._slotnames */
+    PyObject *dispatch_table;          /* copy.dispatch_table: copyreg.dispatch_table */
+    PyObject *newobj;                  /* copyreg.__newobj__ */
+    PyObject *newobj_ex;               /* copyreg.__newobj_ex__ */
+    PyObject *slotnames_func;          /* copyreg._slotnames */
     /* Fixed at install: the functions whose behaviour copium reproduces natively when it
      * meets them (compared by identity, never called through these references). */
     PyObject *orig_newobj;          /* copyreg.__newobj__ */

@@ -8,8 +8,7 @@
 #include "../core/engine.h"
 #include "../core/registry.h"
 
-static PyObject *pycallable_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
-                                     void *data)
+static PyObject *pycallable_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     /* The callable may unregister itself while it runs: hold it for the call. */
     PyObject *fn = Py_NewRef((PyObject *)data);

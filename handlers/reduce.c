@@ -143,7 +143,6 @@ static PyObject *newobj(PyObject *callargs)
     return y;
 }
 
-
 int copium_unpack2(PyObject *seq, PyObject **a, PyObject **b)
 {
     *a = *b = NULL;

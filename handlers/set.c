@@ -62,8 +62,7 @@ static PyObject *set_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash
     return set_deepcopy_as(ctx, obj, hash, PySet_New);
 }
 
-static PyObject *frozenset_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
-                                    void *data)
+static PyObject *frozenset_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     (void)data;
     return set_deepcopy_as(ctx, obj, hash, PyFrozenSet_New);

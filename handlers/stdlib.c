@@ -187,9 +187,13 @@ static int is_one_of(PyObject *f, const char *module, const char *const *qualnam
 /* The original tables (see orig_*): built once, at install. */
 static int snapshot_tables(void)
 {
-    static const char *const deep_funcs[] = {"_deepcopy_atomic", "_deepcopy_list",
-                                             "_deepcopy_tuple",  "_deepcopy_dict",
-                                             "_deepcopy_method", "_deepcopy_frozendict", NULL};
+    static const char *const deep_funcs[] = {"_deepcopy_atomic",
+                                             "_deepcopy_list",
+                                             "_deepcopy_tuple",
+                                             "_deepcopy_dict",
+                                             "_deepcopy_method",
+                                             "_deepcopy_frozendict",
+                                             NULL};
     static const char *const copy_funcs[] = {"_copy_immutable", NULL};
     orig_deepcopy_dispatch = PyDict_New();
     orig_copy_dispatch = PyDict_New();
@@ -384,9 +388,16 @@ int copium_stdlib_is_overridden(PyTypeObject *t)
 static int is_builtin_handler(const copium_handler *h)
 {
     const copium_handler *const builtin[] = {
-        &copium_atomic_handler,    &copium_immutable_handler, &copium_list_handler,
-        &copium_tuple_handler,     &copium_dict_handler,      &copium_set_handler,
-        &copium_frozenset_handler, &copium_bytearray_handler, &copium_method_handler,
+        &copium_atomic_handler,
+        &copium_stdlib_atomic_handler,
+        &copium_immutable_handler,
+        &copium_list_handler,
+        &copium_tuple_handler,
+        &copium_dict_handler,
+        &copium_set_handler,
+        &copium_frozenset_handler,
+        &copium_bytearray_handler,
+        &copium_method_handler,
 #if PY_VERSION_HEX >= 0x030F0000
         &copium_frozendict_handler,
 #endif

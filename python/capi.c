@@ -7,9 +7,30 @@
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
 
+/* Plugins may not set copium's internal flag bits. */
+static int check_public_flags(const copium_handler *handler)
+{
+    if (handler != NULL && handler->struct_size >= COPIUM_HANDLER_MIN_SIZE &&
+        (handler->flags & COPIUM_HANDLER_INTERNAL_FLAGS)) {
+        PyErr_Format(PyExc_ValueError,
+                     "copium: handler '%s' has unknown flag bits 0x%x: it needs a newer copium",
+                     handler->name ? handler->name : "?",
+                     (unsigned)(handler->flags & COPIUM_HANDLER_INTERNAL_FLAGS));
+        return -1;
+    }
+    return 0;
+}
+
+int copium_capi_register(PyTypeObject *type, const copium_handler *handler, PyObject *owner)
+{
+    if (check_public_flags(handler) < 0)
+        return -1;
+    return copium_registry_register_owned(type, handler, owner);
+}
+
 static int api_register_handler(PyTypeObject *type, const copium_handler *handler)
 {
-    return copium_registry_register(type, handler);
+    return copium_capi_register(type, handler, NULL);
 }
 
 static int api_unregister_handler(PyTypeObject *type)

@@ -13,17 +13,16 @@ static PyObject *error_type; /* copy.Error */
 
 /* Sort positional and keyword arguments into the named parameters, with the messages a Python
  * function with the same signature gives. out[i] stays NULL for a missing optional one. */
-static int parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
-                      PyObject *kwnames, const char *const *names, Py_ssize_t nparams,
-                      Py_ssize_t nrequired, PyObject **out)
+static int parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                      const char *const *names, Py_ssize_t nparams, Py_ssize_t nrequired,
+                      PyObject **out)
 {
     for (Py_ssize_t i = 0; i < nparams; i++)
         out[i] = NULL;
     if (nargs > nparams) {
         if (nparams == nrequired)
-            PyErr_Format(PyExc_TypeError,
-                         "%s() takes %zd positional argument%s but %zd were given", fname,
-                         nparams, nparams == 1 ? "" : "s", nargs);
+            PyErr_Format(PyExc_TypeError, "%s() takes %zd positional argument%s but %zd were given",
+                         fname, nparams, nparams == 1 ? "" : "s", nargs);
         else
             PyErr_Format(PyExc_TypeError,
                          "%s() takes from %zd to %zd positional arguments but %zd were given",
@@ -139,8 +138,10 @@ static PyObject *py_register_handler(PyObject *module, PyObject *const *args, Py
 {
     (void)module;
     if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "register_handler() takes 2 positional arguments but %zd "
-                                      "were given", nargs);
+        PyErr_Format(PyExc_TypeError,
+                     "register_handler() takes 2 positional arguments but %zd "
+                     "were given",
+                     nargs);
         return NULL;
     }
     PyObject *type = args[0], *handler = args[1];
@@ -155,11 +156,12 @@ static PyObject *py_register_handler(PyObject *module, PyObject *const *args, Py
             PyErr_Format(PyExc_ValueError,
                          "register_handler() needs a capsule named '%s' holding a "
                          "copium_handler, not one named '%s'",
-                         HANDLER_CAPSULE_NAME, PyCapsule_GetName(handler) ? PyCapsule_GetName(handler) : "(null)");
+                         HANDLER_CAPSULE_NAME,
+                         PyCapsule_GetName(handler) ? PyCapsule_GetName(handler) : "(null)");
             return NULL;
         }
         const copium_handler *h = PyCapsule_GetPointer(handler, HANDLER_CAPSULE_NAME);
-        rc = copium_registry_register_owned((PyTypeObject *)type, h, handler);
+        rc = copium_capi_register((PyTypeObject *)type, h, handler);
     } else {
         rc = copium_register_callable((PyTypeObject *)type, handler);
     }

@@ -85,11 +85,15 @@ static void test_user_memo_filled(void **state)
 static void test_user_memo_honoured(void **state)
 {
     (void)state;
-    run_exec("a = [1]\n"
+    run_exec("import copy, sys\n"
+             "a = [1]\n"
              "x = [a, 'atom']\n"
              "memo = {id(a): 'replaced', id(x[1]): 'atom replaced too'}\n");
-    /* stdlib consults the memo before anything else, atoms included. */
-    assert_py_true("cdeepcopy(x, memo) == ['replaced', 'atom replaced too']");
+    /* stdlib consults the memo before anything else, atoms included before 3.14 (from 3.14
+     * its atomic types are returned before the memo is looked at). */
+    assert_py_true("cdeepcopy(x, memo) == (['replaced', 'atom replaced too'] "
+                   "if sys.version_info < (3, 14) else ['replaced', 'atom'])");
+    assert_py_true("cdeepcopy(x, memo) == copy.deepcopy(x, memo)");
     assert_py_true("cdeepcopy(a, {id(a): 42}) == 42");
     run_exec("del a, x, memo\n");
 }

@@ -652,7 +652,8 @@ class RecordingMemo(dict):
 
 
 class RedirectingMemo(dict):
-    """get() answers for one key that is not in the dict."""
+    """Answers for one key that is not in the dict, through get() (before 3.15) and through
+    `in` / [] (3.15 asks `d in memo`, then `memo[d]`)."""
 
     def __init__(self, key, value):
         super().__init__()
@@ -664,15 +665,27 @@ class RedirectingMemo(dict):
             return self.value
         return super().get(key, default)
 
+    def __contains__(self, key):
+        return key == self.key or super().__contains__(key)
+
+    def __getitem__(self, key):
+        if key == self.key:
+            return self.value
+        return super().__getitem__(key)
+
 
 class DuckMemo:
-    """Not a dict: get, __getitem__ and __setitem__ only."""
+    """Not a dict: get, __contains__, __getitem__ and __setitem__ only (3.15's deepcopy asks
+    `d in memo`, earlier versions `memo.get(d, _nil)`)."""
 
     def __init__(self):
         self.data = {}
 
     def get(self, key, default=None):
         return self.data.get(key, default)
+
+    def __contains__(self, key):
+        return key in self.data
 
     def __getitem__(self, key):
         return self.data[key]
