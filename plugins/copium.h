@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define COPIUM_ABI_VERSION 1
-#define COPIUM_API_LEVEL 1
+#define COPIUM_API_LEVEL   1
 
 /* The name of the capsule (an attribute "_C_API" of copium._copium). */
 #define COPIUM_CAPSULE_NAME "copium._copium._C_API"
@@ -48,7 +48,7 @@ typedef PyObject *(*copium_deepcopy_fn)(copium_ctx *ctx, PyObject *obj, copium_h
 typedef PyObject *(*copium_copy_fn)(PyObject *obj, void *data);
 
 /* Both deepcopy and copy return the object itself; the functions are not called. */
-#define COPIUM_HANDLER_ATOMIC 0x1u
+#define COPIUM_HANDLER_ATOMIC      0x1u
 #define COPIUM_HANDLER_KNOWN_FLAGS (COPIUM_HANDLER_ATOMIC)
 
 /* How to copy one exact type (subclasses are not covered: each type is registered on its own).
@@ -160,20 +160,20 @@ static inline int copium_import(void)
 }
 
 #define copium_register_handler(type, handler) (copium_API->register_handler((type), (handler)))
-#define copium_unregister_handler(type) (copium_API->unregister_handler(type))
-#define copium_deepcopy_child(ctx, obj) (copium_API->deepcopy_child((ctx), (obj)))
-#define copium_memo_remember(ctx, orig, hash, copy)                                            \
+#define copium_unregister_handler(type)        (copium_API->unregister_handler(type))
+#define copium_deepcopy_child(ctx, obj)        (copium_API->deepcopy_child((ctx), (obj)))
+#define copium_memo_remember(ctx, orig, hash, copy)                                                \
     (copium_API->memo_remember((ctx), (orig), (hash), (copy)))
-#define copium_memo_store(ctx, orig, hash, copy)                                               \
+#define copium_memo_store(ctx, orig, hash, copy)                                                   \
     (copium_API->memo_store((ctx), (orig), (hash), (copy)))
-#define copium_memo_find(ctx, orig, hash, copy)                                                \
+#define copium_memo_find(ctx, orig, hash, copy)                                                    \
     (copium_API->memo_find((ctx), (orig), (hash), (copy)))
-#define copium_ctx_memo(ctx) (copium_API->ctx_memo(ctx))
+#define copium_ctx_memo(ctx)                    (copium_API->ctx_memo(ctx))
 #define copium_deepcopy_default(ctx, obj, hash) (copium_API->deepcopy_default((ctx), (obj), (hash)))
-#define copium_copy_default(obj) (copium_API->copy_default(obj))
-#define copium_deepcopy(obj, memo) (copium_API->deepcopy((obj), (memo)))
-#define copium_copy(obj) (copium_API->copy(obj))
-#define copium_hash_object(obj) (copium_API->hash_object(obj))
+#define copium_copy_default(obj)                (copium_API->copy_default(obj))
+#define copium_deepcopy(obj, memo)              (copium_API->deepcopy((obj), (memo)))
+#define copium_copy(obj)                        (copium_API->copy(obj))
+#define copium_hash_object(obj)                 (copium_API->hash_object(obj))
 
 #endif /* COPIUM_INTERNAL */
 
