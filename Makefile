@@ -24,7 +24,12 @@ SUPPORTED_PYTHONS := 3.10 3.11 3.12 3.13 3.14 3.15
 # Versions the host may lack: they run inside a Debian sid chroot (.ci/sid-chroot), made on
 # first use outside the repository and reused after. NO_CHROOT=1 leaves them out; inside the
 # chroot IN_CHROOT=1 is set, and the chroot's own python3.X are found on PATH.
-CHROOT_PYTHONS := 3.14 3.15
+CHROOT_PYTHONS := 3.14 3.15 3.14d
+# Debug builds of CPython (Debian's python3.X-dbg: "3.11d" on the host from apt, "3.14d" in the
+# chroot), where sys.gettotalrefcount() exists: the suite runs there too, with the reference
+# leak checks of tests/py/test_refleaks.py, which skip on release builds. No numpy plugin there
+# (numpy has no wheels for debug ABIs).
+DEBUG_PYTHONS := 3.11d 3.14d
 NO_CHROOT ?=
 IN_CHROOT ?=
 BENCH_PYTHON ?= 3.11
@@ -33,7 +38,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$${HOME:-/root}/.pyenv")
 
 # Debian packages: what building needs, what the C tests add, and what `make format` needs.
 APT_BUILD_PACKAGES ?= build-essential pkg-config uthash-dev
-APT_PACKAGES ?= $(APT_BUILD_PACKAGES) libcmocka-dev
+APT_PACKAGES ?= $(APT_BUILD_PACKAGES) libcmocka-dev python3.11-dbg python3.11-dev python3.11-venv libpython3.11-testsuite
 APT_FORMAT_PACKAGES ?= clang-format
 
 # PyPI packages of every venv: the build backend (used without build isolation, so that
@@ -48,10 +53,13 @@ find_python = $(shell d=$$(ls -d "$(PYENV_ROOT)/versions/$(1)."* 2>/dev/null \
 	if [ -n "$$d" ] && [ -x "$$d/bin/python$(1)" ]; then echo "$$d/bin/python$(1)"; \
 	else command -v python$(1) 2>/dev/null || true; fi)
 
-FOUND_PYTHONS := $(foreach v,$(SUPPORTED_PYTHONS),$(if $(call find_python,$(v)),$(v)))
+FOUND_PYTHONS := $(foreach v,$(SUPPORTED_PYTHONS) $(DEBUG_PYTHONS),$(if $(call find_python,$(v)),$(v)))
+# Installed by `make deps` when missing, so wanted even before it is found.
+HOST_DEBUG_PYTHONS := $(if $(IN_CHROOT)$(NO_DEBUG),,3.11d)
 # Chroot versions: the ones the host itself does not have.
 VIA_CHROOT := $(if $(IN_CHROOT)$(NO_CHROOT),,$(filter-out $(FOUND_PYTHONS),$(CHROOT_PYTHONS)))
-PYTHONS ?= $(FOUND_PYTHONS) $(VIA_CHROOT)
+PYTHONS ?= $(filter-out $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)) \
+	$(sort $(HOST_DEBUG_PYTHONS) $(filter $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)))
 
 C_SOURCE_DIRS := core handlers python plugins tests/c examples
 C_SOURCES = $(shell find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
@@ -148,6 +156,10 @@ plugins-%: venv-%
 		--no-build-isolation --no-deps --no-index --force-reinstall -q \
 		--config-settings=build-dir="$(ROOT)/build/pair-$*" \
 		--config-settings=setup-args=-Dwerror=$(WERROR) ./examples/pair
+	@case "$*" in *d) echo "==> no numpy plugin on a debug build (numpy has no wheels for it)";; \
+		*) $(MAKE) plugin-numpy-$*;; esac
+
+plugin-numpy-%: venv-%
 	@"$(ROOT)/.venv-$*/bin/python" -c 'import numpy' 2>/dev/null || { \
 		echo "==> installing numpy (a wheel) into .venv-$*"; \
 		"$(ROOT)/.venv-$*/bin/python" -m pip install -q --disable-pip-version-check --no-input \
@@ -161,7 +173,7 @@ plugins-%: venv-%
 
 # pytest on tests/py and the plugins' tests with the installed copium; the JUnit report feeds
 # the summary.
-PYTEST_PATHS := tests/py examples/pair/tests plugins/numpy/tests
+PYTEST_PATHS = tests/py examples/pair/tests $(if $(filter %d,$*),,plugins/numpy/tests)
 
 pytest-%: venv-%
 	@mkdir -p $(REPORTS)
