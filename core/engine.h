@@ -55,6 +55,33 @@ PyObject *copium_ctx_memo(copium_ctx *ctx);
  * stdlib's memo entries exactly. Borrowed. */
 PyObject *copium_ctx_python_memo(copium_ctx *ctx);
 
+/* A container's loop over its children asks, for each child, whether it is an atom of this
+ * call (an atomic handler and no Python memo: the copy is the child itself, nothing else to
+ * do). Children of one container are mostly of one type, so the last answer is kept: one
+ * pointer comparison per child. Forget it (copium_atom_cache_reset) after copying a child
+ * that is not an atom, since that may have run Python code that changed the registry or
+ * created the Python memo. */
+typedef struct {
+    PyTypeObject *type;
+    int atomic;
+} copium_atom_cache;
+
+static inline int copium_child_is_atom(copium_ctx *ctx, copium_atom_cache *cache, PyObject *obj)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    if (type != cache->type) {
+        cache->type = type;
+        cache->atomic = (copium_registry_lookup(type)->flags & COPIUM_HANDLER_ATOMIC) &&
+                        ctx->pymemo == NULL;
+    }
+    return cache->atomic;
+}
+
+static inline void copium_atom_cache_reset(copium_atom_cache *cache)
+{
+    cache->type = NULL;
+}
+
 /* Top-level calls. memo: NULL or None for a fresh memo, else used as stdlib uses it. */
 PyObject *copium_deepcopy(PyObject *obj, PyObject *memo);
 PyObject *copium_copy(PyObject *obj);

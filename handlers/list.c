@@ -32,11 +32,22 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
     Py_SET_SIZE(copy, 0);
     if (copium_memo_remember(ctx, obj, hash, copy) < 0)
         goto error;
+    copium_atom_cache atoms = {0};
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
-        PyObject *item = Py_NewRef(PyList_GET_ITEM(obj, i));
-        PyObject *item_copy = copium_deepcopy_child(ctx, item);
-        Py_DECREF(item);
-        if (item_copy == NULL || append_steal(copy, item_copy) < 0)
+        PyObject *item = PyList_GET_ITEM(obj, i);
+        PyObject *item_copy;
+        if (copium_child_is_atom(ctx, &atoms, item)) {
+            item_copy = Py_NewRef(item);
+        } else {
+            /* The child's copy may run code that removes it from the list: hold it. */
+            Py_INCREF(item);
+            item_copy = copium_deepcopy_child(ctx, item);
+            Py_DECREF(item);
+            copium_atom_cache_reset(&atoms);
+            if (item_copy == NULL)
+                goto error;
+        }
+        if (append_steal(copy, item_copy) < 0)
             goto error;
     }
     if (copium_memo_complete(ctx, obj, hash, copy) < 0)

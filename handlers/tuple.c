@@ -10,13 +10,20 @@ static PyObject *tuple_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t ha
 {
     (void)data;
     Py_ssize_t n = PyTuple_GET_SIZE(obj);
-    if (n == 0)
+    /* A tuple of atoms copies to itself, unmemoized: find out before allocating anything. */
+    copium_atom_cache atoms = {0};
+    Py_ssize_t first = 0;
+    while (first < n && copium_child_is_atom(ctx, &atoms, PyTuple_GET_ITEM(obj, first)))
+        first++;
+    if (first == n)
         return Py_NewRef(obj);
     PyObject *copy = PyTuple_New(n);
     if (copy == NULL)
         return NULL;
     int changed = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < first; i++)
+        PyTuple_SET_ITEM(copy, i, Py_NewRef(PyTuple_GET_ITEM(obj, i)));
+    for (Py_ssize_t i = first; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(obj, i);
         PyObject *item_copy = copium_deepcopy_child(ctx, item);
         if (item_copy == NULL)
