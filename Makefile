@@ -254,7 +254,8 @@ build: deps-build
 
 bench: deps-build
 	@$(MAKE) build-$(BENCH_PYTHON)
-	@cd benchmarks && "$(ROOT)/.venv-$(BENCH_PYTHON)/bin/python" quick.py $(BENCH_ARGS)
+	@$(MAKE) plugin-numpy-$(BENCH_PYTHON)
+	@"$(ROOT)/.venv-$(BENCH_PYTHON)/bin/python" benchmarks/bench.py $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 # Formatting (.clang-format at the top level).
