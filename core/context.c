@@ -85,22 +85,26 @@ copium_ctx *copium_ctx_acquire(void)
         ctx = ctx_new(); /* a nested top-level call */
     if (ctx != NULL)
         ctx->in_use = 1;
-    copium_guard_prepare();
+    if (ctx != NULL)
+        copium_guard_prepare(&ctx->guard);
     return ctx;
 }
 
 void copium_ctx_release(copium_ctx *ctx)
 {
     /* Keep a pending exception across the releases below (they may run finalisers). */
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    PyObject *type = NULL, *value = NULL, *tb = NULL;
+    int failed = PyErr_Occurred() != NULL;
+    if (failed)
+        PyErr_Fetch(&type, &value, &tb);
     Py_CLEAR(ctx->pymemo); /* a proxy kept by user code stays valid: it is simply not ours */
     copium_memo_reset(&ctx->memo);
     copium_keepalive_reset(&ctx->keepalive);
     ctx->in_use = 0;
     if (!ctx->owned_by_thread)
         ctx_free(ctx);
-    PyErr_Restore(type, value, tb);
+    if (failed)
+        PyErr_Restore(type, value, tb);
 }
 
 PyObject *copium_ctx_pymemo(copium_ctx *ctx)

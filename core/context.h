@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "guard.h"
 #include "keepalive.h"
 #include "memo.h"
 
@@ -19,6 +20,7 @@ struct copium_ctx {
      * operation goes to: the caller's memo argument, or the dict made the first time Python
      * code needed one (a __deepcopy__ hook), filled from the native memo at that moment. */
     PyObject *pymemo;
+    copium_guard guard;
     int in_use;
     int owned_by_thread; /* reused by later calls of its thread; else freed on release */
 };

@@ -22,10 +22,10 @@ static inline PyObject *dispatch(copium_ctx *ctx, PyObject *obj, const copium_ha
 {
     if (h->deepcopy == NULL)
         h = copium_registry_default();
-    if (copium_guard_enter() < 0)
+    if (copium_guard_enter(&ctx->guard) < 0)
         return NULL;
     PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);
-    copium_guard_leave();
+    copium_guard_leave(&ctx->guard);
     if (copy == NULL && !PyErr_Occurred())
         return null_without_error(h);
     return copy;

@@ -15,15 +15,14 @@
 #define HAVE_STACK_BOUNDS 1
 #endif
 
-_Thread_local copium_guard copium_thread_guard;
-static _Thread_local int measured;
+/* This thread's stack floor, measured once; 1 is "not measured yet" (no real floor is 1). */
+static _Thread_local uintptr_t thread_stack_floor = 1;
 
 /* Room left below the floor: for the Python code hooks run and for CPython's own calls. */
 #define STACK_MARGIN_MAX (256 * 1024)
 
-static void measure_stack(copium_guard *g)
+static uintptr_t measure_stack(void)
 {
-    g->stack_floor = 0;
 #if defined(HAVE_STACK_BOUNDS)
     uintptr_t low = 0, size = 0;
 #if defined(__APPLE__)
@@ -39,11 +38,11 @@ static void measure_stack(copium_guard *g)
     pthread_attr_init(&attr);
     if (pthread_attr_get_np(pthread_self(), &attr) != 0) {
         pthread_attr_destroy(&attr);
-        return;
+        return 0;
     }
 #else
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return;
+        return 0;
 #endif
     if (pthread_attr_getstack(&attr, &addr, &sz) == 0) {
         low = (uintptr_t)addr;
@@ -52,27 +51,26 @@ static void measure_stack(copium_guard *g)
     pthread_attr_destroy(&attr);
 #endif
     if (size == 0)
-        return;
+        return 0;
     uintptr_t margin = size / 4 < STACK_MARGIN_MAX ? size / 4 : STACK_MARGIN_MAX;
-    g->stack_floor = low + margin;
+    return low + margin;
 #else
-    (void)g;
+    return 0;
 #endif
 }
 
-void copium_guard_prepare(void)
+void copium_guard_prepare(copium_guard *g)
 {
-    copium_guard *g = &copium_thread_guard;
-    if (!measured) {
-        measure_stack(g);
-        measured = 1;
-    }
+    if (thread_stack_floor == 1)
+        thread_stack_floor = measure_stack();
+    g->stack_floor = thread_stack_floor;
+    g->depth = 0;
     g->limit = Py_GetRecursionLimit();
 }
 
-int copium_guard_fail(void)
+int copium_guard_fail(copium_guard *g)
 {
-    copium_thread_guard.depth--;
+    g->depth--;
     PyErr_SetString(PyExc_RecursionError,
                     "maximum recursion depth exceeded while deep-copying an object");
     return -1;

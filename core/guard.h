@@ -13,32 +13,33 @@
 #include <Python.h>
 #include <stdint.h>
 
+/* Kept in each call's context (reached through the pointer every handler already has, not
+ * through thread-local storage, which costs a call in a shared library). A nested top-level
+ * call has a guard of its own; the stack bound is absolute, so it still protects the thread. */
 typedef struct {
     uintptr_t stack_floor; /* lowest stack address a level may use; 0 when unknown */
     int depth;
     int limit;
 } copium_guard;
 
-extern _Thread_local copium_guard copium_thread_guard;
+/* Measure this thread's stack (once per thread) and read the recursion limit: before a
+ * top-level copy. */
+void copium_guard_prepare(copium_guard *g);
 
-/* Measure this thread's stack (once) and read the recursion limit: before a top-level copy. */
-void copium_guard_prepare(void);
-
-int copium_guard_fail(void);
+int copium_guard_fail(copium_guard *g);
 
 /* 0 to go one level deeper, or -1 with RecursionError set. */
-static inline int copium_guard_enter(void)
+static inline int copium_guard_enter(copium_guard *g)
 {
-    copium_guard *g = &copium_thread_guard;
     char probe;
     if (++g->depth > g->limit || (uintptr_t)&probe < g->stack_floor)
-        return copium_guard_fail();
+        return copium_guard_fail(g);
     return 0;
 }
 
-static inline void copium_guard_leave(void)
+static inline void copium_guard_leave(copium_guard *g)
 {
-    copium_thread_guard.depth--;
+    g->depth--;
 }
 
 #endif
