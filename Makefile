@@ -42,9 +42,10 @@ APT_PACKAGES ?= $(APT_BUILD_PACKAGES) libcmocka-dev python3.11-dbg python3.11-de
 APT_FORMAT_PACKAGES ?= clang-format
 
 # PyPI packages of every venv: the build backend (used without build isolation, so that
-# meson and ninja also drive the cmocka build), and the test tools.
-VENV_PACKAGES := meson-python>=0.15 meson>=1.1.0 ninja pytest hypothesis
-VENV_IMPORT_CHECK := import mesonpy, mesonbuild, ninja, pytest, hypothesis
+# meson and ninja also drive the cmocka build), and the test tools (mypy: stubtest and the
+# typing tests, tests/py/test_typing.py).
+VENV_PACKAGES := meson-python>=0.15 meson>=1.1.0 ninja pytest hypothesis mypy
+VENV_IMPORT_CHECK := import mesonpy, mesonbuild, ninja, pytest, hypothesis, mypy
 
 # The interpreter for a version "3.X": the newest $(PYENV_ROOT)/versions/3.X.N (plain releases
 # only, no 3.X.Nt builds), else python3.X on PATH; empty when there is none.

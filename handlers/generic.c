@@ -10,6 +10,7 @@
  * (copium_ctx_memo: the caller's memo or a real dict mirroring the native one). */
 #include "handlers.h"
 
+#include "memo_rejected.h"
 #include "protocol.h"
 
 /* A module global stdlib would read that the program deleted: Python's NameError. */
@@ -142,7 +143,7 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
             memo = copium_ctx_memo(ctx);
             if (memo != NULL) {
                 Py_INCREF(memo);
-                y = PyObject_CallOneArg(copier, memo);
+                y = copium_call_deepcopy_method(copier, memo); /* memo_rejected.c */
                 Py_DECREF(memo);
             }
             Py_DECREF(copier);

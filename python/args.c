@@ -1,17 +1,16 @@
 /* Argument parsing shared by the entry points (see args.h). */
 #include "args.h"
 
-int copium_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
-                      PyObject *kwnames, const char *const *names, Py_ssize_t nparams,
-                      Py_ssize_t nrequired, PyObject **out)
+int copium_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                      const char *const *names, Py_ssize_t nparams, Py_ssize_t nrequired,
+                      PyObject **out)
 {
     for (Py_ssize_t i = 0; i < nparams; i++)
         out[i] = NULL;
     if (nargs > nparams) {
         if (nparams == nrequired)
-            PyErr_Format(PyExc_TypeError,
-                         "%s() takes %zd positional argument%s but %zd were given", fname,
-                         nparams, nparams == 1 ? "" : "s", nargs);
+            PyErr_Format(PyExc_TypeError, "%s() takes %zd positional argument%s but %zd were given",
+                         fname, nparams, nparams == 1 ? "" : "s", nargs);
         else
             PyErr_Format(PyExc_TypeError,
                          "%s() takes from %zd to %zd positional arguments but %zd were given",
@@ -40,14 +39,32 @@ int copium_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs
         }
         out[i] = args[nargs + k];
     }
-    for (Py_ssize_t i = 0; i < nrequired; i++) {
-        if (out[i] == NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() missing 1 required positional argument: '%s'",
-                         fname, names[i]);
-            return -1;
-        }
+    /* Python's wording: "missing 1 required positional argument: 'a'", "missing 2 required
+     * positional arguments: 'a' and 'b'", "... 'a', 'b', and 'c'". */
+    Py_ssize_t missing = 0;
+    for (Py_ssize_t i = 0; i < nrequired; i++)
+        missing += out[i] == NULL;
+    if (missing == 0)
+        return 0;
+    PyObject *list = PyUnicode_FromString("");
+    Py_ssize_t listed = 0;
+    for (Py_ssize_t i = 0; i < nrequired && list != NULL; i++) {
+        if (out[i] != NULL)
+            continue;
+        listed++;
+        const char *sep = listed == 1        ? ""
+                          : listed < missing ? ", "
+                          : missing == 2     ? " and "
+                                             : ", and ";
+        PyObject *more = PyUnicode_FromFormat("%U%s'%s'", list, sep, names[i]);
+        Py_SETREF(list, more);
     }
-    return 0;
+    if (list != NULL) {
+        PyErr_Format(PyExc_TypeError, "%s() missing %zd required positional argument%s: %U", fname,
+                     missing, missing == 1 ? "" : "s", list);
+        Py_DECREF(list);
+    }
+    return -1;
 }
 
 int copium_parse_count(const char *fname, const char *name, PyObject *arg, Py_ssize_t *count)
@@ -61,8 +78,7 @@ int copium_parse_count(const char *fname, const char *name, PyObject *arg, Py_ss
     if (n == -1 && PyErr_Occurred())
         return -1;
     if (n < 0) {
-        PyErr_Format(PyExc_ValueError, "%s() argument '%s' must be >= 0, not %zd", fname, name,
-                     n);
+        PyErr_Format(PyExc_ValueError, "%s() argument '%s' must be >= 0, not %zd", fname, name, n);
         return -1;
     }
     *count = n;

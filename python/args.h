@@ -10,9 +10,9 @@
 /* Sort positional and keyword arguments (vectorcall convention) into the named parameters
  * names[0..nparams), of which the first nrequired are required; fname names the function in
  * the messages. out[i] stays NULL for a missing optional one. 0, or -1 with TypeError set. */
-int copium_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
-                      PyObject *kwnames, const char *const *names, Py_ssize_t nparams,
-                      Py_ssize_t nrequired, PyObject **out);
+int copium_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                      const char *const *names, Py_ssize_t nparams, Py_ssize_t nrequired,
+                      PyObject **out);
 
 /* An argument that must be a non-negative integer (anything with __index__), as a count:
  * TypeError for another type, ValueError for a negative number, OverflowError past

@@ -7,59 +7,13 @@
 #include "../core/engine.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
+#include "args.h"
 #include "capi.h"
+#include "config.h"
+#include "extra.h"
+#include "patch.h"
 
 static PyObject *error_type; /* copy.Error */
-
-/* Sort positional and keyword arguments into the named parameters, with the messages a Python
- * function with the same signature gives. out[i] stays NULL for a missing optional one. */
-static int parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-                      const char *const *names, Py_ssize_t nparams, Py_ssize_t nrequired,
-                      PyObject **out)
-{
-    for (Py_ssize_t i = 0; i < nparams; i++)
-        out[i] = NULL;
-    if (nargs > nparams) {
-        if (nparams == nrequired)
-            PyErr_Format(PyExc_TypeError, "%s() takes %zd positional argument%s but %zd were given",
-                         fname, nparams, nparams == 1 ? "" : "s", nargs);
-        else
-            PyErr_Format(PyExc_TypeError,
-                         "%s() takes from %zd to %zd positional arguments but %zd were given",
-                         fname, nrequired, nparams, nargs);
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < nargs; i++)
-        out[i] = args[i];
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    for (Py_ssize_t k = 0; k < nkw; k++) {
-        PyObject *kw = PyTuple_GET_ITEM(kwnames, k);
-        Py_ssize_t i = 0;
-        for (; i < nparams; i++) {
-            if (PyUnicode_CompareWithASCIIString(kw, names[i]) == 0)
-                break;
-        }
-        if (i == nparams) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname,
-                         kw);
-            return -1;
-        }
-        if (out[i] != NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname,
-                         names[i]);
-            return -1;
-        }
-        out[i] = args[nargs + k];
-    }
-    for (Py_ssize_t i = 0; i < nrequired; i++) {
-        if (out[i] == NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() missing 1 required positional argument: '%s'",
-                         fname, names[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
@@ -70,12 +24,13 @@ static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t
     if (nargs == 1 && kwnames == NULL) {
         params[0] = args[0];
         params[1] = NULL;
-    } else if (parse_args("deepcopy", args, nargs, kwnames, names, 2, 1, params) < 0) {
+    } else if (nargs == 2 && kwnames == NULL) {
+        params[0] = args[0];
+        params[1] = args[1];
+    } else if (copium_parse_args("deepcopy", args, nargs, kwnames, names, 2, 1, params) < 0) {
         return NULL;
     }
-    if (copium_handlers_sync() < 0)
-        return NULL;
-    return copium_deepcopy(params[0], params[1]);
+    return copium_config_deepcopy(params[0], params[1]);
 }
 
 static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -86,11 +41,9 @@ static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nar
     PyObject *x;
     if (nargs == 1 && kwnames == NULL)
         x = args[0];
-    else if (parse_args("copy", args, nargs, kwnames, names, 1, 1, &x) < 0)
+    else if (copium_parse_args("copy", args, nargs, kwnames, names, 1, 1, &x) < 0)
         return NULL;
-    if (copium_handlers_sync() < 0)
-        return NULL;
-    return copium_copy(x);
+    return copium_config_copy(x);
 }
 
 #if PY_VERSION_HEX >= 0x030D0000
@@ -229,6 +182,19 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("handlers($module, /)\n--\n\n"
                "A read-only mapping of every registered type to its handler's name, builtins "
                "included.")},
+    /* copium.extra, copium.config and copium.patch (python/extra.c, config.c, patch.c). */
+    {"replicate", (PyCFunction)(void (*)(void))copium_py_replicate, METH_FASTCALL | METH_KEYWORDS,
+     PyDoc_STR(COPIUM_REPLICATE_DOC)},
+    {"repeatcall", (PyCFunction)(void (*)(void))copium_py_repeatcall, METH_FASTCALL | METH_KEYWORDS,
+     PyDoc_STR(COPIUM_REPEATCALL_DOC)},
+    {"_configure", (PyCFunction)(void (*)(void))copium_py_configure, METH_FASTCALL, NULL},
+    {"_configuration", copium_py_configuration, METH_NOARGS, NULL},
+#ifdef COPIUM_PATCH_VECTORCALL
+    {"_patch_vectorcall", (PyCFunction)(void (*)(void))copium_py_patch_vectorcall, METH_FASTCALL,
+     NULL},
+    {"_unpatch_vectorcall", copium_py_unpatch_vectorcall, METH_NOARGS, NULL},
+    {"_vectorcall_patched", copium_py_vectorcall_patched, METH_NOARGS, NULL},
+#endif
 #if PY_VERSION_HEX >= 0x030D0000
     {"replace", (PyCFunction)(void (*)(void))py_replace, METH_VARARGS | METH_KEYWORDS,
      PyDoc_STR("replace($module, obj, /, **changes)\n--\n\n"
@@ -241,6 +207,9 @@ static PyMethodDef module_methods[] = {
 static void module_free(void *module)
 {
     (void)module;
+#ifdef COPIUM_PATCH_VECTORCALL
+    copium_patch_fini();
+#endif
     copium_handlers_fini();
     Py_CLEAR(error_type);
 }

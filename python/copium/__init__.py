@@ -45,6 +45,10 @@ else:
 
 __version__ = "0.1.0"
 
+# Submodules (see their docstrings): config applies COPIUM_MEMO / COPIUM_ON_MEMO_REJECTED from
+# the environment as copium is imported; patch and extra only define functions.
+from copium import config, extra, patch  # noqa: E402
+
 PLUGIN_ENTRY_POINT_GROUP = "copium.plugins"
 
 

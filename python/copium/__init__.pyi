@@ -2,6 +2,23 @@ import sys
 from types import MappingProxyType
 from typing import Any, Callable, TypeVar
 
+from copium import config as config, extra as extra, patch as patch
+
+__all__ = [
+    "Error",
+    "copy",
+    "deepcopy",
+    "error",
+    "get_include",
+    "get_pkgconfig_dir",
+    "handlers",
+    "load_plugins",
+    "register_handler",
+    "unregister_handler",
+]
+if sys.version_info >= (3, 13):
+    __all__ += ["replace"]
+
 _T = TypeVar("_T")
 
 __version__: str

@@ -1,0 +1,26 @@
+/* copium's run-time configuration as the C entry points see it (set through copium.config,
+ * which validates and documents it), and the one deep-copy entry every Python-facing function
+ * goes through (copium.deepcopy, a patched copy.deepcopy, copium.extra.replicate's fallback). */
+#ifndef COPIUM_CONFIG_H
+#define COPIUM_CONFIG_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* memo="dict": a top-level call without a memo gets a fresh dict as its memo. */
+extern int copium_config_memo_dict;
+
+/* deepcopy(x, memo) for a Python caller: brings the handlers in step with stdlib's tables, then
+ * runs the engine with the configured memo kind (memo NULL or None: no memo given). New
+ * reference, or NULL with an exception set. */
+PyObject *copium_config_deepcopy(PyObject *x, PyObject *memo);
+
+/* copy(x) for a Python caller. */
+PyObject *copium_config_copy(PyObject *x);
+
+/* copium._copium._configure(memo_dict, retry_rejected_memo) and _configuration() -> (memo_dict,
+ * retry_rejected_memo): the private functions behind copium.config. */
+PyObject *copium_py_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *copium_py_configuration(PyObject *module, PyObject *unused);
+
+#endif

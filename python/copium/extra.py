@@ -1,0 +1,18 @@
+"""Batch helpers.
+
+``replicate(obj, n)`` returns n independent deep copies of obj: the same result as
+``[copium.deepcopy(obj) for _ in range(n)]`` (each copy with the identity pattern, shared
+sub-objects and cycles of a deep copy, no mutable object shared between two copies), made
+faster for graphs of exact ``dict``, ``list``, ``tuple``, ``set`` and ``frozenset`` objects and
+atoms: copium records the shape of one copy and builds the others from it without a memo or
+type dispatch. A graph holding anything else (class instances, say) is copied one deep copy
+after another, with the same result.
+
+``repeatcall(function, n)`` returns ``[function() for _ in range(n)]``, the loop run in C.
+
+n must be an integer >= 0 (``TypeError`` / ``ValueError`` otherwise).
+"""
+
+from copium._copium import repeatcall, replicate
+
+__all__ = ["repeatcall", "replicate"]
