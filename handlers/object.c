@@ -177,10 +177,20 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     if (PyType_IsSubtype(tp, &PyList_Type) || PyType_IsSubtype(tp, &PyDict_Type) ||
         PyType_IsSubtype(tp, &PyType_Type))
         return;
-    PyObject *ddisp = copium_stdlib.deepcopy_dispatch, *cdisp = copium_stdlib.copy_dispatch;
+    PyObject *ddisp = copium_stdlib.deepcopy_dispatch;
     PyObject *table = copium_stdlib.dispatch_table;
-    if (ddisp == NULL || cdisp == NULL || table == NULL || !PyDict_CheckExact(ddisp) ||
-        !PyDict_CheckExact(cdisp) || !PyDict_CheckExact(table))
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14 has no copy._copy_dispatch: its sets of types decide first instead. */
+    PyObject *deep_set = copium_stdlib.atomic_types, *copy_set = copium_stdlib.copy_atomic_types,
+             *containers = copium_stdlib.copy_builtin_containers;
+    if (deep_set == NULL || copy_set == NULL || containers == NULL)
+        return;
+#else
+    PyObject *cdisp = copium_stdlib.copy_dispatch;
+    if (cdisp == NULL || !PyDict_CheckExact(cdisp))
+        return;
+#endif
+    if (ddisp == NULL || table == NULL || !PyDict_CheckExact(ddisp) || !PyDict_CheckExact(table))
         return;
     if (copium_stdlib.newobj == NULL || copium_stdlib.newobj != copium_stdlib.orig_newobj)
         return;
@@ -194,8 +204,21 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     unsigned int version = type_version(tp);
     int called = 0;
     PyObject *key = (PyObject *)tp;
+#if PY_VERSION_HEX >= 0x030E0000
+    int in_deep = PyDict_Contains(ddisp, key), in_table = PyDict_Contains(table, key);
+    int in_atoms = PySequence_Contains(deep_set, key);
+    int in_copy = PySequence_Contains(copy_set, key);
+    int in_containers = PySequence_Contains(containers, key);
+    if (in_atoms < 0 || in_containers < 0) {
+        PyErr_Clear();
+        return;
+    }
+    in_deep = in_deep || in_atoms; /* either way stdlib does not reach the reduce protocol */
+    in_copy = in_copy || in_containers;
+#else
     int in_deep = PyDict_Contains(ddisp, key), in_copy = PyDict_Contains(cdisp, key),
         in_table = PyDict_Contains(table, key);
+#endif
     if (in_deep < 0 || in_copy < 0 || in_table < 0) {
         PyErr_Clear();
         return;
