@@ -223,6 +223,7 @@ test-%: deps
 	$(MAKE) ctest-$* || ctest=FAILED; \
 	py="$(call find_python,$*)"; \
 	if [ -n "$$py" ]; then ver=$$("$$py" -c 'import platform; print(platform.python_version())'); \
+		case "$*" in *d) ver="$$ver-dbg";; esac; \
 	else ver=""; build=missing; pytest=skipped; fi; \
 	"$${py:-python3}" .ci/report.py --python "$*" --version "$$ver" --build "$$build" --pytest-status "$$pytest" \
 		--ctest-status "$$ctest" --junit "$(REPORTS)/pytest-$*.xml" \
