@@ -6,30 +6,14 @@
 #include "handlers.h"
 
 #include "../core/engine.h"
-
-/* Append item (a reference that is stolen) without reallocating while the list has room. */
-static int append_steal(PyObject *list, PyObject *item)
-{
-    PyListObject *l = (PyListObject *)list;
-    Py_ssize_t size = Py_SIZE(l);
-    if (size < l->allocated) {
-        l->ob_item[size] = item;
-        Py_SET_SIZE(l, size + 1);
-        return 0;
-    }
-    int rc = PyList_Append(list, item);
-    Py_DECREF(item);
-    return rc;
-}
+#include "../core/listbuild.h"
 
 static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     (void)data;
-    PyObject *copy = PyList_New(PyList_GET_SIZE(obj));
+    PyObject *copy = copium_list_presized(PyList_GET_SIZE(obj));
     if (copy == NULL)
         return NULL;
-    /* Room for every item, none of them there yet: the copy is a valid empty list throughout. */
-    Py_SET_SIZE(copy, 0);
     if (copium_memo_remember(ctx, obj, hash, copy) < 0)
         goto error;
     copium_atom_cache atoms = {0};
@@ -47,7 +31,7 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
             if (item_copy == NULL)
                 goto error;
         }
-        if (append_steal(copy, item_copy) < 0)
+        if (copium_list_append_steal(copy, item_copy) < 0)
             goto error;
     }
     if (copium_memo_complete(ctx, obj, hash, copy) < 0)

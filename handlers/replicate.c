@@ -23,6 +23,7 @@
 
 #include "../core/guard.h"
 #include "../core/hash.h"
+#include "../core/listbuild.h"
 #include "../core/registry.h"
 #include "handlers.h"
 
@@ -466,22 +467,6 @@ error:
     return NULL;
 }
 
-/* Append a stolen reference to a list the caller presized (no reallocation while it has
- * room). */
-static int append_steal(PyObject *list, PyObject *item)
-{
-    PyListObject *l = (PyListObject *)list;
-    Py_ssize_t size = Py_SIZE(l);
-    if (size < l->allocated) {
-        l->ob_item[size] = item;
-        Py_SET_SIZE(l, size + 1);
-        return 0;
-    }
-    int rc = PyList_Append(list, item);
-    Py_DECREF(item);
-    return rc;
-}
-
 int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result)
 {
     plan_t p;
@@ -504,7 +489,7 @@ int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result)
     }
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *copy = build(&p, root, slots, k == 0);
-        if (copy == NULL || append_steal(result, copy) < 0)
+        if (copy == NULL || copium_list_append_steal(result, copy) < 0)
             goto error;
     }
     PyMem_Free(slots);

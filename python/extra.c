@@ -2,33 +2,11 @@
  * is the argument handling and the fallback to one deep copy after another. */
 #include "extra.h"
 
+#include "../core/listbuild.h"
 #include "../handlers/handlers.h"
 #include "../handlers/replicate.h"
 #include "args.h"
 #include "config.h"
-
-/* A list with room for n items and none yet: valid at every step, never reallocated. */
-static PyObject *presized_list(Py_ssize_t n)
-{
-    PyObject *list = PyList_New(n);
-    if (list != NULL)
-        Py_SET_SIZE(list, 0);
-    return list;
-}
-
-static int append_steal(PyObject *list, PyObject *item)
-{
-    PyListObject *l = (PyListObject *)list;
-    Py_ssize_t size = Py_SIZE(l);
-    if (size < l->allocated) {
-        l->ob_item[size] = item;
-        Py_SET_SIZE(l, size + 1);
-        return 0;
-    }
-    int rc = PyList_Append(list, item);
-    Py_DECREF(item);
-    return rc;
-}
 
 PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames)
@@ -41,7 +19,7 @@ PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_
         copium_parse_count("replicate", "n", params[1], &n) < 0)
         return NULL;
     PyObject *obj = params[0];
-    PyObject *result = presized_list(n);
+    PyObject *result = copium_list_presized(n);
     if (result == NULL)
         return NULL;
     if (n == 0)
@@ -58,7 +36,7 @@ PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_
     /* One copy, or a graph the plan cannot express: deep copies one after another. */
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *copy = copium_config_deepcopy(obj, NULL);
-        if (copy == NULL || append_steal(result, copy) < 0)
+        if (copy == NULL || copium_list_append_steal(result, copy) < 0)
             goto error;
     }
     return result;
@@ -86,12 +64,12 @@ PyObject *copium_py_repeatcall(PyObject *module, PyObject *const *args, Py_ssize
     }
     if (copium_parse_count("repeatcall", "n", params[1], &n) < 0)
         return NULL;
-    PyObject *result = presized_list(n);
+    PyObject *result = copium_list_presized(n);
     if (result == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyObject_CallNoArgs(function);
-        if (item == NULL || append_steal(result, item) < 0) {
+        if (item == NULL || copium_list_append_steal(result, item) < 0) {
             Py_DECREF(result);
             return NULL;
         }
