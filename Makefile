@@ -4,6 +4,9 @@
 #   make test             build and test on every supported CPython found (PYTHONS="3.11 3.12")
 #   make test-3.12        the same for one interpreter
 #   make build            build and install copium into .venv-3.X for each of PYTHONS
+#   make test-sanitize    pytest and the cmocka tests under ASan+UBSan (SANITIZE_PYTHON=3.11)
+#   make test-valgrind    the cmocka tests under valgrind memcheck (SANITIZE_PYTHON)
+#   make fuzz-long        the hostile-input fuzzer under ASan+UBSan, long (FUZZ_EXAMPLES=50000)
 #   make format           clang-format -i on the C sources
 #   make format-check     fail if a C source is not clang-formatted
 #   make clean            remove build products; `make distclean` also removes the venvs
@@ -27,8 +30,9 @@ SUPPORTED_PYTHONS := 3.10 3.11 3.12 3.13 3.14 3.15
 CHROOT_PYTHONS := 3.14 3.15 3.14d
 # Debug builds of CPython (Debian's python3.X-dbg: "3.11d" on the host from apt, "3.14d" in the
 # chroot), where sys.gettotalrefcount() exists: the suite runs there too, with the reference
-# leak checks of tests/py/test_refleaks.py, which skip on release builds. No numpy plugin there
-# (numpy has no wheels for debug ABIs).
+# leak checks of tests/py/test_refleaks.py, which skip on release builds. Their copium is built
+# with the test-only fault injection (-Dfault_injection=true, for tests/py/test_faults.py). No
+# numpy plugin there (numpy has no wheels for debug ABIs).
 DEBUG_PYTHONS := 3.11d 3.14d
 NO_CHROOT ?=
 IN_CHROOT ?=
@@ -38,7 +42,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$${HOME:-/root}/.pyenv")
 
 # Debian packages: what building needs, what the C tests add, and what `make format` needs.
 APT_BUILD_PACKAGES ?= build-essential pkg-config uthash-dev
-APT_PACKAGES ?= $(APT_BUILD_PACKAGES) libcmocka-dev python3.11-dbg python3.11-dev python3.11-venv libpython3.11-testsuite
+APT_PACKAGES ?= $(APT_BUILD_PACKAGES) libcmocka-dev python3.11-dbg python3.11-dev python3.11-venv libpython3.11-testsuite valgrind
 APT_FORMAT_PACKAGES ?= clang-format
 
 # PyPI packages of every venv: the build backend (used without build isolation, so that
@@ -70,9 +74,10 @@ REPORTS := build/reports
 PYTEST_TIMEOUT ?= 900
 
 .PHONY: help test build bench deps deps-build deps-format format format-check clean distclean
+.PHONY: test-sanitize test-valgrind fuzz fuzz-long
 
 help:
-	@sed -n '2,10s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 	@echo "Interpreters found: $(or $(FOUND_PYTHONS),none) (under $(PYENV_ROOT)/versions or on PATH)"
 	@echo "From the Debian sid chroot (.ci/sid-chroot): $(or $(VIA_CHROOT),none)"
 
@@ -144,6 +149,7 @@ build-%: venv-%
 		--no-build-isolation --no-deps --force-reinstall -q \
 		--config-settings=build-dir="$(ROOT)/build/py-$*" \
 		--config-settings=setup-args=-Dwerror=$(WERROR) \
+		$(if $(filter %d,$*),--config-settings=setup-args=-Dfault_injection=true) \
 		.
 	@cd /tmp && "$(ROOT)/.venv-$*/bin/python" -c \
 		'import copium, sys; print("    copium %s from %s" % (copium.__version__, copium.__file__))'
@@ -240,14 +246,20 @@ test: deps
 		exit 1; \
 	fi; \
 	mkdir -p $(REPORTS); rm -f $(REPORTS)/total.txt $(foreach v,$(PYTHONS),$(REPORTS)/summary-$(v).json); \
+	rm -f $(SANITIZE_SUMMARY) $(REPORTS)/sanitize-$(SANITIZE_PYTHON).status; \
 	start=$$SECONDS; rc=0; \
 	for v in $(PYTHONS); do \
 		echo; echo "=================== CPython $$v ==================="; \
 		$(MAKE) test-$$v || rc=1; \
 	done; \
+	if [ -n "$(SANITIZE_SUMMARY)" ]; then \
+		echo; echo "=================== CPython $(SANITIZE_PYTHON): ASan+UBSan, valgrind ==================="; \
+		$(MAKE) test-sanitize || rc=1; \
+		$(MAKE) test-valgrind || rc=1; \
+	fi; \
 	echo; echo "=================== summary ($$((SECONDS - start)) s) ==================="; \
 	py="$(call find_python,$(firstword $(PYTHONS)))"; \
-	"$${py:-python3}" .ci/report.py --total $(foreach v,$(PYTHONS),"$(REPORTS)/summary-$(v).json") \
+	"$${py:-python3}" .ci/report.py --total $(foreach v,$(PYTHONS),"$(REPORTS)/summary-$(v).json") $(SANITIZE_SUMMARY) \
 		| tee $(REPORTS)/total.txt || rc=1; \
 	exit $$rc
 
@@ -258,6 +270,35 @@ bench: deps-build
 	@$(MAKE) build-$(BENCH_PYTHON)
 	@$(MAKE) plugin-numpy-$(BENCH_PYTHON)
 	@"$(ROOT)/.venv-$(BENCH_PYTHON)/bin/python" benchmarks/bench.py $(BENCH_ARGS)
+
+# ---------------------------------------------------------------------------------------------
+# Memory checkers and fuzzing (.ci/sanitize), on one interpreter: copium and the example plugin
+# built with ASan+UBSan into .venv-asan-3.X (with the test-only copium._faults), the whole pytest
+# suite and the cmocka tests run under them; the cmocka tests under valgrind memcheck. make test
+# runs both after the per-interpreter runs (NO_SANITIZE=1 leaves them out); their counts are the
+# summary's "sanitize-3.X" line.
+
+SANITIZE_PYTHON ?= 3.11
+NO_SANITIZE ?=
+SANITIZE_SUMMARY = $(if $(NO_SANITIZE)$(IN_CHROOT),,$(REPORTS)/summary-sanitize-$(SANITIZE_PYTHON).json)
+FUZZ_EXAMPLES ?= 50000
+SANITIZE_ENV = VENV_PACKAGES="$(VENV_PACKAGES)" WERROR=$(WERROR) PYTEST_TIMEOUT=$(or $(SANITIZE_TIMEOUT),1800) \
+	PYTEST_ARGS="$(PYTEST_ARGS)"
+
+test-sanitize: deps
+	@$(SANITIZE_ENV) .ci/sanitize asan "$(call find_python,$(SANITIZE_PYTHON))"
+
+test-valgrind: deps
+	@$(SANITIZE_ENV) .ci/sanitize valgrind "$(call find_python,$(SANITIZE_PYTHON))"
+
+# The fuzzer (tests/py/test_fuzz.py) alone under ASan+UBSan: `make fuzz` as in make test,
+# `make fuzz-long` with FUZZ_EXAMPLES examples per property (about an hour at 50000).
+fuzz: deps
+	@$(SANITIZE_ENV) .ci/sanitize fuzz "$(call find_python,$(SANITIZE_PYTHON))"
+
+fuzz-long: deps
+	@$(SANITIZE_ENV) COPIUM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYTEST_TIMEOUT=86400 \
+		.ci/sanitize fuzz "$(call find_python,$(SANITIZE_PYTHON))"
 
 # ---------------------------------------------------------------------------------------------
 # Formatting (.clang-format at the top level).

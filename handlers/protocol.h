@@ -191,6 +191,13 @@ int copium_unpack2(PyObject *seq, PyObject **a, PyObject **b);
  * rv is the reduce value (anything but a str). New reference, or NULL with stdlib's error. */
 PyObject *copium_reconstruct(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject *rv);
 
+/* Stdlib's _reconstruct deep-copies the reduce arguments in a generator expression
+ * (`callable(*(deepcopy(arg, memo) for arg in args))`), so PEP 479 turns a StopIteration
+ * raised while copying one of them into RuntimeError("generator raised StopIteration"), with
+ * the StopIteration as its cause. Call after copying such an argument failed: converts a
+ * pending StopIteration, leaves any other exception alone. */
+void copium_generator_stop(void);
+
 /* The same with rv already unpacked: func and args required, the others NULL when absent. */
 PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject *func,
                                    PyObject *args, PyObject *state, PyObject *listiter,

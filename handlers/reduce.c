@@ -53,6 +53,31 @@ static PyObject *star_args(PyObject *func, PyObject *args)
     return PySequence_Tuple(args);
 }
 
+void copium_generator_stop(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_StopIteration))
+        return;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    PyErr_SetString(PyExc_RuntimeError, "generator raised StopIteration");
+    PyObject *rtype, *rvalue, *rtb;
+    PyErr_Fetch(&rtype, &rvalue, &rtb);
+    PyErr_NormalizeException(&rtype, &rvalue, &rtb);
+    if (rvalue != NULL && value != NULL) {
+        Py_INCREF(value);
+        PyException_SetCause(rvalue, value);   /* steals a reference */
+        PyException_SetContext(rvalue, value); /* steals the other */
+    } else {
+        Py_XDECREF(value);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    PyErr_Restore(rtype, rvalue, rtb);
+}
+
 /* `tuple(deepcopy(arg, memo) for arg in args)`. */
 static PyObject *deepcopy_args(copium_ctx *ctx, PyObject *args)
 {
@@ -64,6 +89,7 @@ static PyObject *deepcopy_args(copium_ctx *ctx, PyObject *args)
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *item = copium_deepcopy_child(ctx, PyTuple_GET_ITEM(args, i));
             if (item == NULL) {
+                copium_generator_stop();
                 Py_DECREF(copy);
                 return NULL;
             }
@@ -80,8 +106,10 @@ static PyObject *deepcopy_args(copium_ctx *ctx, PyObject *args)
     while ((item = PyIter_Next(it)) != NULL) {
         PyObject *copy = copium_deepcopy_child(ctx, item);
         Py_DECREF(item);
-        if (copy == NULL)
+        if (copy == NULL) {
+            copium_generator_stop();
             goto error;
+        }
         int rc = PyList_Append(list, copy);
         Py_DECREF(copy);
         if (rc < 0)

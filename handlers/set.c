@@ -9,6 +9,7 @@
 #include "handlers.h"
 
 #include "../core/engine.h"
+#include "protocol.h"
 
 static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
 {
@@ -21,6 +22,7 @@ static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
         PyObject *item = PyList_GET_ITEM(snapshot, i);
         PyObject *item_copy = copium_deepcopy_child(ctx, item);
         if (item_copy == NULL) {
+            copium_generator_stop(); /* stdlib copies the snapshot in _reconstruct's generator */
             Py_DECREF(snapshot);
             return NULL;
         }
@@ -39,6 +41,8 @@ static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t h
          * which memoizes it and keeps it alive. */
         PyObject *snapshot = PySequence_List(obj);
         elements = snapshot ? copium_deepcopy_child(ctx, snapshot) : NULL;
+        if (snapshot != NULL && elements == NULL)
+            copium_generator_stop();
         Py_XDECREF(snapshot);
     } else {
         elements = deep_elements(ctx, obj);

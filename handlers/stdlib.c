@@ -115,15 +115,15 @@ static void clear_names(void)
 }
 
 /* A new reference to module_dict[name], or NULL without an error when it is missing (stdlib
- * would then raise NameError at the point of use; the users of the binding do that). */
+ * would then raise NameError at the point of use; the users of the binding do that), or NULL
+ * with an error (MemoryError) when it could not be read. */
 static PyObject *binding(PyObject *module_dict, const char *name)
 {
     PyObject *key = PyUnicode_FromString(name);
     if (key == NULL)
         return NULL;
     PyObject *value = NULL;
-    if (copium_dict_get_ref(module_dict, key, &value) < 0)
-        PyErr_Clear();
+    (void)copium_dict_get_ref(module_dict, key, &value); /* -1 leaves the error set */
     Py_DECREF(key);
     return value;
 }
@@ -135,22 +135,37 @@ static void set_ref(PyObject **slot, PyObject *value)
     Py_XDECREF(old);
 }
 
-/* Re-read every binding stdlib's functions use from the module dicts. */
-static void read_bindings(void)
+/* Re-read every binding stdlib's functions use from the module dicts. 0, or -1 with an error
+ * (MemoryError): the caller then leaves the state stale, so that the next sync reads them all
+ * again, rather than take a binding that could not be read for a deleted one. */
+static int read_bindings(void)
 {
     PyObject *cd = copium_stdlib.copy_dict, *rd = copium_stdlib.copyreg_dict;
-    set_ref(&copium_stdlib.error, binding(cd, "Error"));
-    set_ref(&copium_stdlib.deepcopy_dispatch, binding(cd, "_deepcopy_dispatch"));
-    set_ref(&copium_stdlib.copy_dispatch, binding(cd, "_copy_dispatch"));
+    const struct {
+        PyObject **slot;
+        PyObject *dict;
+        const char *name;
+    } table[] = {
+        {&copium_stdlib.error, cd, "Error"},
+        {&copium_stdlib.deepcopy_dispatch, cd, "_deepcopy_dispatch"},
+        {&copium_stdlib.copy_dispatch, cd, "_copy_dispatch"},
 #if PY_VERSION_HEX >= 0x030E0000
-    set_ref(&copium_stdlib.atomic_types, binding(cd, "_atomic_types"));
-    set_ref(&copium_stdlib.copy_atomic_types, binding(cd, "_copy_atomic_types"));
-    set_ref(&copium_stdlib.copy_builtin_containers, binding(cd, "_copy_builtin_containers"));
+        {&copium_stdlib.atomic_types, cd, "_atomic_types"},
+        {&copium_stdlib.copy_atomic_types, cd, "_copy_atomic_types"},
+        {&copium_stdlib.copy_builtin_containers, cd, "_copy_builtin_containers"},
 #endif
-    set_ref(&copium_stdlib.dispatch_table, binding(cd, "dispatch_table"));
-    set_ref(&copium_stdlib.newobj, binding(rd, "__newobj__"));
-    set_ref(&copium_stdlib.newobj_ex, binding(rd, "__newobj_ex__"));
-    set_ref(&copium_stdlib.slotnames_func, binding(rd, "_slotnames"));
+        {&copium_stdlib.dispatch_table, cd, "dispatch_table"},
+        {&copium_stdlib.newobj, rd, "__newobj__"},
+        {&copium_stdlib.newobj_ex, rd, "__newobj_ex__"},
+        {&copium_stdlib.slotnames_func, rd, "_slotnames"},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        PyObject *value = binding(table[i].dict, table[i].name);
+        if (value == NULL && PyErr_Occurred())
+            return -1;
+        set_ref(table[i].slot, value);
+    }
+    return 0;
 }
 
 static void remember_state(void)
@@ -263,7 +278,8 @@ int copium_stdlib_init(void)
         goto error;
     copium_stdlib.copy_dict = Py_NewRef(PyModule_GetDict(copium_stdlib.copy_module));
     copium_stdlib.copyreg_dict = Py_NewRef(PyModule_GetDict(copium_stdlib.copyreg_module));
-    read_bindings();
+    if (read_bindings() < 0)
+        goto error;
     if (copium_stdlib.error == NULL) {
         PyErr_SetString(PyExc_ImportError, "copium: copy.Error is missing");
         goto error;
@@ -432,13 +448,14 @@ int copium_handlers_sync(void)
 #endif
     if (copium_stdlib.copy_dict == NULL)
         return 0; /* not installed */
-    read_bindings();
+    if (read_bindings() < 0)
+        return -1; /* still stale (and, from 3.12, dirty): the next call syncs again */
 #if PY_VERSION_HEX >= 0x030C0000
     watch_all(1);
 #endif
-    remember_state();
-    copium_stdlib.epoch++;
-    /* Unregister after the walk: releasing a registration may free its type. */
+    /* Unregister after the walk: releasing a registration may free its type. The state is
+     * recorded as seen only once the walk succeeded: after a failure (MemoryError) it stays
+     * stale, and the next call syncs again. */
     PyObject *doomed = PyList_New(0);
     if (doomed == NULL)
         return -1;
@@ -446,6 +463,8 @@ int copium_handlers_sync(void)
         Py_DECREF(doomed);
         return -1;
     }
+    remember_state();
+    copium_stdlib.epoch++;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(doomed); i++)
         copium_registry_unregister((PyTypeObject *)PyList_GET_ITEM(doomed, i));
     Py_DECREF(doomed);

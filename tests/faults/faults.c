@@ -22,7 +22,10 @@
  * the interpreter's current frame is not the one fn was called from. When Python code calls a
  * function of fn's own module (copium.deepcopy in a __deepcopy__ hook), allocations count again
  * while that call runs: a profile function (PyEval_SetProfile, set for the call only) sees those
- * calls begin and end (PyTrace_C_CALL, PyTrace_C_RETURN, PyTrace_C_EXCEPTION).
+ * calls begin and end (PyTrace_C_CALL, PyTrace_C_RETURN, PyTrace_C_EXCEPTION). Allocations made
+ * while an exception is pending (tracebacks, error messages) do not count either: that is
+ * CPython reporting an error, and 3.11 loses the exception when a frame object cannot be
+ * allocated then (take_ownership in Python/frame.c clears it), which the persistent sweep hits.
  *
  *     copium._faults.stats() -> (allocations, failures)
  *
@@ -75,6 +78,11 @@ static void *current_frame(void)
 
 static int counts(fault_state *s)
 {
+    /* An allocation made while an exception is pending is error reporting (a traceback, a
+     * frame object for it, a message): CPython's own, and not always failure-proof (3.11's
+     * frame teardown clears the pending exception when it cannot allocate a frame object). */
+    if (PyErr_Occurred())
+        return 0;
     if (s->in_python)
         return 1;
     if (s->depth < 1 || s->depth > SCOPE_STACK)
@@ -238,6 +246,15 @@ static PyObject *faults_call(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     Py_INCREF(fn);
 
+    /* The calling frame's frame object, made now: CPython makes it when a frame that fn
+     * called ends with a traceback (take_ownership links f_back), and 3.11 loses the pending
+     * exception when that allocation fails (see counts()). Frames that call into the scope
+     * module from Python have theirs already: the profile function is passed it. */
+    if (PyEval_GetFrame() == NULL && PyErr_Occurred()) {
+        Py_DECREF(fn);
+        Py_DECREF(fargs);
+        return NULL;
+    }
     scope_module = PyCFunction_Check(fn) ? PyCFunction_GET_SELF(fn) : NULL;
     if (!in_python)
         PyEval_SetProfile(profile, NULL);
