@@ -7,6 +7,16 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* Keep a rarely taken path out of its callers (also under LTO), so that their common path
+ * does not pay for its registers (COPIUM_NOINLINE exists only from 3.11). */
+#if defined(__GNUC__) || defined(__clang__)
+#define COPIUM_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define COPIUM_NOINLINE __declspec(noinline)
+#else
+#define COPIUM_NOINLINE
+#endif
+
 /* Attribute lookup that reports "missing" without raising AttributeError (stdlib's
  * getattr(x, name, None) without the cost of creating and discarding an exception).
  * Returns 1 and a new reference in *result, 0 with *result NULL, or -1 with an error set. */

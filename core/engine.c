@@ -4,6 +4,7 @@
  * then the handler under the interpreter's recursion guard. */
 #include "engine.h"
 
+#include "compat.h"
 #include "context.h"
 #include "guard.h"
 #include "pymemo.h"
@@ -109,26 +110,26 @@ PyObject *copium_ctx_memo(copium_ctx *ctx)
     return copium_ctx_pymemo(ctx);
 }
 
-PyObject *copium_deepcopy(PyObject *obj, PyObject *memo)
+/* Out of line (also under LTO): inlined, they would make every caller of the inline
+ * copium_deepcopy save registers for a path an atom never takes. */
+COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_handler *h)
 {
-    copium_ctx *ctx;
-    PyObject *copy;
-    if (memo == NULL || memo == Py_None) {
-        /* A fresh memo is empty: no lookup for the top object. */
-        const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
-        if (h->flags & COPIUM_HANDLER_ATOMIC)
-            return Py_NewRef(obj);
-        ctx = copium_ctx_acquire();
-        if (ctx == NULL)
-            return NULL;
-        copy = dispatch(ctx, obj, h, copium_hash_ptr(obj));
-    } else {
-        ctx = copium_ctx_acquire();
-        if (ctx == NULL)
-            return NULL;
-        ctx->pymemo = Py_NewRef(memo);
-        copy = copium_deepcopy_child(ctx, obj);
-    }
+    copium_ctx *ctx = copium_ctx_acquire();
+    if (ctx == NULL)
+        return NULL;
+    /* A fresh memo is empty: no lookup for the top object. */
+    PyObject *copy = dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    copium_ctx_release(ctx);
+    return copy;
+}
+
+COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *memo)
+{
+    copium_ctx *ctx = copium_ctx_acquire();
+    if (ctx == NULL)
+        return NULL;
+    ctx->pymemo = Py_NewRef(memo);
+    PyObject *copy = copium_deepcopy_child(ctx, obj);
     copium_ctx_release(ctx);
     return copy;
 }

@@ -71,8 +71,8 @@ static inline int copium_child_is_atom(copium_ctx *ctx, copium_atom_cache *cache
     PyTypeObject *type = Py_TYPE(obj);
     if (type != cache->type) {
         cache->type = type;
-        cache->atomic = (copium_registry_lookup(type)->flags & COPIUM_HANDLER_ATOMIC) &&
-                        ctx->pymemo == NULL;
+        cache->atomic =
+            (copium_registry_lookup(type)->flags & COPIUM_HANDLER_ATOMIC) && ctx->pymemo == NULL;
     }
     return cache->atomic;
 }
@@ -82,8 +82,23 @@ static inline void copium_atom_cache_reset(copium_atom_cache *cache)
     cache->type = NULL;
 }
 
-/* Top-level calls. memo: NULL or None for a fresh memo, else used as stdlib uses it. */
-PyObject *copium_deepcopy(PyObject *obj, PyObject *memo);
+/* The parts of copium_deepcopy after its atom check: a fresh memo and the registry's answer h
+ * for obj's type, or the caller's memo. */
+PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_handler *h);
+PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *memo);
+
+/* Top-level calls. memo: NULL or None for a fresh memo, else used as stdlib uses it. Inline,
+ * because the commonest top-level call copies an atom: a fresh memo is empty, so stdlib's one
+ * lookup finds nothing and the atom comes back after a cache probe and a flag test. */
+static inline PyObject *copium_deepcopy(PyObject *obj, PyObject *memo)
+{
+    if (memo != NULL && memo != Py_None)
+        return copium_deepcopy_with_memo(obj, memo);
+    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+    if (h->flags & COPIUM_HANDLER_ATOMIC)
+        return Py_NewRef(obj);
+    return copium_deepcopy_fresh(obj, h);
+}
 PyObject *copium_copy(PyObject *obj);
 
 /* Default (stdlib protocol) paths, for a handler that wants to defer in some cases. */

@@ -18,11 +18,11 @@
  * insertion (one table for all-str keys, one for others: CPython sizes them differently). */
 #define CLONE_MIN_ITEMS 16
 #define CLONE_MAX_ITEMS (1 << 20)
-#define MAX_STEPS 64
+#define MAX_STEPS       64
 
 typedef struct {
-    Py_ssize_t covered;             /* sizes are known for every n <= covered */
-    int nsteps;                     /* from step_n[i] on, the size is step_size[i] */
+    Py_ssize_t covered; /* sizes are known for every n <= covered */
+    int nsteps;         /* from step_n[i] on, the size is step_size[i] */
     Py_ssize_t step_n[MAX_STEPS];
     Py_ssize_t step_size[MAX_STEPS];
 } size_steps;

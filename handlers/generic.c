@@ -109,7 +109,7 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     (void)data;
     PyObject *y = NULL, *copier, *memo;
     /* A __deepcopy__ earlier in this call may have changed stdlib's tables. */
-    if (!copium_stdlib_fresh() && copium_handlers_sync() < 0)
+    if (copium_handlers_sync() < 0)
         return NULL;
     if (copium_object_deepcopy(ctx, x, hash, &y))
         return y; /* memoized by object.c */
@@ -166,7 +166,7 @@ static PyObject *generic_copy(PyObject *x, void *data)
 {
     (void)data;
     PyObject *y = NULL, *copier;
-    if (!copium_stdlib_fresh() && copium_handlers_sync() < 0)
+    if (copium_handlers_sync() < 0)
         return NULL;
     if (copium_object_copy(x, &y))
         return y;

@@ -7,6 +7,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 
 #include "../core/handler.h"
 
@@ -52,10 +53,42 @@ int copium_handlers_unregister(PyTypeObject *type);
 int copium_handlers_install(void);
 void copium_handlers_fini(void);
 
+/* What copium_handlers_sync compares on every call (owned by stdlib.c): from 3.12 a flag the
+ * dict watcher sets; before, the ma_version_tag of each watched dict, read through pointers
+ * fixed at the last sync (to a constant when a binding is not a dict), so that the check is
+ * five loads and compares with no type tests. */
+typedef struct {
+#if PY_VERSION_HEX >= 0x030C0000
+    int dirty; /* a watched dict changed since the last sync (or no watcher could be had) */
+#else
+    const uint64_t *live[5]; /* &dict->ma_version_tag of each watched dict */
+    uint64_t seen[5];        /* their values at the last sync */
+#endif
+} copium_stdlib_watch_t;
+extern copium_stdlib_watch_t copium_stdlib_watch;
+
+/* 1 when nothing stdlib's copy functions look at changed since the last sync. */
+static inline int copium_stdlib_fresh(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return !copium_stdlib_watch.dirty;
+#else
+    const copium_stdlib_watch_t *w = &copium_stdlib_watch;
+    return ((*w->live[0] ^ w->seen[0]) | (*w->live[1] ^ w->seen[1]) | (*w->live[2] ^ w->seen[2]) |
+            (*w->live[3] ^ w->seen[3]) | (*w->live[4] ^ w->seen[4])) == 0;
+#endif
+}
+
+/* The work of copium_handlers_sync once something changed (stdlib.c). */
+int copium_handlers_resync(void);
+
 /* Called before each top-level copy: if a program changed copy._deepcopy_dispatch,
  * copy._copy_dispatch or copyreg.dispatch_table for a type that has a builtin handler, stdlib
  * would now do something else for it, so that handler steps aside. Cheap when nothing changed.
  * Returns 0, or -1 with an exception set. */
-int copium_handlers_sync(void);
+static inline int copium_handlers_sync(void)
+{
+    return copium_stdlib_fresh() ? 0 : copium_handlers_resync();
+}
 
 #endif

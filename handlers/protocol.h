@@ -20,6 +20,7 @@
 #include "../core/compat.h"
 #include "../core/context.h"
 #include "../core/engine.h"
+#include "handlers.h"
 
 /* ---- stdlib.c ---------------------------------------------------------------------------- */
 
@@ -73,11 +74,6 @@ typedef struct {
     /* Bumped whenever a watched table or module binding changed: per-type facts computed from
      * the tables (object.c's cache) are valid only for the epoch they were computed in. */
     uint64_t epoch;
-#if PY_VERSION_HEX >= 0x030C0000
-    int dirty; /* set by the dict watcher; a watched dict changed since the last sync */
-#else
-    uint64_t tags[5]; /* ma_version_tag of each watched dict at the last sync */
-#endif
 } copium_stdlib_t;
 
 extern copium_names_t copium_names;
@@ -92,29 +88,6 @@ void copium_stdlib_fini(void);
  * that a builtin handler must not serve t. Never raises. */
 int copium_stdlib_is_overridden(PyTypeObject *t);
 #define copium_stdlib_overridden copium_stdlib_is_overridden
-
-#if PY_VERSION_HEX < 0x030C0000
-/* ma_version_tag of d, 0 for a non-dict (a table rebound to a non-dict is not watched). */
-static inline uint64_t copium_dict_tag(PyObject *d)
-{
-    return (d != NULL && PyDict_Check(d)) ? ((PyDictObject *)d)->ma_version_tag : 0;
-}
-#endif
-
-/* 1 when nothing stdlib's copy functions look at changed since the last sync (cheap: a flag on
- * 3.12+, five version tags before). */
-static inline int copium_stdlib_fresh(void)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    return !copium_stdlib.dirty;
-#else
-    return copium_stdlib.tags[0] == copium_dict_tag(copium_stdlib.copy_dict) &&
-           copium_stdlib.tags[1] == copium_dict_tag(copium_stdlib.copyreg_dict) &&
-           copium_stdlib.tags[2] == copium_dict_tag(copium_stdlib.deepcopy_dispatch) &&
-           copium_stdlib.tags[3] == copium_dict_tag(copium_stdlib.copy_dispatch) &&
-           copium_stdlib.tags[4] == copium_dict_tag(copium_stdlib.dispatch_table);
-#endif
-}
 
 /* table.get(key) as stdlib calls it: 1 and a new reference, 0 when absent or None (a None
  * value is what .get returns for a missing key too), -1 on error. */

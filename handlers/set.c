@@ -32,10 +32,65 @@ static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
     return snapshot;
 }
 
+/* Atoms whose hash is computed in C without running Python code: adding one to a set cannot
+ * change anything else. */
+static int plain_hash_atom_type(PyTypeObject *t)
+{
+    return t == &PyUnicode_Type || t == &PyLong_Type || t == &PyFloat_Type || t == &PyBytes_Type ||
+           t == &PyBool_Type || t == Py_TYPE(Py_None);
+}
+
+/* The copy of a set whose elements are all such atoms, built without the snapshot list: the
+ * elements are added to a new set in the original's iteration order (its table order), which
+ * is what set(snapshot) does, so the copy has stdlib's exact table, size and order. *copy is
+ * NULL when some element is not such an atom: the caller takes the general path. 0, or -1. */
+static int atoms_only(copium_ctx *ctx, PyObject *obj, PyObject *(*make)(PyObject *),
+                      PyObject **copy)
+{
+    *copy = NULL;
+    PyObject *result = make(NULL);
+    if (result == NULL)
+        return -1;
+    copium_atom_cache atoms = {0};
+    PyTypeObject *plain = NULL; /* last type found both atomic and plain-hashed */
+    PySetObject *so = (PySetObject *)obj;
+    /* The bound and the table are re-read at every step: a registry lookup can run a resolver,
+     * and nothing else here runs code, but the loop must stay in bounds regardless. */
+    for (Py_ssize_t i = 0; i <= so->mask; i++) {
+        setentry *entry = &so->table[i];
+        PyObject *key = entry->key;
+        if (key == NULL || entry->hash == -1)
+            continue; /* unused, or a dummy */
+        if (Py_TYPE(key) != plain) {
+            if (!plain_hash_atom_type(Py_TYPE(key)) || !copium_child_is_atom(ctx, &atoms, key)) {
+                Py_DECREF(result);
+                return 0;
+            }
+            plain = Py_TYPE(key);
+        }
+        if (PySet_Add(result, key) < 0) {
+            Py_DECREF(result);
+            return -1;
+        }
+    }
+    *copy = result;
+    return 0;
+}
+
 static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
                                  PyObject *(*make)(PyObject *))
 {
     PyObject *elements;
+    if (copium_ctx_python_memo(ctx) == NULL) {
+        PyObject *copy;
+        if (atoms_only(ctx, obj, make, &copy) < 0)
+            return NULL;
+        if (copy != NULL) {
+            if (copium_memo_store(ctx, obj, hash, copy) < 0)
+                Py_CLEAR(copy);
+            return copy;
+        }
+    }
     if (copium_ctx_python_memo(ctx) != NULL) {
         /* The memo is observable: deep-copy the snapshot list as stdlib's reduce path does,
          * which memoizes it and keeps it alive. */

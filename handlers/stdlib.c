@@ -27,6 +27,27 @@ static int watcher_id = -1;
 static int unwatched;
 #endif
 
+#if PY_VERSION_HEX >= 0x030C0000
+copium_stdlib_watch_t copium_stdlib_watch;
+#else
+/* What the watch reads where there is no dict to read: never changes, so a table rebound to a
+ * non-dict is noticed through its module's dict alone. Before install every pointer is here
+ * and every seen value 0: fresh, and the sync has nothing to do. */
+static const uint64_t no_tag;
+copium_stdlib_watch_t copium_stdlib_watch = {{&no_tag, &no_tag, &no_tag, &no_tag, &no_tag}, {0}};
+
+/* Point the watch at nothing (before the references it reads through are dropped), marked
+ * stale when a sync must follow. */
+static void unwatch_all(int stale)
+{
+    for (int i = 0; i < 5; i++) {
+        copium_stdlib_watch.live[i] = &no_tag;
+        copium_stdlib_watch.seen[i] = 0;
+    }
+    copium_stdlib_watch.seen[0] = (uint64_t)stale;
+}
+#endif
+
 /* The dicts watched for changes, in the order of copium_stdlib.tags. */
 #define N_WATCHED 5
 static PyObject **watched_slot(int i)
@@ -53,7 +74,7 @@ static int watcher_callback(PyDict_WatchEvent event, PyObject *dict, PyObject *k
     (void)dict;
     (void)key;
     (void)new_value;
-    copium_stdlib.dirty = 1; /* the change takes effect right after: the next sync sees it */
+    copium_stdlib_watch.dirty = 1; /* the change takes effect right after: the next sync sees it */
     return 0;
 }
 
@@ -171,10 +192,17 @@ static int read_bindings(void)
 static void remember_state(void)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    copium_stdlib.dirty = 0;
+    copium_stdlib_watch.dirty = unwatched; /* without a watcher, every call syncs */
 #else
-    for (int i = 0; i < N_WATCHED; i++)
-        copium_stdlib.tags[i] = copium_dict_tag(*watched_slot(i));
+    /* The dicts are held by copium_stdlib; every rebinding goes through a sync, which calls
+     * unwatch_all() before it drops a reference. */
+    for (int i = 0; i < N_WATCHED; i++) {
+        PyObject *d = *watched_slot(i);
+        const uint64_t *live =
+            (d != NULL && PyDict_Check(d)) ? &((PyDictObject *)d)->ma_version_tag : &no_tag;
+        copium_stdlib_watch.live[i] = live;
+        copium_stdlib_watch.seen[i] = *live;
+    }
 #endif
 }
 
@@ -298,9 +326,9 @@ int copium_stdlib_init(void)
     /* The first sync compares the registered builtin handlers with the tables as they are
      * now: a program may have changed them before importing copium. */
 #if PY_VERSION_HEX >= 0x030C0000
-    copium_stdlib.dirty = 1;
+    copium_stdlib_watch.dirty = 1;
 #else
-    copium_stdlib.tags[0] = ~copium_stdlib.tags[0];
+    copium_stdlib_watch.seen[0] = ~copium_stdlib_watch.seen[0];
 #endif
     copium_stdlib.epoch = 1;
     return 0;
@@ -318,6 +346,9 @@ void copium_stdlib_fini(void)
         PyErr_Clear();
     watcher_id = -1;
     unwatched = 0;
+    copium_stdlib_watch.dirty = 0;
+#else
+    unwatch_all(0);
 #endif
     Py_CLEAR(orig_deepcopy_dispatch);
     Py_CLEAR(orig_copy_dispatch);
@@ -436,18 +467,15 @@ static int collect_overridden(PyTypeObject *type, const copium_handler *h, void 
     return 0;
 }
 
-int copium_handlers_sync(void)
+COPIUM_NOINLINE int copium_handlers_resync(void)
 {
-#if PY_VERSION_HEX >= 0x030C0000
-    if (!unwatched && !copium_stdlib.dirty)
-        return 0;
-    watch_all(0);
-#else
-    if (copium_stdlib_fresh())
-        return 0;
-#endif
     if (copium_stdlib.copy_dict == NULL)
         return 0; /* not installed */
+#if PY_VERSION_HEX >= 0x030C0000
+    watch_all(0);
+#else
+    unwatch_all(1); /* read_bindings may drop the dicts the watch reads */
+#endif
     if (read_bindings() < 0)
         return -1; /* still stale (and, from 3.12, dirty): the next call syncs again */
 #if PY_VERSION_HEX >= 0x030C0000

@@ -2,6 +2,7 @@
  * environment variables and the validation. */
 #include "config.h"
 
+#include "../core/compat.h"
 #include "../core/engine.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
@@ -9,14 +10,11 @@
 
 int copium_config_memo_dict;
 
-PyObject *copium_config_deepcopy(PyObject *x, PyObject *memo)
+/* memo="dict": the call runs on a real dict from the start, as stdlib's does. Out of line, to
+ * keep the default path of every call short. */
+static COPIUM_NOINLINE PyObject *deepcopy_on_dict(PyObject *x)
 {
-    if (copium_handlers_sync() < 0)
-        return NULL;
-    if (!copium_config_memo_dict || (memo != NULL && memo != Py_None))
-        return copium_deepcopy(x, memo);
-    /* memo="dict": the call runs on a real dict from the start, as stdlib's does. An atom needs
-     * no memo (stdlib returns it after one lookup in the empty dict). */
+    /* An atom needs no memo (stdlib returns it after one lookup in the empty dict). */
     if (copium_registry_lookup(Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(x);
     PyObject *fresh = PyDict_New();
@@ -25,6 +23,15 @@ PyObject *copium_config_deepcopy(PyObject *x, PyObject *memo)
     PyObject *copy = copium_deepcopy(x, fresh);
     Py_DECREF(fresh);
     return copy;
+}
+
+PyObject *copium_config_deepcopy(PyObject *x, PyObject *memo)
+{
+    if (copium_handlers_sync() < 0)
+        return NULL;
+    if (copium_config_memo_dict && (memo == NULL || memo == Py_None))
+        return deepcopy_on_dict(x);
+    return copium_deepcopy(x, memo);
 }
 
 PyObject *copium_config_copy(PyObject *x)

@@ -4,6 +4,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "../core/compat.h"
 #include "../core/engine.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
@@ -15,22 +16,28 @@
 
 static PyObject *error_type; /* copy.Error */
 
+/* deepcopy's arguments in any other shape than (x) or (x, memo), keywords included. */
+static COPIUM_NOINLINE PyObject *deepcopy_parsed(PyObject *const *args, Py_ssize_t nargs,
+                                                 PyObject *kwnames)
+{
+    static const char *const names[] = {"x", "memo"};
+    PyObject *params[2];
+    if (copium_parse_args("deepcopy", args, nargs, kwnames, names, 2, 1, params) < 0)
+        return NULL;
+    return copium_config_deepcopy(params[0], params[1]);
+}
+
 static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
     (void)module;
-    static const char *const names[] = {"x", "memo"};
-    PyObject *params[2];
-    if (nargs == 1 && kwnames == NULL) {
-        params[0] = args[0];
-        params[1] = NULL;
-    } else if (nargs == 2 && kwnames == NULL) {
-        params[0] = args[0];
-        params[1] = args[1];
-    } else if (copium_parse_args("deepcopy", args, nargs, kwnames, names, 2, 1, params) < 0) {
-        return NULL;
+    if (kwnames == NULL) {
+        if (nargs == 1)
+            return copium_config_deepcopy(args[0], NULL);
+        if (nargs == 2)
+            return copium_config_deepcopy(args[0], args[1]);
     }
-    return copium_config_deepcopy(params[0], params[1]);
+    return deepcopy_parsed(args, nargs, kwnames);
 }
 
 static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
