@@ -8,6 +8,7 @@
 #include "handlers.h"
 
 #include "../core/engine.h"
+#include "protocol.h"
 
 /* The fast path for a dict of atoms only (no child to copy, so no code can run during the
  * copy): PyDict_Copy, which clones the original's table. That table has the size stdlib's
@@ -29,7 +30,7 @@ typedef struct {
 
 static size_steps steps_for[2]; /* [0]: keys of any type, [1]: all exact str */
 
-static Py_ssize_t dict_sizeof(PyObject *dict)
+Py_ssize_t copium_dict_sizeof(PyObject *dict)
 {
     PyObject *size = PyObject_CallMethod(dict, "__sizeof__", NULL);
     if (size == NULL)
@@ -56,7 +57,7 @@ static int measure_steps(size_steps *st, int str_keys, Py_ssize_t upto)
             if (rc < 0)
                 goto error;
         }
-        Py_ssize_t size = dict_sizeof(ref);
+        Py_ssize_t size = copium_dict_sizeof(ref);
         if (size < 0)
             goto error;
         if (size != last) {
@@ -77,8 +78,7 @@ error:
     return -1;
 }
 
-/* sizeof of an insertion-built dict of n keys, or -1 (with no error set) when unknown. */
-static Py_ssize_t inserted_size(Py_ssize_t n, int str_keys)
+Py_ssize_t copium_dict_inserted_sizeof(Py_ssize_t n, int str_keys)
 {
     size_steps *st = &steps_for[str_keys];
     if (n > st->covered) {
@@ -115,13 +115,13 @@ static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj)
             return NULL;
         str_keys &= PyUnicode_CheckExact(key);
     }
-    Py_ssize_t want = inserted_size(n, str_keys);
+    Py_ssize_t want = copium_dict_inserted_sizeof(n, str_keys);
     if (want < 0)
         return NULL;
     PyObject *copy = PyDict_Copy(obj);
     if (copy == NULL)
         return NULL;
-    Py_ssize_t got = dict_sizeof(copy);
+    Py_ssize_t got = copium_dict_sizeof(copy);
     if (got != want) {
         Py_DECREF(copy);
         if (got < 0)

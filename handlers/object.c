@@ -53,6 +53,9 @@ typedef struct {
     PyObject *slot_snapshot;
     Py_ssize_t *offsets;
     unsigned char direct_set; /* generic setattr: setattr(y, slot, v) writes the field */
+    /* sys.getsizeof of an instance dict that shares the class's keys (all such dicts report
+     * the same: the shared table's capacity); 0 until measured, -1 unknown. */
+    Py_ssize_t split_sizeof;
 } type_info;
 
 #define TYPE_CACHE_SIZE 128
@@ -278,12 +281,17 @@ done:
         info->version = version;
 }
 
+static type_info *cache_entry(PyTypeObject *tp)
+{
+    uintptr_t p = (uintptr_t)tp;
+    return &type_cache[((p >> 4) ^ (p >> 12)) & (TYPE_CACHE_SIZE - 1)];
+}
+
 /* The facts for tp: from the cache, or computed into *tmp (then cached when the type has a
  * version tag). The caller releases tmp->slotnames. */
 static const type_info *get_info(PyTypeObject *tp, int deep, type_info *tmp)
 {
-    uintptr_t p = (uintptr_t)tp;
-    type_info *e = &type_cache[((p >> 4) ^ (p >> 12)) & (TYPE_CACHE_SIZE - 1)];
+    type_info *e = cache_entry(tp);
     if (e->type == tp && e->version != 0 && e->version == type_version(tp) &&
         e->epoch == copium_stdlib.epoch && (e->names_known || !(deep ? e->deep_ok : e->copy_ok)))
         return e;
@@ -410,8 +418,35 @@ static int instance_overrides(PyObject *dict, PyObject *const *names, int n)
 typedef struct {
     PyObject *dict;       /* x.__dict__ when not empty, else NULL */
     unsigned int version; /* the type's version tag the slot offsets were resolved under */
+    int into_values;      /* copy x.__dict__ into y's values (see copy_dict_into) */
     slot_values slots;
 } object_state;
+
+/* Whether a copy of xdict stored in y's values, so that y's dict shares the class's keys as
+ * xdict does, is no larger (by sys.getsizeof, which reports the shared table's capacity) than
+ * the dict stdlib's update gives y: a combined table of n keys. The split size is measured
+ * once per cached type. */
+static int values_no_larger(PyTypeObject *tp, unsigned int version, PyObject *xdict)
+{
+    if (!PyDict_CheckExact(xdict) || ((PyDictObject *)xdict)->ma_values == NULL)
+        return 0;
+    Py_ssize_t combined = copium_dict_inserted_sizeof(PyDict_GET_SIZE(xdict), 1);
+    if (combined < 0)
+        return 0;
+    type_info *e = cache_entry(tp);
+    int cached = version != 0 && e->type == tp && e->version == version;
+    Py_ssize_t split = cached ? e->split_sizeof : 0;
+    if (split == 0) {
+        split = copium_dict_sizeof(xdict);
+        if (split < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        if (cached && e->type == tp && e->version == version)
+            e->split_sizeof = split;
+    }
+    return split <= combined;
+}
 
 static int gather(PyObject *x, int deep, object_state *st)
 {
@@ -421,6 +456,7 @@ static int gather(PyObject *x, int deep, object_state *st)
     Py_ssize_t offsets_stack[SLOTS_ON_STACK], *offsets = NULL;
     int rc = 0;
     st->dict = NULL;
+    st->into_values = 0;
     st->slots.items = st->slots.stack;
     st->slots.count = 0;
     const type_info *info = get_info(tp, deep, &tmp);
@@ -464,6 +500,7 @@ static int gather(PyObject *x, int deep, object_state *st)
                 goto done;
             }
             st->dict = dict;
+            st->into_values = deep && values_no_larger(tp, st->version, dict);
         }
     }
     rc = 1;
@@ -542,27 +579,63 @@ static PyObject *build_state(const object_state *st)
     return state;
 }
 
-/* Deep-copy x.__dict__'s items into y's dict, as _deepcopy_dict would into D' (value before
- * key, a dict iterator's checks), or take D' from the memo when x.__dict__ was copied before. */
-static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict)
+/* y.__dict__[key] = value, as dict.update writes it. Through generic setattr when that is the
+ * same thing (y's type keeps generic setattr and has no data descriptor named key): it stores
+ * into the instance's values (3.11+) without creating a dict object, which CPython creates on
+ * first use of y.__dict__, with the same keys, values and order. Checked at every store: the
+ * copies made before it may have run code that changed the type. *ydict is y's dict once it
+ * had to be fetched. */
+static int store_attr(PyObject *y, PyObject **ydict, PyObject *key, PyObject *value)
 {
-    PyObject *ydict = PyObject_GenericGetDict(y, NULL), *found, *key, *value;
+    PyTypeObject *tp = Py_TYPE(y);
+    if (*ydict == NULL && PyUnicode_CheckExact(key) && tp->tp_setattro == PyObject_GenericSetAttr) {
+        PyObject *descr = copium_type_lookup(tp, key);
+        if (descr == NULL || Py_TYPE(descr)->tp_descr_set == NULL)
+            return PyObject_GenericSetAttr(y, key, value);
+    }
+    if (*ydict == NULL && (*ydict = PyObject_GenericGetDict(y, NULL)) == NULL)
+        return -1;
+    return PyDict_SetItem(*ydict, key, value);
+}
+
+/* y.__dict__.update(D'): stdlib's last step, where D' is the deep copy of x.__dict__. */
+static int update_dict(PyObject *y, PyObject *state)
+{
+    PyObject *ydict = PyObject_GenericGetDict(y, NULL);
     if (ydict == NULL)
         return -1;
+    int rc;
+    if (PyDict_CheckExact(state)) {
+        rc = PyDict_Update(ydict, state);
+    } else {
+        PyObject *r = PyObject_CallMethodOneArg(ydict, copium_names.update, state);
+        rc = r ? 0 : -1;
+        Py_XDECREF(r);
+    }
+    Py_DECREF(ydict);
+    return rc;
+}
+
+/* Deep-copy x.__dict__'s items into y's dict, as _deepcopy_dict would into D' (value before
+ * key, a dict iterator's checks), or take D' from the memo when x.__dict__ was copied before.
+ * into_values (x.__dict__ shares the class's keys, and such a dict is no larger than stdlib's
+ * result): the copies go straight into y's values, so y's dict shares the keys too. Otherwise
+ * D' is built and merged as stdlib does, so that y's dict has stdlib's exact size. */
+static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int into_values)
+{
+    PyObject *ydict = NULL, *state = NULL, *found, *key, *value;
     int rc = copium_memo_find(ctx, xdict, copium_hash_ptr(xdict), &found);
     if (rc != 0) {
         if (rc > 0) {
-            if (PyDict_CheckExact(found)) {
-                rc = PyDict_Update(ydict, found);
-            } else {
-                PyObject *r = PyObject_CallMethodOneArg(ydict, copium_names.update, found);
-                rc = r ? 0 : -1;
-                Py_XDECREF(r);
-            }
+            rc = update_dict(y, found);
             Py_DECREF(found);
         }
-        Py_DECREF(ydict);
         return rc;
+    }
+    if (!into_values) {
+        state = PyDict_New();
+        if (state == NULL)
+            return -1;
     }
     copium_dictiter it;
     copium_dictiter_init(&it, xdict);
@@ -571,7 +644,12 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict)
         Py_INCREF(value);
         PyObject *value_copy = copium_deepcopy_child(ctx, value);
         PyObject *key_copy = value_copy ? copium_deepcopy_child(ctx, key) : NULL;
-        rc = key_copy ? PyDict_SetItem(ydict, key_copy, value_copy) : -1;
+        if (key_copy == NULL)
+            rc = -1;
+        else if (state != NULL)
+            rc = PyDict_SetItem(state, key_copy, value_copy);
+        else
+            rc = store_attr(y, &ydict, key_copy, value_copy);
         Py_DECREF(key);
         Py_DECREF(value);
         Py_XDECREF(key_copy);
@@ -579,7 +657,10 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict)
         if (rc < 0)
             break;
     }
-    Py_DECREF(ydict);
+    if (rc == 0 && state != NULL)
+        rc = update_dict(y, state);
+    Py_XDECREF(state);
+    Py_XDECREF(ydict);
     return rc;
 }
 
@@ -610,7 +691,7 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
         y = new_instance(tp);
         if (y == NULL || copium_memo_remember(ctx, x, hash, y) < 0)
             goto error;
-        if (st.dict != NULL && copy_dict_into(ctx, y, st.dict) < 0)
+        if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values) < 0)
             goto error;
         if (set_slots(y, &st, ctx) < 0)
             goto error;

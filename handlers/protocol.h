@@ -178,6 +178,17 @@ PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t h
 
 /* ---- object.c ---------------------------------------------------------------------------- */
 
+/* ---- dict.c ------------------------------------------------------------------------------ */
+
+/* sys.getsizeof(d) without the call's overhead: d.__sizeof__() (-1 with an error). */
+Py_ssize_t copium_dict_sizeof(PyObject *d);
+
+/* d.__sizeof__() of a dict built by inserting n keys (all exact str, or not) into an empty
+ * dict, as stdlib's copies are built; -1 (no error set) when unknown. */
+Py_ssize_t copium_dict_inserted_sizeof(Py_ssize_t n, int str_keys);
+
+/* ---- object.c ---------------------------------------------------------------------------- */
+
 /* The native path for an instance whose type keeps object's default reduce protocol (see
  * object.c for the exact conditions). Returns 1 with the copy (or NULL and an exception) in
  * *result when it handled obj, 0 when obj must take stdlib's lookup order instead (nothing

@@ -2007,6 +2007,85 @@ def test_slots_mutated_during_deepcopy(name):
     check_fresh(factory, lambda m, x: m.deepcopy(x))
 
 
+class Guarded:
+    """`a` is a data descriptor; an instance may still hold "a" in its __dict__, which stdlib's
+    `y.__dict__.update(state)` writes past the descriptor."""
+
+    @property
+    def a(self):
+        return "property"
+
+    @a.setter
+    def a(self, value):
+        raise AssertionError("a copy must not call the setter")
+
+
+def test_instance_dict_key_shadowed_by_a_data_descriptor():
+    def factory():
+        o = Guarded()
+        o.__dict__.update({"first": [1], "a": [2], "last": 3})
+        return o
+
+    expected, got = check_fresh(factory, lambda m, x: m.deepcopy(x))
+    assert got.value.__dict__ == {"first": [1], "a": [2], "last": 3}
+    assert list(got.value.__dict__) == list(expected.value.__dict__)
+
+
+def test_instance_type_gains_a_data_descriptor_during_deepcopy():
+    cls = type("Late", (), {})
+
+    def add_property(m):
+        cls.last = property(lambda self: "property", Guarded.a.fset)
+
+    def factory():
+        if "last" in cls.__dict__:
+            del cls.last
+        o = cls()
+        o.first = [0]
+        o.m = Mutator(add_property)
+        o.last = [1]
+        return o
+
+    expected, got = check_fresh(factory, lambda m, x: m.deepcopy(x))
+    assert got.value.__dict__["last"] == [1]
+
+
+def test_instance_dict_with_non_str_keys():
+    def factory():
+        o = Plain()
+        o.first = [0]
+        o.__dict__[1] = "one"
+        o.__dict__[("t",)] = [2]
+        o.last = "z"
+        return o
+
+    expected, got = check_fresh(factory, lambda m, x: m.deepcopy(x))
+    assert list(got.value.__dict__) == ["first", 1, ("t",), "last"]
+
+
+@pytest.mark.parametrize("with_init", [True, False], ids=["init", "setattr"])
+@pytest.mark.parametrize("nattrs", [1, 5, 29, 40])
+def test_instance_dict_copies_are_no_larger_than_stdlib_s(nattrs, with_init):
+    # Classes of their own: how CPython lays out an instance dict depends on the keys its
+    # class shares (at most 30), and on whether __init__ told it which to expect.
+    ns = {}
+    exec("def __init__(self, i):\n" + "".join("    self.a%d = [i]\n" % k for k in range(nattrs)),
+         ns)
+    cls = type("Sized", (), {"__init__": ns["__init__"]} if with_init else {})
+
+    def factory():
+        if with_init:
+            return cls(0)
+        o = cls()
+        for k in range(nattrs):
+            setattr(o, "a%d" % k, [0])
+        return o
+
+    expected, got = check_fresh(factory, lambda m, x: m.deepcopy(x))
+    assert list(got.value.__dict__) == list(expected.value.__dict__)
+    assert sys.getsizeof(got.value.__dict__) <= sys.getsizeof(expected.value.__dict__)
+
+
 def test_list_items_freed_during_deepcopy():
     def factory():
         lst = [[0], None, [1], [2], {"k": [3]}]
