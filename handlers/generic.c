@@ -60,6 +60,8 @@ static PyObject *uncopyable(const char *kind, PyTypeObject *cls)
     return NULL;
 }
 
+static PyObject *reduce_ex_value(PyObject *x, int deep);
+
 /* The reduce value stdlib computes (dispatch_table, __reduce_ex__(4), __reduce__), or NULL.
  * dispatch_table's entry counts when true (deepcopy) or when not None (copy). */
 static PyObject *reduce_value(PyObject *x, int deep)
@@ -78,7 +80,15 @@ static PyObject *reduce_value(PyObject *x, int deep)
         }
         Py_DECREF(reductor);
     }
-    rc = copium_get_optional_attr(x, copium_names.reduce_ex, &reductor);
+    return reduce_ex_value(x, deep);
+}
+
+/* reduce_value from its second step on: __reduce_ex__(4), __reduce__, else copy.Error. */
+static PyObject *reduce_ex_value(PyObject *x, int deep)
+{
+    PyTypeObject *cls = Py_TYPE(x);
+    PyObject *reductor, *rv;
+    int rc = copium_get_optional_attr(x, copium_names.reduce_ex, &reductor);
     if (rc < 0)
         return NULL;
     if (rc > 0 && reductor != Py_None) {
@@ -111,9 +121,19 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     /* A __deepcopy__ earlier in this call may have changed stdlib's tables. */
     if (copium_handlers_sync() < 0)
         return NULL;
-    if (copium_object_deepcopy(ctx, x, hash, &y))
+    int deep_reduce;
+    if (copium_object_deepcopy(ctx, x, hash, &y, &deep_reduce))
         return y; /* memoized by object.c */
     PyTypeObject *cls = Py_TYPE(x);
+    if (deep_reduce) {
+        /* Nothing in the tables, not a class, no __deepcopy__ (cached facts of the type). */
+        PyObject *rv = reduce_ex_value(x, 1);
+        if (rv == NULL)
+            return NULL;
+        y = PyUnicode_Check(rv) ? Py_NewRef(x) : copium_reconstruct(ctx, x, hash, rv);
+        Py_DECREF(rv);
+        goto done;
+    }
 #if PY_VERSION_HEX >= 0x030E0000
     /* 3.14: `if cls in _atomic_types: return x` comes first. */
     int atomic = set_contains(copium_stdlib.atomic_types, "_atomic_types", (PyObject *)cls);
@@ -156,6 +176,7 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
             Py_DECREF(rv);
         }
     }
+done:
     /* `if y is not x: memo[d] = y; _keep_alive(x, memo)` */
     if (y != NULL && y != x && copium_memo_store(ctx, x, hash, y) < 0)
         Py_CLEAR(y);

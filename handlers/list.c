@@ -21,6 +21,26 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         PyObject *item = PyList_GET_ITEM(obj, i);
         PyObject *item_copy;
         if (copium_child_is_atom(ctx, &atoms, item)) {
+            /* A run of atoms of one type (known atomic: no registry lookup, so no code runs
+             * and neither list can change meanwhile) is copied in one tight loop, the copy's
+             * length set once after it; within the room the copy was allocated with. */
+            PyListObject *src = (PyListObject *)obj, *dst = (PyListObject *)copy;
+            Py_ssize_t at = Py_SIZE(dst), end = Py_SIZE(src);
+            if (end - i > dst->allocated - at)
+                end = i + (dst->allocated - at);
+            if (end > i) {
+                PyTypeObject *type = Py_TYPE(item);
+                Py_ssize_t j = i;
+                do {
+                    dst->ob_item[at++] = Py_NewRef(item);
+                    if (++j == end)
+                        break;
+                    item = src->ob_item[j];
+                } while (Py_IS_TYPE(item, type));
+                Py_SET_SIZE(copy, at);
+                i = j - 1;
+                continue;
+            }
             item_copy = Py_NewRef(item);
         } else {
             /* The child's copy may run code that removes it from the list: hold it. */

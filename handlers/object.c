@@ -44,6 +44,11 @@ typedef struct {
     unsigned int version; /* type's version tag when computed; 0: do not cache */
     uint64_t epoch;       /* copium_stdlib.epoch when computed */
     unsigned char deep_ok, copy_ok, has_dict;
+    /* Deep copy of an instance reaches getattr(x, "__reduce_ex__") with nothing before it to
+     * look at: no entry in the tables, not a class, no __deepcopy__ on the type and no
+     * instance dict for one to be in, generic getattr, metaclass exactly type (a table lookup
+     * with the class as key runs no code). */
+    unsigned char deep_reduce;
     unsigned char names_known; /* slotnames fetched (only once a path needs them) */
     Py_ssize_t allowance;      /* basicsize object_getstate_default allows, slots aside */
     PyObject *slotnames;       /* list from copyreg._slotnames (strong), NULL for None */
@@ -173,32 +178,8 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     memset(info, 0, sizeof(*info));
     info->type = tp;
     info->epoch = copium_stdlib.epoch;
-    if (tp->tp_new != PyBaseObject_Type.tp_new || tp->tp_itemsize != 0 ||
-        tp->tp_getattro != PyObject_GenericGetAttr ||
-        Py_TYPE(tp)->tp_getattro != PyType_Type.tp_getattro)
-        return;
-    if (PyType_IsSubtype(tp, &PyList_Type) || PyType_IsSubtype(tp, &PyDict_Type) ||
-        PyType_IsSubtype(tp, &PyType_Type))
-        return;
-    PyObject *ddisp = copium_stdlib.deepcopy_dispatch;
-    PyObject *table = copium_stdlib.dispatch_table;
-#if PY_VERSION_HEX >= 0x030E0000
-    /* 3.14 has no copy._copy_dispatch: its sets of types decide first instead. */
-    PyObject *deep_set = copium_stdlib.atomic_types, *copy_set = copium_stdlib.copy_atomic_types,
-             *containers = copium_stdlib.copy_builtin_containers;
-    if (deep_set == NULL || copy_set == NULL || containers == NULL)
-        return;
-#else
-    PyObject *cdisp = copium_stdlib.copy_dispatch;
-    if (cdisp == NULL || !PyDict_CheckExact(cdisp))
-        return;
-#endif
-    if (ddisp == NULL || table == NULL || !PyDict_CheckExact(ddisp) || !PyDict_CheckExact(table))
-        return;
-    if (copium_stdlib.newobj == NULL || copium_stdlib.newobj != copium_stdlib.orig_newobj)
-        return;
-        /* The version the facts below are computed under: they are cached only if it still holds
-         * at the end (code run meanwhile, a finaliser say, may have changed the type). */
+    /* The version the facts below are computed under: they are cached only if it still holds
+     * at the end (code run meanwhile, a finaliser say, may have changed the type). */
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_Type_AssignVersionTag(tp);
 #else
@@ -206,6 +187,23 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
 #endif
     unsigned int version = type_version(tp);
     int called = 0;
+    PyObject *ddisp = copium_stdlib.deepcopy_dispatch;
+    PyObject *table = copium_stdlib.dispatch_table;
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14 has no copy._copy_dispatch: its sets of types decide first instead. */
+    PyObject *deep_set = copium_stdlib.atomic_types, *copy_set = copium_stdlib.copy_atomic_types,
+             *containers = copium_stdlib.copy_builtin_containers;
+    if (deep_set == NULL || copy_set == NULL || containers == NULL)
+        goto done;
+#else
+    PyObject *cdisp = copium_stdlib.copy_dispatch;
+    if (cdisp == NULL || !PyDict_CheckExact(cdisp))
+        goto done;
+#endif
+    if (ddisp == NULL || table == NULL || !PyDict_CheckExact(ddisp) || !PyDict_CheckExact(table))
+        goto done;
+    if (Py_TYPE(tp)->tp_getattro != PyType_Type.tp_getattro)
+        goto done;
     PyObject *key = (PyObject *)tp;
 #if PY_VERSION_HEX >= 0x030E0000
     int in_deep = PyDict_Contains(ddisp, key), in_table = PyDict_Contains(table, key);
@@ -214,7 +212,7 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     int in_containers = PySequence_Contains(containers, key);
     if (in_atoms < 0 || in_containers < 0) {
         PyErr_Clear();
-        return;
+        goto done;
     }
     in_deep = in_deep || in_atoms; /* either way stdlib does not reach the reduce protocol */
     in_copy = in_copy || in_containers;
@@ -224,8 +222,23 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
 #endif
     if (in_deep < 0 || in_copy < 0 || in_table < 0) {
         PyErr_Clear();
-        return;
+        goto done;
     }
+    int no_deepcopy = copium_type_lookup(tp, copium_names.deepcopy) == NULL;
+    /* Skipping the table lookups per object is exact only when they run no code: under a
+     * metaclass that is exactly type (its hash and equality are type's own). */
+    info->deep_reduce = Py_TYPE(tp) == &PyType_Type && !in_deep && !in_table && no_deepcopy &&
+                        tp->tp_dictoffset == 0 && tp->tp_getattro == PyObject_GenericGetAttr &&
+                        !PyType_IsSubtype(tp, &PyType_Type);
+    /* From here on, the object path's own conditions. */
+    if (tp->tp_new != PyBaseObject_Type.tp_new || tp->tp_itemsize != 0 ||
+        tp->tp_getattro != PyObject_GenericGetAttr)
+        goto done;
+    if (PyType_IsSubtype(tp, &PyList_Type) || PyType_IsSubtype(tp, &PyDict_Type) ||
+        PyType_IsSubtype(tp, &PyType_Type))
+        goto done;
+    if (copium_stdlib.newobj == NULL || copium_stdlib.newobj != copium_stdlib.orig_newobj)
+        goto done;
     if (copium_type_lookup(tp, copium_names.reduce_ex) != copium_stdlib.object_reduce_ex ||
         copium_type_lookup(tp, copium_names.reduce) != copium_stdlib.object_reduce ||
         copium_type_lookup(tp, copium_names.getstate) != copium_stdlib.object_getstate ||
@@ -251,7 +264,7 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
         info->allowance += sizeof(PyObject *);
     if (tp->tp_weaklistoffset > 0)
         info->allowance += sizeof(PyObject *);
-    info->deep_ok = !in_deep && !in_table && copium_type_lookup(tp, copium_names.deepcopy) == NULL;
+    info->deep_ok = !in_deep && !in_table && no_deepcopy;
     info->copy_ok = !in_copy && !in_table && copium_type_lookup(tp, copium_names.copy) == NULL &&
                     copium_type_lookup(Py_TYPE(tp), copium_names.copy) == NULL;
     if (deep ? info->deep_ok : info->copy_ok) {
@@ -419,6 +432,7 @@ typedef struct {
     PyObject *dict;       /* x.__dict__ when not empty, else NULL */
     unsigned int version; /* the type's version tag the slot offsets were resolved under */
     int into_values;      /* copy x.__dict__ into y's values (see copy_dict_into) */
+    int deep_reduce;      /* the type's deep_reduce fact (see type_info) */
     slot_values slots;
 } object_state;
 
@@ -457,10 +471,12 @@ static int gather(PyObject *x, int deep, object_state *st)
     int rc = 0;
     st->dict = NULL;
     st->into_values = 0;
+    st->deep_reduce = 0;
     st->slots.items = st->slots.stack;
     st->slots.count = 0;
     const type_info *info = get_info(tp, deep, &tmp);
     st->version = info->version;
+    st->deep_reduce = info->deep_reduce;
     if (!(deep ? info->deep_ok : info->copy_ok))
         goto done;
     /* info may be replaced by code run below (any allocation may run a finaliser): copy out
@@ -664,10 +680,12 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
     return rc;
 }
 
-int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject **result)
+int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject **result,
+                           int *deep_reduce)
 {
     object_state st;
     int rc = gather(x, 1, &st);
+    *deep_reduce = st.deep_reduce;
     if (rc <= 0) {
         *result = NULL;
         return rc < 0; /* an error is handled (NULL result), a refusal is not */

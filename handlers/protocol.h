@@ -192,8 +192,11 @@ Py_ssize_t copium_dict_inserted_sizeof(Py_ssize_t n, int str_keys);
 /* The native path for an instance whose type keeps object's default reduce protocol (see
  * object.c for the exact conditions). Returns 1 with the copy (or NULL and an exception) in
  * *result when it handled obj, 0 when obj must take stdlib's lookup order instead (nothing
- * was done that stdlib would not do). The deep version stores memo[obj] itself. */
-int copium_object_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, PyObject **result);
+ * was done that stdlib would not do). The deep version stores memo[obj] itself, and sets
+ * *deep_reduce when stdlib's lookup order for obj's type would reach getattr(obj,
+ * "__reduce_ex__") with nothing before it to find (per-type facts, cached). */
+int copium_object_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, PyObject **result,
+                           int *deep_reduce);
 int copium_object_copy(PyObject *obj, PyObject **result);
 
 /* Forget the per-type facts (at finalisation). */

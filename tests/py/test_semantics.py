@@ -2086,6 +2086,54 @@ def test_instance_dict_copies_are_no_larger_than_stdlib_s(nattrs, with_init):
     assert sys.getsizeof(got.value.__dict__) <= sys.getsizeof(expected.value.__dict__)
 
 
+class SlotReducer:
+    """No instance dict, metaclass type, its own __reduce_ex__: the type whose lookup order
+    copium remembers (straight to __reduce_ex__) until the type or stdlib's tables change."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def __reduce_ex__(self, proto):
+        return (SlotReducer, (self.v,))
+
+
+ROUTE_CHANGES = {
+    "__deepcopy__ on the class": (
+        lambda: setattr(SlotReducer, "__deepcopy__", lambda self, memo: ["hook"]),
+        lambda: delattr(SlotReducer, "__deepcopy__")),
+    "copyreg.dispatch_table": (
+        lambda: copyreg.pickle(SlotReducer, lambda o: (list, (["table"],))),
+        lambda: copyreg.dispatch_table.pop(SlotReducer)),
+    "copy._deepcopy_dispatch": (
+        lambda: copy._deepcopy_dispatch.__setitem__(SlotReducer, lambda o, memo: ["dispatch"]),
+        lambda: copy._deepcopy_dispatch.pop(SlotReducer)),
+    "__reduce_ex__ replaced": (
+        lambda: setattr(SlotReducer, "__reduce_ex__", lambda self, p: (list, (["replaced"],))),
+        lambda: setattr(SlotReducer, "__reduce_ex__", _SLOT_REDUCER_REDUCE_EX)),
+}
+_SLOT_REDUCER_REDUCE_EX = SlotReducer.__dict__["__reduce_ex__"]
+
+
+@pytest.mark.parametrize("name", list(ROUTE_CHANGES))
+def test_remembered_reduce_route_follows_changes(name):
+    change, undo = ROUTE_CHANGES[name]
+    x = [SlotReducer([1]), SlotReducer([2])]
+    for _ in range(3):
+        check_deep(x)  # the route is remembered
+    change()
+    try:
+        expected = copy.deepcopy(x)
+        assert impl.deepcopy(x) == expected
+        assert not isinstance(expected[0], SlotReducer)  # the change took effect
+        check_deep(x)
+    finally:
+        undo()
+    got = impl.deepcopy(x)
+    assert type(got[0]) is SlotReducer and got[0].v == [1] and got[0].v is not x[0].v
+
+
 def test_list_items_freed_during_deepcopy():
     def factory():
         lst = [[0], None, [1], [2], {"k": [3]}]
