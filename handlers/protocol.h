@@ -168,7 +168,8 @@ PyObject *copium_reconstruct(copium_ctx *ctx, PyObject *x, copium_hash_t hash, P
  * (`callable(*(deepcopy(arg, memo) for arg in args))`), so PEP 479 turns a StopIteration
  * raised while copying one of them into RuntimeError("generator raised StopIteration"), with
  * the StopIteration as its cause. Call after copying such an argument failed: converts a
- * pending StopIteration, leaves any other exception alone. */
+ * pending StopIteration, leaves any other exception alone. (3.15 copies them in a list
+ * comprehension instead: nothing to convert there.) */
 void copium_generator_stop(void);
 
 /* The same with rv already unpacked: func and args required, the others NULL when absent. */

@@ -55,6 +55,11 @@ static PyObject *star_args(PyObject *func, PyObject *args)
 
 void copium_generator_stop(void)
 {
+#if PY_VERSION_HEX >= 0x030F0000
+    /* 3.15's _reconstruct copies the arguments in a list comprehension (inlined: no frame of
+     * its own), so a StopIteration reaches the caller unchanged. */
+    return;
+#endif
     if (!PyErr_ExceptionMatches(PyExc_StopIteration))
         return;
     PyObject *type, *value, *tb;
