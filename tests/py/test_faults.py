@@ -404,7 +404,10 @@ def test_allocation_failures(case, persistent):
         objs = reachable(graph)
         before_refs = refcounts(objs)
         deltas = []
-        for _ in range(3):
+        # Lazily filled per-type state can still grow in the first rounds, less each time
+        # ([40031, 12894, 4248, 1239, 472, 295] bytes was seen under ASan); a leak grows every
+        # round alike.
+        for _ in range(12):
             gc.collect()
             before = (memory(), total_refs())
             for _ in range(LEAK_SWEEPS):

@@ -105,7 +105,7 @@ def total_refs():
 
 
 def measure(fn):
-    for _ in range(3):  # warm every cache
+    for _ in range(10):  # warm every cache
         fn()
     deltas = []
     for _ in range(ROUNDS):
@@ -120,9 +120,12 @@ def check_no_leak(fn):
     # The measuring itself moves the total by a few references (its own locals and list):
     # the same harness around a function that does nothing gives that baseline. A leak of
     # one reference in every copy would add COPIES_PER_ROUND to a round.
+    # The interpreter's own caches (3.14's debug build) may still take references in the
+    # first rounds, fewer each time ([33, 25, 2, 2] was seen); a leak adds at least
+    # COPIES_PER_ROUND to every round, the last ones included.
     baseline = max(measure(lambda: None))
     deltas = measure(fn)
-    assert all(d <= baseline for d in deltas[1:]), (deltas, baseline)
+    assert all(d <= baseline for d in deltas[-2:]), (deltas, baseline)
 
 
 def test_deepcopy_no_leak():
