@@ -8,7 +8,7 @@
 #include <Python.h>
 
 /* Keep a rarely taken path out of its callers (also under LTO), so that their common path
- * does not pay for its registers (COPIUM_NOINLINE exists only from 3.11). */
+ * does not pay for its registers (CPython's own Py_NO_INLINE exists only from 3.11). */
 #if defined(__GNUC__) || defined(__clang__)
 #define COPIUM_NOINLINE __attribute__((noinline))
 #elif defined(_MSC_VER)

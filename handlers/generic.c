@@ -114,6 +114,17 @@ static PyObject *reduce_ex_value(PyObject *x, int deep)
     return uncopyable(deep ? "deep" : "shallow", cls);
 }
 
+/* The copy stdlib makes from a reduce value (a new reference, taken; NULL passes an error on):
+ * x itself for a str, else _reconstruct (deep with a ctx, shallow with NULL). */
+static PyObject *from_reduce_value(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject *rv)
+{
+    if (rv == NULL)
+        return NULL;
+    PyObject *y = PyUnicode_Check(rv) ? Py_NewRef(x) : copium_reconstruct(ctx, x, hash, rv);
+    Py_DECREF(rv);
+    return y;
+}
+
 static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
     (void)data;
@@ -127,11 +138,7 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     PyTypeObject *cls = Py_TYPE(x);
     if (deep_reduce) {
         /* Nothing in the tables, not a class, no __deepcopy__ (cached facts of the type). */
-        PyObject *rv = reduce_ex_value(x, 1);
-        if (rv == NULL)
-            return NULL;
-        y = PyUnicode_Check(rv) ? Py_NewRef(x) : copium_reconstruct(ctx, x, hash, rv);
-        Py_DECREF(rv);
+        y = from_reduce_value(ctx, x, hash, reduce_ex_value(x, 1));
         goto done;
     }
 #if PY_VERSION_HEX >= 0x030E0000
@@ -169,11 +176,7 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
             Py_DECREF(copier);
         } else {
             Py_XDECREF(copier);
-            PyObject *rv = reduce_value(x, 1);
-            if (rv == NULL)
-                return NULL;
-            y = PyUnicode_Check(rv) ? Py_NewRef(x) : copium_reconstruct(ctx, x, hash, rv);
-            Py_DECREF(rv);
+            y = from_reduce_value(ctx, x, hash, reduce_value(x, 1));
         }
     }
 done:
@@ -229,12 +232,7 @@ static PyObject *generic_copy(PyObject *x, void *data)
         return y;
     }
     Py_XDECREF(copier);
-    PyObject *rv = reduce_value(x, 0);
-    if (rv == NULL)
-        return NULL;
-    y = PyUnicode_Check(rv) ? Py_NewRef(x) : copium_reconstruct(NULL, x, 0, rv);
-    Py_DECREF(rv);
-    return y;
+    return from_reduce_value(NULL, x, 0, reduce_value(x, 0));
 }
 
 const copium_handler copium_generic_handler = {

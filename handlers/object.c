@@ -58,8 +58,8 @@ typedef struct {
     PyObject *slot_snapshot;
     Py_ssize_t *offsets;
     unsigned char direct_set; /* generic setattr: setattr(y, slot, v) writes the field */
-    /* sys.getsizeof of an instance dict that shares the class's keys (all such dicts report
-     * the same: the shared table's capacity); 0 until measured, -1 unknown. */
+    /* __sizeof__ of an instance dict that shares the class's keys (all such dicts report the
+     * same: the shared table's capacity); 0 until measured. */
     Py_ssize_t split_sizeof;
 } type_info;
 
@@ -456,6 +456,7 @@ static int values_no_larger(PyTypeObject *tp, unsigned int version, PyObject *xd
             PyErr_Clear();
             return 0;
         }
+        /* The call allocated (a finaliser may have run and replaced the entry): check again. */
         if (cached && e->type == tp && e->version == version)
             e->split_sizeof = split;
     }
@@ -471,7 +472,6 @@ static int gather(PyObject *x, int deep, object_state *st)
     int rc = 0;
     st->dict = NULL;
     st->into_values = 0;
-    st->deep_reduce = 0;
     st->slots.items = st->slots.stack;
     st->slots.count = 0;
     const type_info *info = get_info(tp, deep, &tmp);
@@ -614,24 +614,6 @@ static int store_attr(PyObject *y, PyObject **ydict, PyObject *key, PyObject *va
     return PyDict_SetItem(*ydict, key, value);
 }
 
-/* y.__dict__.update(D'): stdlib's last step, where D' is the deep copy of x.__dict__. */
-static int update_dict(PyObject *y, PyObject *state)
-{
-    PyObject *ydict = PyObject_GenericGetDict(y, NULL);
-    if (ydict == NULL)
-        return -1;
-    int rc;
-    if (PyDict_CheckExact(state)) {
-        rc = PyDict_Update(ydict, state);
-    } else {
-        PyObject *r = PyObject_CallMethodOneArg(ydict, copium_names.update, state);
-        rc = r ? 0 : -1;
-        Py_XDECREF(r);
-    }
-    Py_DECREF(ydict);
-    return rc;
-}
-
 /* Deep-copy x.__dict__'s items into y's dict, as _deepcopy_dict would into D' (value before
  * key, a dict iterator's checks), or take D' from the memo when x.__dict__ was copied before.
  * into_values (x.__dict__ shares the class's keys, and such a dict is no larger than stdlib's
@@ -643,7 +625,7 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
     int rc = copium_memo_find(ctx, xdict, copium_hash_ptr(xdict), &found);
     if (rc != 0) {
         if (rc > 0) {
-            rc = update_dict(y, found);
+            rc = copium_update_dict(y, found); /* y.__dict__.update(D') */
             Py_DECREF(found);
         }
         return rc;
@@ -674,7 +656,7 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
             break;
     }
     if (rc == 0 && state != NULL)
-        rc = update_dict(y, state);
+        rc = copium_update_dict(y, state);
     Py_XDECREF(state);
     Py_XDECREF(ydict);
     return rc;

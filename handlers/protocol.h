@@ -164,6 +164,11 @@ int copium_unpack2(PyObject *seq, PyObject **a, PyObject **b);
  * rv is the reduce value (anything but a str). New reference, or NULL with stdlib's error. */
 PyObject *copium_reconstruct(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject *rv);
 
+/* The same with rv already unpacked: func and args required, the others NULL when absent. */
+PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject *func,
+                                   PyObject *args, PyObject *state, PyObject *listiter,
+                                   PyObject *dictiter);
+
 /* Stdlib's _reconstruct deep-copies the reduce arguments in a generator expression
  * (`callable(*(deepcopy(arg, memo) for arg in args))`), so PEP 479 turns a StopIteration
  * raised while copying one of them into RuntimeError("generator raised StopIteration"), with
@@ -172,16 +177,13 @@ PyObject *copium_reconstruct(copium_ctx *ctx, PyObject *x, copium_hash_t hash, P
  * comprehension instead: nothing to convert there.) */
 void copium_generator_stop(void);
 
-/* The same with rv already unpacked: func and args required, the others NULL when absent. */
-PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject *func,
-                                   PyObject *args, PyObject *state, PyObject *listiter,
-                                   PyObject *dictiter);
-
-/* ---- object.c ---------------------------------------------------------------------------- */
+/* `y.__dict__.update(state)`, the state step of _reconstruct for an object without
+ * __setstate__ (also the object path's, which copies the state into y in the same way). */
+int copium_update_dict(PyObject *y, PyObject *state);
 
 /* ---- dict.c ------------------------------------------------------------------------------ */
 
-/* sys.getsizeof(d) without the call's overhead: d.__sizeof__() (-1 with an error). */
+/* d.__sizeof__() (sys.getsizeof(d) less the GC header; -1 with an error). */
 Py_ssize_t copium_dict_sizeof(PyObject *d);
 
 /* d.__sizeof__() of a dict built by inserting n keys (all exact str, or not) into an empty

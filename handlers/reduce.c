@@ -55,11 +55,9 @@ static PyObject *star_args(PyObject *func, PyObject *args)
 
 void copium_generator_stop(void)
 {
-#if PY_VERSION_HEX >= 0x030F0000
-    /* 3.15's _reconstruct copies the arguments in a list comprehension (inlined: no frame of
-     * its own), so a StopIteration reaches the caller unchanged. */
-    return;
-#endif
+#if PY_VERSION_HEX < 0x030F0000
+    /* (3.15's _reconstruct copies the arguments in a list comprehension, inlined: there a
+     * StopIteration reaches the caller unchanged, and there is nothing to do.) */
     if (!PyErr_ExceptionMatches(PyExc_StopIteration))
         return;
     PyObject *type, *value, *tb;
@@ -81,6 +79,7 @@ void copium_generator_stop(void)
     Py_XDECREF(type);
     Py_XDECREF(tb);
     PyErr_Restore(rtype, rvalue, rtb);
+#endif
 }
 
 /* `tuple(deepcopy(arg, memo) for arg in args)`. */
@@ -267,8 +266,7 @@ static int set_slot_state(PyObject *y, PyObject *slotstate)
     return PyErr_Occurred() ? -1 : 0;
 }
 
-/* `y.__dict__.update(state)` */
-static int update_dict(PyObject *y, PyObject *state)
+int copium_update_dict(PyObject *y, PyObject *state)
 {
     PyObject *dict = PyObject_GetAttr(y, copium_names.dict);
     if (dict == NULL)
@@ -312,7 +310,7 @@ static int apply_state(PyObject *y, PyObject *state)
     }
     rc = 0;
     if (dictstate != Py_None)
-        rc = update_dict(y, dictstate);
+        rc = copium_update_dict(y, dictstate);
     if (rc == 0 && slotstate != NULL && slotstate != Py_None)
         rc = set_slot_state(y, slotstate);
     Py_DECREF(dictstate);

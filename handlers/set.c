@@ -42,16 +42,15 @@ static int plain_hash_atom_type(PyTypeObject *t)
 
 /* The copy of a set whose elements are all such atoms, built without the snapshot list: the
  * elements are added to a new set in the original's iteration order (its table order), which
- * is what set(snapshot) does, so the copy has stdlib's exact table, size and order. *copy is
- * NULL when some element is not such an atom: the caller takes the general path. 0, or -1. */
-static int atoms_only(copium_ctx *ctx, PyObject *obj, PyObject *(*make)(PyObject *),
-                      PyObject **copy)
+ * is what set(snapshot) does, so the copy has stdlib's exact table, size and order. Only while
+ * the memo is native (an atom is then its own copy). *copy is NULL when some element is not
+ * such an atom: the caller takes the general path. 0, or -1. */
+static int atoms_only(PyObject *obj, PyObject *(*make)(PyObject *), PyObject **copy)
 {
     *copy = NULL;
     PyObject *result = make(NULL);
     if (result == NULL)
         return -1;
-    copium_atom_cache atoms = {0};
     PyTypeObject *plain = NULL; /* last type found both atomic and plain-hashed */
     PySetObject *so = (PySetObject *)obj;
     /* The bound and the table are re-read at every step: a registry lookup can run a resolver,
@@ -62,7 +61,8 @@ static int atoms_only(copium_ctx *ctx, PyObject *obj, PyObject *(*make)(PyObject
         if (key == NULL || entry->hash == -1)
             continue; /* unused, or a dummy */
         if (Py_TYPE(key) != plain) {
-            if (!plain_hash_atom_type(Py_TYPE(key)) || !copium_child_is_atom(ctx, &atoms, key)) {
+            if (!plain_hash_atom_type(Py_TYPE(key)) ||
+                !(copium_registry_lookup(Py_TYPE(key))->flags & COPIUM_HANDLER_ATOMIC)) {
                 Py_DECREF(result);
                 return 0;
             }
@@ -81,16 +81,6 @@ static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t h
                                  PyObject *(*make)(PyObject *))
 {
     PyObject *elements;
-    if (copium_ctx_python_memo(ctx) == NULL) {
-        PyObject *copy;
-        if (atoms_only(ctx, obj, make, &copy) < 0)
-            return NULL;
-        if (copy != NULL) {
-            if (copium_memo_store(ctx, obj, hash, copy) < 0)
-                Py_CLEAR(copy);
-            return copy;
-        }
-    }
     if (copium_ctx_python_memo(ctx) != NULL) {
         /* The memo is observable: deep-copy the snapshot list as stdlib's reduce path does,
          * which memoizes it and keeps it alive. */
@@ -100,6 +90,14 @@ static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t h
             copium_generator_stop();
         Py_XDECREF(snapshot);
     } else {
+        PyObject *copy;
+        if (atoms_only(obj, make, &copy) < 0)
+            return NULL;
+        if (copy != NULL) {
+            if (copium_memo_store(ctx, obj, hash, copy) < 0)
+                Py_CLEAR(copy);
+            return copy;
+        }
         elements = deep_elements(ctx, obj);
     }
     if (elements == NULL)

@@ -48,7 +48,7 @@ static void unwatch_all(int stale)
 }
 #endif
 
-/* The dicts watched for changes, in the order of copium_stdlib.tags. */
+/* The dicts watched for changes, in the order of copium_stdlib_watch.live (before 3.12). */
 #define N_WATCHED 5
 static PyObject **watched_slot(int i)
 {

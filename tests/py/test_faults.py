@@ -16,7 +16,6 @@ COPIUM_FAULT_STEP=k sweeps every k-th n only (a quicker run); the default is eve
 
 import collections
 import copy
-import copyreg
 import dataclasses
 import decimal
 import functools
@@ -29,6 +28,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from copyhooks import CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState  # noqa: E402
 from graphs import assert_same_copy, short  # noqa: E402
 
 import copium  # noqa: E402
@@ -73,81 +73,6 @@ class Slots:
         self.q = q
 
 
-class Reduced:
-    """__reduce_ex__ with every item: args, state, listitems, dictitems."""
-
-    def __init__(self, v=None):
-        self.v = v
-        self.items = []
-        self.mapping = {}
-
-    def append(self, item):
-        self.items.append(item)
-
-    def __setitem__(self, key, value):
-        self.mapping[key] = value
-
-    def __reduce_ex__(self, protocol):
-        return (Reduced, (self.v,), {"tag": "r"}, iter(list(self.items)),
-                iter(list(self.mapping.items())))
-
-
-class WithState:
-    def __init__(self, v):
-        self.v = v
-
-    def __getstate__(self):
-        return {"v": self.v, "extra": [1, 2]}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-
-
-class HookWithMemo:
-    """__deepcopy__ that calls back into copium with the memo (a Python memo from then on)."""
-
-    def __init__(self, payload):
-        self.payload = payload
-
-    def __deepcopy__(self, memo):
-        new = HookWithMemo.__new__(HookWithMemo)
-        memo[id(self)] = new
-        new.payload = copium.deepcopy(self.payload, memo)
-        return new
-
-
-class HookNoMemo:
-    """__deepcopy__ that starts a nested top-level copy (a context of its own)."""
-
-    def __init__(self, payload):
-        self.payload = payload
-
-    def __deepcopy__(self, memo):
-        return HookNoMemo(copium.deepcopy(self.payload))
-
-
-class CopyHook:
-    def __init__(self, v):
-        self.v = v
-
-    def __copy__(self):
-        return CopyHook(self.v)
-
-
-class Registered:
-    """Copied by a dispatch-table entry (copyreg.pickle)."""
-
-    def __init__(self, v):
-        self.v = v
-
-
-def _reduce_registered(obj):
-    return (Registered, (obj.v,))
-
-
-copyreg.pickle(Registered, _reduce_registered)
-
-
 class ListSub(list):
     pass
 
@@ -190,7 +115,7 @@ def make_graph():
         "slots": Slots([1], (shared,)),
         "reduced": red,
         "state": WithState([1, {2: 3}]),
-        "hook_memo": HookWithMemo([shared, {"h": [1]}]),
+        "hook_memo": HookMemo([shared, {"h": [1]}]),
         "hook_nomemo": HookNoMemo({"p": [1, 2]}),
         "registered": Registered([5, shared]),
         "copy_hook": CopyHook([1]),

@@ -21,6 +21,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from copyhooks import HookMemo, HookNoMemo  # noqa: E402
 from graphs import assert_same_copy  # noqa: E402
 
 import copium  # noqa: E402
@@ -49,29 +50,6 @@ class Slots:
     def __init__(self, a, b):
         self.a = a
         self.b = b
-
-
-class HookMemo:
-    """__deepcopy__ calling copium.deepcopy with the memo it was given."""
-
-    def __init__(self, payload):
-        self.payload = payload
-
-    def __deepcopy__(self, memo):
-        new = HookMemo.__new__(HookMemo)
-        memo[id(self)] = new
-        new.payload = copium.deepcopy(self.payload, memo)
-        return new
-
-
-class HookNoMemo:
-    """__deepcopy__ starting a nested top-level copy (a context of its own) on this thread."""
-
-    def __init__(self, payload):
-        self.payload = payload
-
-    def __deepcopy__(self, memo):
-        return HookNoMemo(copium.deepcopy(self.payload))
 
 
 class HookYields:
