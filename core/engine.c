@@ -11,25 +11,16 @@
 #include "registry.h"
 
 /* A handler broke its contract; say which, rather than let the caller find no exception. */
-static PyObject *null_without_error(const copium_handler *h)
+PyObject *copium_null_without_error(const copium_handler *h)
 {
     PyErr_Format(PyExc_SystemError,
                  "copium: handler '%s' returned NULL without setting an exception", h->name);
     return NULL;
 }
 
-static inline PyObject *dispatch(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
-                                 copium_hash_t hash)
+PyObject *copium_dispatch_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
 {
-    if (h->deepcopy == NULL)
-        h = copium_registry_default();
-    if (copium_guard_enter(&ctx->guard) < 0)
-        return NULL;
-    PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);
-    copium_guard_leave(&ctx->guard);
-    if (copy == NULL && !PyErr_Occurred())
-        return null_without_error(h);
-    return copy;
+    return copium_dispatch(ctx, obj, copium_registry_default(), hash);
 }
 
 PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copium_handler *h)
@@ -41,7 +32,7 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
         PyObject *found = copium_memo_lookup(&ctx->memo, obj, hash);
         if (found != NULL)
             return Py_NewRef(found);
-        return dispatch(ctx, obj, h, hash);
+        return copium_dispatch(ctx, obj, h, hash);
     }
     /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
 #if PY_VERSION_HEX >= 0x030E0000
@@ -56,7 +47,7 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
     h = copium_registry_lookup(Py_TYPE(obj));
     if (h->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(obj);
-    return dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    return copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
 }
 
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
@@ -118,7 +109,7 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
     if (ctx == NULL)
         return NULL;
     /* A fresh memo is empty: no lookup for the top object. */
-    PyObject *copy = dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    PyObject *copy = copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
     copium_ctx_release(ctx);
     return copy;
 }
@@ -143,7 +134,7 @@ PyObject *copium_copy(PyObject *obj)
         h = copium_registry_default();
     PyObject *copy = h->copy(obj, h->data);
     if (copy == NULL && !PyErr_Occurred())
-        return null_without_error(h);
+        return copium_null_without_error(h);
     return copy;
 }
 

@@ -3,6 +3,8 @@
  * registered, and a direct-mapped cache in front. */
 #include "registry.h"
 
+#include "compat.h"
+
 #include <string.h>
 
 static int oom_flag;
@@ -166,7 +168,8 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, vo
     return 0;
 }
 
-const copium_handler *copium_registry_resolve(PyTypeObject *type)
+/* Out of line (also under LTO): the inline lookup's callers stay small. */
+COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type)
 {
     const copium_handler *h = copium_registry_find(type);
     if (h == NULL) {

@@ -7,6 +7,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "../core/registry.h"
+#include "../handlers/handlers.h"
+
 /* memo="dict": a top-level call without a memo gets a fresh dict as its memo. */
 extern int copium_config_memo_dict;
 
@@ -14,6 +17,17 @@ extern int copium_config_memo_dict;
  * runs the engine with the configured memo kind (memo NULL or None: no memo given). New
  * reference, or NULL with an exception set. */
 PyObject *copium_config_deepcopy(PyObject *x, PyObject *memo);
+
+/* copium_config_deepcopy(x, NULL), with the commonest case inline: an atom, which every memo
+ * kind returns as itself. */
+static inline PyObject *copium_config_deepcopy_fresh(PyObject *x)
+{
+    if (copium_handlers_sync() < 0)
+        return NULL;
+    if (copium_registry_lookup(Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
+        return Py_NewRef(x);
+    return copium_config_deepcopy(x, NULL);
+}
 
 /* copy(x) for a Python caller. */
 PyObject *copium_config_copy(PyObject *x);

@@ -33,7 +33,7 @@ static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t
     (void)module;
     if (kwnames == NULL) {
         if (nargs == 1)
-            return copium_config_deepcopy(args[0], NULL);
+            return copium_config_deepcopy_fresh(args[0]);
         if (nargs == 2)
             return copium_config_deepcopy(args[0], args[1]);
     }
