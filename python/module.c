@@ -34,8 +34,9 @@ static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t
     if (kwnames == NULL) {
         if (nargs == 1)
             return copium_config_deepcopy_fresh(args[0]);
-        if (nargs == 2)
-            return copium_config_deepcopy(args[0], args[1]);
+        if (nargs == 2) /* memo=None is what 3.11's patched copy.deepcopy passes */
+            return args[1] == Py_None ? copium_config_deepcopy_fresh(args[0])
+                                      : copium_config_deepcopy(args[0], args[1]);
     }
     return deepcopy_parsed(args, nargs, kwnames);
 }
