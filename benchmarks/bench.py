@@ -511,6 +511,8 @@ def summarise_extra(info, extra):
     out["history"] = {k: v[k]["ratio"] for k, v in h.items() if isinstance(v, dict) and k in v}
     p = extra.get("peak", {})
     out["peak"] = {k: v["ratio"] for k, v in p.items() if isinstance(v, dict) and "ratio" in v}
+    out["peak_fresh"] = {k: v["ratio_fresh"] for k, v in p.items()
+                         if isinstance(v, dict) and "ratio_fresh" in v}
     kept = extra.get("kept", {})
     out["kept"] = {}
     for role, v in kept.items():
@@ -538,15 +540,20 @@ def print_extra(info, extra, summary):
     p = extra.get("peak", {})
     if p:
         print()
-        print("Memory, while deep-copying the 10k-node document (tracemalloc, fresh thread):")
+        print("Memory, while deep-copying the 10k-node document (tracemalloc peak above the start;")
+        print("a thread's second copy, and in brackets the first copy in a fresh thread, which also")
+        print("pays for the per-thread state measured below):")
         for role in ("copium", "peer"):
             v = p.get(role)
             if isinstance(v, dict) and role in v:
-                print("  %-14s peak %10s  stdlib's %10s  ratio %6s   (the copy itself: %s, "
-                      "stdlib's %s)" % (
+                fresh = v[role].get("fresh_peak_bytes")
+                print("  %-14s peak %10s  stdlib's %10s  ratio %6s  (fresh thread: %s)   "
+                      "the copy itself: %s, stdlib's %s" % (
                           "copium" if role == "copium" else "copium " + PEER_VERSION,
                           fmt_bytes(v[role]["peak_bytes"]), fmt_bytes(v["stdlib"]["peak_bytes"]),
-                          fmt_x(v["ratio"]), fmt_bytes(v[role]["copy_bytes"]),
+                          fmt_x(v["ratio"]),
+                          fmt_x(v["ratio_fresh"]) if "ratio_fresh" in v else "-",
+                          fmt_bytes(v[role]["copy_bytes"]),
                           fmt_bytes(v["stdlib"]["copy_bytes"])))
         v = p.get("peer")
         if isinstance(v, dict) and "peer" in v and \
@@ -649,9 +656,11 @@ def evaluate_targets(info, figures, summary):
     else:
         add(None, desc, "not measured")
     p = summary.get("peak", {}).get("copium")
+    pf = summary.get("peak_fresh", {}).get("copium")
     desc = "peak traced memory, 10k-node document <= %.1fx stdlib's" % TARGETS["peak"]
     add(None if p is None else p <= TARGETS["peak"], desc,
-        "not measured" if p is None else "%.2fx" % p)
+        "not measured" if p is None else "%.2fx (first copy in a fresh thread: %s)" % (
+            p, "%.2fx" % pf if pf else "-"))
     k = summary.get("kept", {}).get("copium")
     desc = "memory kept per thread <= %s" % fmt_bytes(TARGETS["kept"])
     add(None if k is None else k["max"] <= TARGETS["kept"], desc,

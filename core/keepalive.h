@@ -15,7 +15,7 @@ typedef struct {
 } copium_keepalive;
 
 #define COPIUM_KEEPALIVE_INITIAL_CAPACITY 32
-#define COPIUM_KEEPALIVE_RETAIN_CAPACITY  2048
+#define COPIUM_KEEPALIVE_RETAIN_CAPACITY  4096
 
 int copium_keepalive_init(copium_keepalive *ka);
 void copium_keepalive_fini(copium_keepalive *ka);

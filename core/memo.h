@@ -28,7 +28,7 @@ typedef struct {
 
 #define COPIUM_MEMO_INITIAL_CAPACITY 64
 /* After a reset, a table larger than this is given back and reallocated at the initial size. */
-#define COPIUM_MEMO_RETAIN_CAPACITY 4096
+#define COPIUM_MEMO_RETAIN_CAPACITY 8192
 
 int copium_memo_init(copium_memo *memo);
 void copium_memo_fini(copium_memo *memo);
