@@ -467,6 +467,61 @@ error:
     return NULL;
 }
 
+/* ---- building ---------------------------------------------------------------------------- */
+
+/* Whether hashing and comparing obj runs no Python code: exact str, int, float, complex,
+ * bytes, bool, None, and tuples of those. */
+static int hashes_quietly(PyObject *obj, int depth)
+{
+    PyTypeObject *t = Py_TYPE(obj);
+    if (t == &PyUnicode_Type || t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type ||
+        t == &PyBytes_Type || t == &PyComplex_Type || obj == Py_None)
+        return 1;
+    if (t != &PyTuple_Type || depth > 8)
+        return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(obj); i++) {
+        if (!hashes_quietly(PyTuple_GET_ITEM(obj, i), depth + 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* The same for what ref names in a copy: a constant as above, or a new tuple of such (a new
+ * frozenset hashes its stored element hashes; its elements are checked as set elements). */
+static int ref_hashes_quietly(const plan_t *p, ref_t r, int depth)
+{
+    if (r < 0)
+        return hashes_quietly(p->consts[~r], depth);
+    const node_t *nd = &p->nodes[r];
+    if (nd->kind == K_FROZENSET)
+        return 1;
+    if (nd->kind != K_TUPLE || depth > 8)
+        return 0;
+    for (Py_ssize_t j = 0; j < nd->n; j++) {
+        if (!ref_hashes_quietly(p, p->refs[nd->items + j], depth + 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether building a copy from the plan runs no Python code at all: objects are created and
+ * filled by C code, and the only calls out are the hashes and equality tests of dict keys and
+ * set elements. */
+static int builds_quietly(const plan_t *p)
+{
+    for (Py_ssize_t i = 0; i < p->nnodes; i++) {
+        const node_t *nd = &p->nodes[i];
+        int step = nd->kind == K_DICT ? 2 : 1;
+        if (nd->kind != K_DICT && nd->kind != K_SET && nd->kind != K_FROZENSET)
+            continue;
+        for (Py_ssize_t j = 0; j < nd->n * step; j += step) {
+            if (!ref_hashes_quietly(p, p->refs[nd->items + j], 0))
+                return 0;
+        }
+    }
+    return 1;
+}
+
 int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result)
 {
     plan_t p;
@@ -487,15 +542,23 @@ int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result)
             goto error;
         }
     }
+    /* The cyclic collector is paused while the copies are built, when no Python code can run
+     * meanwhile (nothing could see it paused): it would only traverse, again and again, new
+     * objects that are all reachable. It runs as usual right after, on all of them at once. */
+    int paused = builds_quietly(&p) ? PyGC_Disable() : 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *copy = build(&p, root, slots, k == 0);
         if (copy == NULL || copium_list_append_steal(result, copy) < 0)
             goto error;
     }
+    if (paused)
+        PyGC_Enable();
     PyMem_Free(slots);
     plan_free(&p);
     return 1;
 error:
+    if (paused)
+        PyGC_Enable();
     PyMem_Free(slots);
     plan_free(&p);
     return -1;

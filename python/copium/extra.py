@@ -5,8 +5,9 @@
 sub-objects and cycles of a deep copy, no mutable object shared between two copies), made
 faster for graphs of exact ``dict``, ``list``, ``tuple``, ``set`` and ``frozenset`` objects and
 atoms: copium records the shape of one copy and builds the others from it without a memo or
-type dispatch. A graph holding anything else (class instances, say) is copied one deep copy
-after another, with the same result.
+type dispatch (pausing the cyclic garbage collector while it builds them, when no Python code
+can run meanwhile; it runs as usual right after). A graph holding anything else (class
+instances, say) is copied one deep copy after another, with the same result.
 
 ``repeatcall(function, n)`` returns ``[function() for _ in range(n)]``, the loop run in C.
 

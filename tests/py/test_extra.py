@@ -244,6 +244,58 @@ class Plain:
         self.v = v
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_replicate_leaves_the_collector_as_it_found_it(enabled):
+    doc = {"a": [1, {"b": (2, "c")}], ("k", 1): {3, 4.5}, "f": frozenset({None, b"x"})}
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        copies = replicate(doc, 50)
+        assert gc.isenabled() is enabled
+        assert all(c == doc and c is not doc for c in copies)
+        with pytest.raises(TypeError):
+            replicate({"a": [1]}, "x")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+class _SeesCollector(type):
+    """A metaclass whose hash and equality are Python code: Python code that runs during a
+    replicate (here through the engine, which copies such keys) sees the collector on."""
+
+    seen = []
+
+    def __hash__(cls):
+        _SeesCollector.seen.append(gc.isenabled())
+        return id(cls) >> 4
+
+    def __eq__(cls, other):
+        return cls is other
+
+
+def test_python_code_run_by_replicate_sees_the_collector_on():
+    key = _SeesCollector("Key", (), {})
+    _SeesCollector.seen.clear()
+    copies = replicate({key: [1], "x": [2]}, 3)
+    assert all(list(c) == [key, "x"] for c in copies)
+    assert _SeesCollector.seen and all(_SeesCollector.seen)
+
+
+def test_replicate_collects_afterwards():
+    # Garbage cycles made before a replicate are still collected after it.
+    class Node:
+        pass
+
+    before = gc.get_stats()[0]["collections"]
+    for _ in range(3):
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        replicate([[i] for i in range(2000)], 5)
+    del a, b
+    assert gc.get_stats()[0]["collections"] > before
+
+
 def test_fallback_for_other_objects():
     shared = [1]
     obj = {"a": Counted(shared), "b": shared, "c": [Plain(shared)]}

@@ -32,6 +32,7 @@ from copyhooks import CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithS
 from graphs import assert_same_copy, short  # noqa: E402
 
 import copium  # noqa: E402
+import copium.extra  # noqa: E402
 
 try:
     from copium import _faults
@@ -148,6 +149,22 @@ def plain_handler(obj, memo):
     return new
 
 
+def make_document():
+    """Plain containers of atoms, for copium.extra.replicate (its planned path, which pauses the
+    cyclic collector while it builds the replicas: every failure must leave it running)."""
+    return {"users": [{"id": i, "tags": ["a", "b"], "geo": (1.5, i), "set": {i, "x"}}
+                      for i in range(6)],
+            "meta": {"page": 1, "frozen": frozenset({"p", 2})}}
+
+
+def replicas(x):
+    return (x, 3)
+
+
+def replicate_reference(x):
+    return [copy.deepcopy(x) for _ in range(3)]
+
+
 def no_memo(x):
     return (x,)
 
@@ -165,6 +182,7 @@ CASES = {
     "deepcopy_wide": (make_wide, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_handler": (make_state, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
+    "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -237,6 +255,8 @@ def sweep(x, fn, make_args, expected, persistent):
     while n <= MAX_POINTS:
         kind, result = outcome_of(fn, make_args(x), n, persistent)
         injected = _faults.stats()[1]
+        # replicate pauses the cyclic collector while it builds: no failure may leave it so
+        assert gc.isenabled(), (what + ": the cyclic collector was left paused") % n
         if kind == "ok":
             try:
                 assert_same_copy(x, expected, result)
