@@ -524,6 +524,7 @@ static int builds_quietly(const plan_t *p)
 
 int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result)
 {
+    int paused = 0; /* the collector was paused here (error paths read it too) */
     plan_t p;
     memset(&p, 0, sizeof(p));
     copium_guard_prepare(&p.guard);
@@ -545,7 +546,7 @@ int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result)
     /* The cyclic collector is paused while the copies are built, when no Python code can run
      * meanwhile (nothing could see it paused): it would only traverse, again and again, new
      * objects that are all reachable. It runs as usual right after, on all of them at once. */
-    int paused = builds_quietly(&p) ? PyGC_Disable() : 0;
+    paused = builds_quietly(&p) ? PyGC_Disable() : 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *copy = build(&p, root, slots, k == 0);
         if (copy == NULL || copium_list_append_steal(result, copy) < 0)
