@@ -8,6 +8,7 @@
 #include "handlers.h"
 
 #include "../core/engine.h"
+#include "dict_table.h"
 #include "protocol.h"
 
 /* The fast path for a dict of atoms only (no child to copy, so no code can run during the
@@ -98,6 +99,67 @@ Py_ssize_t copium_dict_inserted_sizeof(Py_ssize_t n, int str_keys)
     return size;
 }
 
+/* copium_child_is_atom for a key or value read from obj's table e. A registry miss resolves the
+ * type, which runs no Python code for any type copium knows of; should it ever have, and left
+ * obj with another table, the answer is no. */
+static inline int entry_is_atom(copium_ctx *ctx, copium_atom_cache *cache, PyObject *item,
+                                PyObject *obj, const copium_dict_entries *e)
+{
+    if (Py_TYPE(item) == cache->type)
+        return cache->atomic;
+    return copium_child_is_atom(ctx, cache, item) && copium_dict_entries_unchanged(obj, e);
+}
+
+/* 1 when every key and value in obj's table e is an atom of this call; *str_keys cleared
+ * unless every key is an exact str. Type checks only (see entry_is_atom). */
+static int table_all_atoms(copium_ctx *ctx, PyObject *obj, const copium_dict_entries *e,
+                           int *str_keys)
+{
+    copium_atom_cache key_atoms = {0}, value_atoms = {0};
+    if (e->str_keys) { /* the values, and str once */
+        int str_checked = 0;
+        for (Py_ssize_t i = 0; i < e->count; i++) {
+            PyObject *value = COPIUM_DICT_ENTRY_VALUE(e, i);
+            if (value == NULL)
+                continue; /* a deleted entry (its key is NULL too) */
+            if (!entry_is_atom(ctx, &value_atoms, value, obj, e))
+                return 0;
+            if (!str_checked) {
+                if (!entry_is_atom(ctx, &key_atoms, COPIUM_DICT_ENTRY_KEY(e, i), obj, e))
+                    return 0;
+                str_checked = 1;
+            }
+        }
+        return 1;
+    }
+    for (Py_ssize_t i = 0; i < e->count; i++) {
+        PyObject *value = COPIUM_DICT_ENTRY_VALUE(e, i);
+        if (value == NULL)
+            continue; /* a deleted entry */
+        PyObject *key = COPIUM_DICT_ENTRY_KEY(e, i);
+        if (!entry_is_atom(ctx, &value_atoms, value, obj, e) ||
+            !entry_is_atom(ctx, &key_atoms, key, obj, e))
+            return 0;
+        *str_keys &= PyUnicode_CheckExact(key);
+    }
+    return 1;
+}
+
+/* table_all_atoms through the public API, where the table cannot be read in place. */
+static int next_all_atoms(copium_ctx *ctx, PyObject *obj, int *str_keys)
+{
+    copium_atom_cache key_atoms = {0}, value_atoms = {0};
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        if (!copium_child_is_atom(ctx, &value_atoms, value) ||
+            !copium_child_is_atom(ctx, &key_atoms, key))
+            return 0;
+        *str_keys &= PyUnicode_CheckExact(key);
+    }
+    return 1;
+}
+
 /* A clone of obj if every key and value is an atom of this call and the clone has exactly
  * the size of stdlib's copy; NULL otherwise (with an exception only on a real error). */
 static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj)
@@ -105,16 +167,11 @@ static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj)
     Py_ssize_t n = PyDict_GET_SIZE(obj);
     if (n < CLONE_MIN_ITEMS || n > CLONE_MAX_ITEMS)
         return NULL;
-    copium_atom_cache key_atoms = {0}, value_atoms = {0};
     int str_keys = 1;
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(obj, &pos, &key, &value)) {
-        if (!copium_child_is_atom(ctx, &value_atoms, value) ||
-            !copium_child_is_atom(ctx, &key_atoms, key))
-            return NULL;
-        str_keys &= PyUnicode_CheckExact(key);
-    }
+    copium_dict_entries e;
+    if (copium_dict_entries_of(obj, &e) ? !table_all_atoms(ctx, obj, &e, &str_keys)
+                                        : !next_all_atoms(ctx, obj, &str_keys))
+        return NULL;
     Py_ssize_t want = copium_dict_inserted_sizeof(n, str_keys);
     if (want < 0)
         return NULL;

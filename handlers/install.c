@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/registry.h"
+#include "dict_table.h"
 #include "protocol.h"
 
 typedef struct {
@@ -111,6 +112,8 @@ int copium_handlers_install(void)
     if (copium_stdlib_init() < 0)
         return -1;
     if (copium_registry_init(resolve, &copium_generic_handler) < 0)
+        return -1;
+    if (copium_dict_table_init() < 0)
         return -1;
     PyObject *weakref = PyImport_ImportModule("_weakref");
     if (weakref == NULL)

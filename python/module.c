@@ -7,6 +7,7 @@
 #include "../core/compat.h"
 #include "../core/engine.h"
 #include "../core/registry.h"
+#include "../handlers/dict_table.h"
 #include "../handlers/handlers.h"
 #include "args.h"
 #include "capi.h"
@@ -153,6 +154,13 @@ static int add_handler_name(PyTypeObject *type, const copium_handler *h, void *d
     return rc;
 }
 
+static PyObject *py_dict_table_verified(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyBool_FromLong(copium_dict_table_verified());
+}
+
 static PyObject *py_handlers(PyObject *module, PyObject *unused)
 {
     (void)module;
@@ -195,6 +203,7 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR(COPIUM_REPLICATE_DOC)},
     {"repeatcall", (PyCFunction)(void (*)(void))copium_py_repeatcall, METH_FASTCALL | METH_KEYWORDS,
      PyDoc_STR(COPIUM_REPEATCALL_DOC)},
+    {"_dict_table_verified", py_dict_table_verified, METH_NOARGS, NULL},
     {"_configure", (PyCFunction)(void (*)(void))copium_py_configure, METH_FASTCALL, NULL},
     {"_configuration", copium_py_configuration, METH_NOARGS, NULL},
 #ifdef COPIUM_PATCH_VECTORCALL

@@ -2720,3 +2720,62 @@ def test_replace_present_exactly_where_stdlib_has_it():
         assert not hasattr(impl, "replace")
         with pytest.raises(AttributeError):
             impl.replace  # noqa: B018
+
+
+# --------------------------------------------------------------------------------------------
+# Dicts of atoms: copied by cloning the original's table when that gives stdlib's size. The
+# table is read in place (handlers/dict_table.c), so its shapes are what is tested here:
+# deleted entries anywhere (first ones included), both key kinds, one- and two-byte indices.
+
+
+def _atom_dicts():
+    def without(d, keys):
+        d = dict(d)
+        for k in keys:
+            del d[k]
+        return d
+
+    strs = {"k%d" % i: i for i in range(40)}
+    ints = {i: float(i) for i in range(300)}
+    return {
+        "str_keys": strs,
+        "str_keys_first_deleted": without(strs, ["k%d" % i for i in range(6)]),
+        "str_keys_every_third_deleted": without(strs, ["k%d" % i for i in range(0, 40, 3)]),
+        "str_keys_all_but_16_deleted": without(strs, ["k%d" % i for i in range(24)]),
+        "int_keys": ints,
+        "int_keys_first_deleted": without(ints, range(5)),
+        "mixed_keys": {(i if i % 2 else "s%d" % i): None for i in range(64)},
+        "str_subclass_key": dict(strs, **{StrSub("sub"): 1}),
+        "fromkeys": dict.fromkeys(("k%d" % i for i in range(100)), 0),
+        "zip": dict(zip(("k%d" % i for i in range(50)), range(50))),
+        "merged": {**strs, **{"m%d" % i: b"x" for i in range(20)}},
+        "copied": dict(ints),
+        "large": {"k%d" % i: i for i in range(5000)},
+        "not_all_atoms": dict(strs, last=[1]),
+        "tuple_value": dict(strs, last=(1, 2)),
+    }
+
+
+class StrSub(str):
+    pass
+
+
+@pytest.mark.parametrize("name", sorted(_atom_dicts()))
+def test_dict_of_atoms_copies_like_stdlib(name):
+    original = _atom_dicts()[name]
+    expected, got = check_deep(original)
+    assert list(got.value.items()) == list(expected.value.items())
+    assert [type(k) for k in got.value] == [type(k) for k in expected.value]
+    assert sys.getsizeof(got.value) == sys.getsizeof(expected.value)
+    got.value["new"] = 1
+    assert "new" not in original
+
+
+def test_dict_table_is_read_in_place():
+    # Off only on a free-threaded build; anywhere else a mismatch means the mirrored layout of
+    # CPython's dict table went stale and dicts of atoms silently lost their fast path.
+    import sysconfig
+
+    if IMPL_NAME != "copium" or sysconfig.get_config_var("Py_GIL_DISABLED"):
+        pytest.skip("copium's own build only, and not free-threaded")
+    assert impl._copium._dict_table_verified() is True
