@@ -3,6 +3,7 @@
  * pointer finds it without a dict lookup. */
 #include "context.h"
 
+#include "gcpause.h"
 #include "guard.h"
 #include "pymemo.h"
 
@@ -109,7 +110,9 @@ void copium_ctx_release(copium_ctx *ctx)
 
 PyObject *copium_ctx_pymemo(copium_ctx *ctx)
 {
-    if (ctx->pymemo == NULL)
+    if (ctx->pymemo == NULL) {
+        copium_gc_resume(); /* the memo is for Python code */
         ctx->pymemo = copium_pymemo_from_native(&ctx->memo, &ctx->keepalive);
+    }
     return ctx->pymemo;
 }

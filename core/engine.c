@@ -20,6 +20,7 @@ PyObject *copium_null_without_error(const copium_handler *h)
 
 PyObject *copium_dispatch_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
 {
+    copium_gc_resume();
     return copium_dispatch(ctx, obj, copium_registry_default(), hash);
 }
 
@@ -108,8 +109,12 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
     copium_ctx *ctx = copium_ctx_acquire();
     if (ctx == NULL)
         return NULL;
+    /* The collector pauses while builtin containers are copied (see gcpause.h). */
+    if (h->flags & COPIUM_HANDLER_QUIET)
+        copium_gc_pause();
     /* A fresh memo is empty: no lookup for the top object. */
     PyObject *copy = copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    copium_gc_resume();
     copium_ctx_release(ctx);
     return copy;
 }

@@ -9,6 +9,7 @@
 #include <Python.h>
 
 #include "context.h"
+#include "gcpause.h"
 #include "guard.h"
 #include "handler.h"
 #include "hash.h"
@@ -29,6 +30,8 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
 {
     if (h->deepcopy == NULL)
         return copium_dispatch_default(ctx, obj, hash);
+    if (!(h->flags & COPIUM_HANDLER_QUIET))
+        copium_gc_resume();
     if (copium_guard_enter(&ctx->guard) < 0)
         return NULL;
     PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);

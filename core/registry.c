@@ -4,6 +4,7 @@
 #include "registry.h"
 
 #include "compat.h"
+#include "gcpause.h"
 
 #include <string.h>
 
@@ -171,6 +172,7 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, vo
 /* Out of line (also under LTO): the inline lookup's callers stay small. */
 COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type)
 {
+    copium_gc_resume(); /* a resolver may run Python code */
     const copium_handler *h = copium_registry_find(type);
     if (h == NULL) {
         h = resolver ? resolver(type) : default_handler;

@@ -23,6 +23,7 @@ static PyObject *bytearray_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_
 const copium_handler copium_bytearray_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "bytearray",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = bytearray_deepcopy,
     .copy = bytearray_copy,
 };

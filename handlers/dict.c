@@ -8,6 +8,7 @@
 #include "handlers.h"
 
 #include "../core/engine.h"
+#include "chash.h"
 #include "dict_table.h"
 #include "protocol.h"
 
@@ -222,12 +223,15 @@ static PyObject *dict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         if (copium_child_is_atom(ctx, &value_atoms, value) &&
             copium_child_is_atom(ctx, &key_atoms, key)) {
             /* Nothing runs between here and the insertion: no references needed. */
+            copium_gc_resume_before_hashing(key);
             rc = PyDict_SetItem(copy, key, value);
         } else {
             Py_INCREF(key);
             Py_INCREF(value);
             PyObject *value_copy = copium_deepcopy_child(ctx, value);
             PyObject *key_copy = value_copy ? copium_deepcopy_child(ctx, key) : NULL;
+            if (key_copy != NULL)
+                copium_gc_resume_before_hashing(key_copy);
             rc = key_copy ? PyDict_SetItem(copy, key_copy, value_copy) : -1;
             Py_DECREF(key);
             Py_DECREF(value);
@@ -256,6 +260,7 @@ static PyObject *dict_copy(PyObject *obj, void *data)
 const copium_handler copium_dict_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "dict",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = dict_deepcopy,
     .copy = dict_copy,
 };

@@ -71,6 +71,7 @@ static PyObject *list_copy(PyObject *obj, void *data)
 const copium_handler copium_list_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "list",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = list_deepcopy,
     .copy = list_copy,
 };

@@ -9,6 +9,7 @@
 #include "handlers.h"
 
 #include "../core/engine.h"
+#include "chash.h"
 #include "protocol.h"
 
 static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
@@ -32,14 +33,6 @@ static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
     return snapshot;
 }
 
-/* Atoms whose hash is computed in C without running Python code: adding one to a set cannot
- * change anything else. */
-static int plain_hash_atom_type(PyTypeObject *t)
-{
-    return t == &PyUnicode_Type || t == &PyLong_Type || t == &PyFloat_Type || t == &PyBytes_Type ||
-           t == &PyBool_Type || t == Py_TYPE(Py_None);
-}
-
 /* The copy of a set whose elements are all such atoms, built without the snapshot list: the
  * elements are added to a new set in the original's iteration order (its table order), which
  * is what set(snapshot) does, so the copy has stdlib's exact table, size and order. Only while
@@ -61,7 +54,7 @@ static int atoms_only(PyObject *obj, PyObject *(*make)(PyObject *), PyObject **c
         if (key == NULL || entry->hash == -1)
             continue; /* unused, or a dummy */
         if (Py_TYPE(key) != plain) {
-            if (!plain_hash_atom_type(Py_TYPE(key)) ||
+            if (!copium_hashes_in_c(Py_TYPE(key)) ||
                 !(copium_registry_lookup(Py_TYPE(key))->flags & COPIUM_HANDLER_ATOMIC)) {
                 Py_DECREF(result);
                 return 0;
@@ -102,6 +95,8 @@ static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t h
     }
     if (elements == NULL)
         return NULL;
+    for (Py_ssize_t i = 0; copium_gc_paused && i < PyList_GET_SIZE(elements); i++)
+        copium_gc_resume_before_hashing(PyList_GET_ITEM(elements, i));
     PyObject *copy = make(elements);
     Py_DECREF(elements);
     if (copy == NULL)
@@ -140,6 +135,7 @@ static PyObject *frozenset_copy(PyObject *obj, void *data)
 const copium_handler copium_set_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "set",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = set_deepcopy,
     .copy = set_copy,
 };
@@ -147,6 +143,7 @@ const copium_handler copium_set_handler = {
 const copium_handler copium_frozenset_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "frozenset",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = frozenset_deepcopy,
     .copy = frozenset_copy,
 };

@@ -63,6 +63,7 @@ static PyObject *tuple_copy(PyObject *obj, void *data)
 const copium_handler copium_tuple_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "tuple",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = tuple_deepcopy,
     .copy = tuple_copy,
 };

@@ -1,0 +1,18 @@
+/* The collector's pause (see gcpause.h): one flag, guarded by the GIL. */
+#include "gcpause.h"
+
+int copium_gc_paused;
+
+void copium_gc_pause(void)
+{
+#if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030D0000
+    if (!copium_gc_paused && PyGC_Disable())
+        copium_gc_paused = 1;
+#endif
+}
+
+void copium_gc_resume_slow(void)
+{
+    copium_gc_paused = 0;
+    PyGC_Enable();
+}

@@ -1,0 +1,25 @@
+/* Keys whose hash and equality are computed in C: inserting one into a dict or a set runs no
+ * Python code. The dict and set handlers keep the collector's pause (core/gcpause.h) only while
+ * every key they insert is one of these. */
+#ifndef COPIUM_CHASH_H
+#define COPIUM_CHASH_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "../core/gcpause.h"
+
+static inline int copium_hashes_in_c(PyTypeObject *t)
+{
+    return t == &PyUnicode_Type || t == &PyLong_Type || t == &PyFloat_Type || t == &PyBytes_Type ||
+           t == &PyBool_Type || t == Py_TYPE(Py_None);
+}
+
+/* Before inserting key into a new dict or set: end the pause unless key hashes in C. */
+static inline void copium_gc_resume_before_hashing(PyObject *key)
+{
+    if (copium_gc_paused && !copium_hashes_in_c(Py_TYPE(key)))
+        copium_gc_resume_slow();
+}
+
+#endif
