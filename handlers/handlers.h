@@ -29,6 +29,12 @@ extern const copium_handler copium_method_handler;    /* method.c */
 extern const copium_handler copium_frozendict_handler; /* frozendict.c */
 #endif
 
+/* The handler for one of the datetime module's C types (datetime.c), imported on first use;
+ * NULL for any other type. Never fails. */
+const copium_handler *copium_datetime_handler_for(PyTypeObject *type);
+/* 1 when h (a registry copy) is one of those handlers. */
+int copium_datetime_is_handler(const copium_handler *h);
+
 /* Stdlib's lookup order for every type without a handler of its own (generic.c):
  * copy._deepcopy_dispatch, classes as atoms, __deepcopy__ / __copy__, copyreg.dispatch_table,
  * __reduce_ex__(4), __reduce__, then the reduce protocol (reduce.c) or, for instances whose

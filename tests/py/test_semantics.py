@@ -2779,3 +2779,141 @@ def test_dict_table_is_read_in_place():
     if IMPL_NAME != "copium" or sysconfig.get_config_var("Py_GIL_DISABLED"):
         pytest.skip("copium's own build only, and not free-threaded")
     assert impl._copium._dict_table_verified() is True
+
+
+# --------------------------------------------------------------------------------------------
+# The datetime module's C types, copied through the datetime C API (handlers/datetime.c): the
+# same objects, tzinfo sharing and memo entries as stdlib's reduce path.
+
+
+class CustomTZ(datetime.tzinfo):
+    """A Python tzinfo with state: deep-copied to a new object, through its reduce."""
+
+    def __init__(self, name="C", hours=1):
+        self.name = name
+        self.hours = hours
+        self.notes = ["n"]
+
+    def utcoffset(self, d):
+        return datetime.timedelta(hours=self.hours)
+
+    def dst(self, d):
+        return datetime.timedelta(0)
+
+    def tzname(self, d):
+        return self.name
+
+    def __repr__(self):
+        return "CustomTZ(%r, %r, %r)" % (self.name, self.hours, self.notes)
+
+
+class TZCopiesToAStr(datetime.tzinfo):
+    def __deepcopy__(self, memo):
+        return "not a tzinfo"
+
+
+def _shared_tz():
+    tz = CustomTZ()
+    return [FIXED_TIME.replace(tzinfo=tz), datetime.time(1, tzinfo=tz), tz,
+            FIXED_TIME.replace(tzinfo=tz, fold=1)]
+
+
+DATETIME_VALUES = {
+    "naive datetime": lambda: FIXED_TIME,
+    "utc datetime": lambda: FIXED_TIME.replace(tzinfo=datetime.timezone.utc),
+    "fixed-offset datetime": lambda: FIXED_TIME.replace(
+        tzinfo=datetime.timezone(datetime.timedelta(hours=2), "X")),
+    "custom tz datetime": lambda: FIXED_TIME.replace(tzinfo=CustomTZ()),
+    "fold datetime": lambda: FIXED_TIME.replace(fold=1),
+    "datetime.min": lambda: datetime.datetime.min,
+    "datetime.max": lambda: datetime.datetime.max,
+    "naive time": lambda: datetime.time(23, 59, 58, 999999),
+    "aware time": lambda: datetime.time(1, 2, tzinfo=datetime.timezone.utc),
+    "fold time": lambda: datetime.time(1, 2, fold=1),
+    "date": lambda: datetime.date(2024, 2, 29),
+    "date.min": lambda: datetime.date.min,
+    "date.max": lambda: datetime.date.max,
+    "timedelta": lambda: datetime.timedelta(days=3, seconds=4, microseconds=5),
+    "negative timedelta": lambda: datetime.timedelta(microseconds=-1),
+    "timedelta.min": lambda: datetime.timedelta.min,
+    "timedelta.max": lambda: datetime.timedelta.max,
+    "zero timedelta": lambda: datetime.timedelta(0),  # 3.13+: the constructor's shared zero
+    "utc and zero timedelta": lambda: [datetime.timezone.utc, datetime.timedelta(0)],
+    "shared custom tz": _shared_tz,
+    "same datetime twice": lambda: [FIXED_TIME, FIXED_TIME],
+    "in a dict": lambda: {"at": FIXED_TIME, "day": FIXED_TIME.date(), "ttl": datetime.timedelta(1)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATETIME_VALUES))
+def test_datetime_types_copy_like_stdlib(name):
+    x = DATETIME_VALUES[name]()
+    expected, got = check_deep(x)
+    assert repr(got.value) == repr(expected.value)  # values, fold and tzinfo included
+
+
+def test_datetime_handlers_are_in_use():
+    if IMPL_NAME != "copium":
+        pytest.skip("copium's own handlers")
+    impl.deepcopy([FIXED_TIME, FIXED_TIME.date(), FIXED_TIME.time(), datetime.timedelta(1)])
+    names = impl.handlers()
+    assert [names.get(t) for t in (datetime.datetime, datetime.date, datetime.time,
+                                   datetime.timedelta)] == ["datetime", "date", "time",
+                                                            "timedelta"]
+
+
+def test_datetime_tzinfo_that_copies_to_a_non_tzinfo():
+    x = FIXED_TIME.replace(tzinfo=TZCopiesToAStr())
+    expected, got = check_deep(x, TypeError)
+    assert str(got.error) == str(expected.error)
+
+
+class MemoCensus:
+    """A hook that records what the memo holds when it runs (after the datetimes before it)."""
+
+    records = []
+
+    def __deepcopy__(self, memo):
+        MemoCensus.records.append((
+            sorted(type(v).__name__ for k, v in memo.items() if k != id(memo)),
+            sorted(type(v).__name__ for v in memo.get(id(memo), [])),
+        ))
+        return MemoCensus()
+
+
+def test_datetime_memo_entries_seen_by_a_later_hook_are_stdlib_s():
+    tz = CustomTZ()
+    x = [FIXED_TIME.replace(tzinfo=tz), FIXED_TIME.replace(tzinfo=datetime.timezone.utc),
+         datetime.timedelta(0), datetime.timezone.utc,
+         FIXED_TIME.replace(tzinfo=datetime.timezone(datetime.timedelta(hours=2), "X")),
+         datetime.time(3, tzinfo=tz), FIXED_TIME.date(), datetime.timedelta(2), MemoCensus()]
+    MemoCensus.records = []
+    copy.deepcopy(x)
+    impl.deepcopy(x)
+    assert len(MemoCensus.records) == 2
+    assert MemoCensus.records[0] == MemoCensus.records[1]
+
+
+def test_datetime_route_changed_in_copyreg_is_followed():
+    impl.deepcopy(FIXED_TIME)  # the handler is registered by now
+    copyreg.pickle(datetime.datetime, lambda d: (str, ("reduced by copyreg",)))
+    try:
+        assert copy.deepcopy(FIXED_TIME) == "reduced by copyreg"
+        assert impl.deepcopy(FIXED_TIME) == "reduced by copyreg"
+    finally:
+        del copyreg.dispatch_table[datetime.datetime]
+    assert impl.deepcopy(FIXED_TIME) == FIXED_TIME
+
+
+def test_datetime_handler_can_be_replaced_but_not_removed():
+    if IMPL_NAME != "copium":
+        pytest.skip("copium's own registry")
+    impl.deepcopy(FIXED_TIME)
+    assert impl.unregister_handler(datetime.datetime) is False
+    impl.register_handler(datetime.datetime, lambda d, memo: "mine")
+    try:
+        assert impl.deepcopy(FIXED_TIME) == "mine"
+    finally:
+        assert impl.unregister_handler(datetime.datetime) is True
+    assert impl.deepcopy(FIXED_TIME) == FIXED_TIME
+    assert impl.handlers()[datetime.datetime] == "datetime"
