@@ -429,6 +429,11 @@ def test_bad_input():
         copium.register_handler(Target, make_capsule(struct_size=0))
     with pytest.raises(ValueError):
         copium.register_handler(Target, make_capsule(flags=0x2))
+    # copium's internal flags: STDLIB_ATOM, and QUIET (runs no Python code, so the collector
+    # may stay paused), which no plugin can promise for copium.
+    for internal in (0x80000000, 0x40000000):
+        with pytest.raises(ValueError, match="unknown flag bits 0x%x" % internal):
+            copium.register_handler(Target, make_capsule(flags=1 | internal))
     with pytest.raises(ValueError):
         copium.register_handler(Target, make_capsule(name=None))
     # Argument counts and keywords.
