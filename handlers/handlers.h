@@ -35,6 +35,11 @@ const copium_handler *copium_datetime_handler_for(PyTypeObject *type);
 /* 1 when h (a registry copy) is one of those handlers. */
 int copium_datetime_is_handler(const copium_handler *h);
 
+/* The handler for uuid.UUID (uuid.c) when the uuid module defines its copy route as stdlib
+ * ships it; NULL otherwise. Never fails. */
+const copium_handler *copium_uuid_handler_for(PyTypeObject *type);
+int copium_uuid_is_handler(const copium_handler *h);
+
 /* Stdlib's lookup order for every type without a handler of its own (generic.c):
  * copy._deepcopy_dispatch, classes as atoms, __deepcopy__ / __copy__, copyreg.dispatch_table,
  * __reduce_ex__(4), __reduce__, then the reduce protocol (reduce.c) or, for instances whose

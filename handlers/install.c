@@ -98,6 +98,8 @@ static const copium_handler *resolve(PyTypeObject *type)
             return builtins[i].handler;
     }
     const copium_handler *value_type = copium_datetime_handler_for(type);
+    if (value_type == NULL)
+        value_type = copium_uuid_handler_for(type);
     if (value_type != NULL)
         return value_type;
     /* stdlib: `issubclass(cls, type)` makes every class an atom (after the dispatch table). */
@@ -160,7 +162,7 @@ int copium_handlers_is_builtin(PyTypeObject *type)
     }
     if (builtin == NULL && current->name == copium_atomic_handler.name)
         builtin = &copium_atomic_handler; /* a class or a recognised stdlib type */
-    if (builtin == NULL && copium_datetime_is_handler(current))
+    if (builtin == NULL && (copium_datetime_is_handler(current) || copium_uuid_is_handler(current)))
         return 1;
     return builtin != NULL && current->name == builtin->name && current->flags == builtin->flags &&
            current->deepcopy == builtin->deepcopy && current->copy == builtin->copy;

@@ -457,7 +457,7 @@ static int is_builtin_handler(const copium_handler *h)
             h->copy == b->copy)
             return 1;
     }
-    return copium_datetime_is_handler(h);
+    return copium_datetime_is_handler(h) || copium_uuid_is_handler(h);
 }
 
 static int collect_overridden(PyTypeObject *type, const copium_handler *h, void *arg)

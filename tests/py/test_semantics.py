@@ -2917,3 +2917,74 @@ def test_datetime_handler_can_be_replaced_but_not_removed():
         assert impl.unregister_handler(datetime.datetime) is True
     assert impl.deepcopy(FIXED_TIME) == FIXED_TIME
     assert impl.handlers()[datetime.datetime] == "datetime"
+
+
+# --------------------------------------------------------------------------------------------
+# uuid.UUID, whose two slots copium writes directly while the uuid module's copy route is
+# the one it ships (handlers/uuid.c); any change to that route is followed.
+
+
+class UUIDSub(uuid.UUID):
+    __slots__ = ("extra",)
+
+
+def _uuid_with(**slots):
+    u = uuid.UUID(int=7)
+    for name, value in slots.items():
+        object.__setattr__(u, name, value)
+    return u
+
+
+UUID_VALUES = {
+    "uuid4": lambda: uuid.UUID("8c5b7a4e-8e0f-4f7e-9d0c-2a7f1f3b9e11"),
+    "nil": lambda: uuid.UUID(int=0),
+    "safe": lambda: uuid.UUID(int=1, is_safe=uuid.SafeUUID.safe),
+    "unsafe": lambda: uuid.UUID(int=2, is_safe=uuid.SafeUUID.unsafe),
+    "shared": lambda: (lambda u: [u, {"id": u}, (u,)])(uuid.UUID(int=3)),
+    "subclass": lambda: (lambda u: (object.__setattr__(u, "extra", [1]), u)[1])(
+        UUIDSub(int=4)),
+    "int slot holding a list": lambda: _uuid_with(int=[1, 2]),
+    "is_safe not a member": lambda: _uuid_with(is_safe=5),
+    "slots unset": lambda: uuid.UUID.__new__(uuid.UUID),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UUID_VALUES))
+def test_uuid_copies_like_stdlib(name):
+    x = UUID_VALUES[name]()
+    expected, got = check_deep(x)
+    if expected.error is None:
+        e, g = (v[0] if isinstance(v, list) else v for v in (expected.value, got.value))
+        assert type(g) is type(e)
+        assert g.int == e.int
+        assert g.is_safe is e.is_safe
+
+
+def test_uuid_handler_is_in_use():
+    if IMPL_NAME != "copium":
+        pytest.skip("copium's own handlers")
+    impl.deepcopy(uuid.UUID(int=1))
+    assert impl.handlers().get(uuid.UUID) == "uuid"
+
+
+def test_uuid_route_changes_are_followed():
+    x = uuid.UUID(int=9)
+    impl.deepcopy(x)  # the handler is registered by now
+    original = uuid.UUID.__dict__["__getstate__"]
+
+    def getstate(self):
+        return {"int": self.int + 1}
+
+    uuid.UUID.__getstate__ = getstate
+    try:
+        assert copy.deepcopy(x).int == 10
+        assert impl.deepcopy(x).int == 10
+    finally:
+        uuid.UUID.__getstate__ = original
+    assert impl.deepcopy(x).int == 9
+    copyreg.pickle(uuid.UUID, lambda u: (str, ("reduced by copyreg",)))
+    try:
+        assert copy.deepcopy(x) == impl.deepcopy(x) == "reduced by copyreg"
+    finally:
+        del copyreg.dispatch_table[uuid.UUID]
+    assert impl.deepcopy(x) == x

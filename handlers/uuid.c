@@ -1,0 +1,180 @@
+/* The handler for uuid.UUID (exact type). Stdlib deep-copies a UUID through
+ * object.__reduce_ex__(4): copyreg.__newobj__(UUID), then the state UUID.__getstate__ returns
+ * ({'int': n}, and 'is_safe': the SafeUUID member's value unless it is unknown) is deep-copied
+ * and passed to UUID.__setstate__, which sets the two slots with object.__setattr__ ('is_safe'
+ * to the SafeUUID member of that value, or SafeUUID.unknown). The copy is a new UUID whose
+ * slots hold the original's int and member. This handler writes those two slots into a new
+ * instance directly, while everything that route depends on is what the uuid module defines:
+ * no __deepcopy__, object's __reduce_ex__ and __reduce__, no __getnewargs(_ex)__, __getstate__
+ * and __setstate__ from the uuid module, plain slot members, object.__new__, metaclass type,
+ * copyreg.__newobj__ unchanged, int and None atoms. That is checked when the type is first
+ * met and trusted while the version tags of UUID and SafeUUID hold. Anything else (a Python
+ * memo, a slot holding something other than an int and a SafeUUID member, a changed class)
+ * takes stdlib's path. Like the plain-object path, it does not memoize the temporary state
+ * dict stdlib's path makes. */
+#include "handlers.h"
+
+#include <string.h>
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#define Py_READONLY    READONLY
+#endif
+
+#include "../core/engine.h"
+#include "protocol.h"
+
+typedef struct {
+    PyTypeObject *uuid_type, *safe_type; /* strong references once checked */
+    Py_ssize_t int_offset, safe_offset;
+    unsigned int uuid_version, safe_version; /* 0: not usable */
+} uuid_facts;
+
+static uuid_facts facts;
+
+/* tp's version tag, 0 while it has none. */
+static unsigned int current_version(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX < 0x030D0000 && defined(Py_TPFLAGS_VALID_VERSION_TAG)
+    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG))
+        return 0;
+#endif
+    return tp->tp_version_tag;
+}
+
+/* tp's version tag, assigned if it had none (0 when none can be). */
+static unsigned int type_version(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyUnstable_Type_AssignVersionTag(tp);
+#else
+    (void)copium_type_lookup(tp, copium_names.reduce_ex); /* assigns a tag */
+#endif
+    return current_version(tp);
+}
+
+/* The offset of the writable object slot `name`, or -1. */
+static Py_ssize_t slot_offset(PyTypeObject *tp, const char *name)
+{
+    PyObject *key = PyUnicode_InternFromString(name);
+    if (key == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    PyObject *descr = copium_type_lookup(tp, key);
+    Py_DECREF(key);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type))
+        return -1;
+    PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+    if (m->type != Py_T_OBJECT_EX || (m->flags & Py_READONLY) || m->offset <= 0)
+        return -1;
+    return m->offset;
+}
+
+/* f is the function the uuid module defines under this qualified name. */
+static int is_uuid_function(PyObject *f, const char *qualname)
+{
+    if (f == NULL || !PyFunction_Check(f))
+        return 0;
+    PyObject *module = PyFunction_GET_MODULE(f);
+    PyObject *name = ((PyFunctionObject *)f)->func_qualname;
+    return module != NULL && PyUnicode_Check(module) &&
+           PyUnicode_CompareWithASCIIString(module, "uuid") == 0 && name != NULL &&
+           PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, qualname) == 0;
+}
+
+/* Check the route for tp (uuid.UUID) and safe (uuid.SafeUUID); fill facts. 1 or 0. */
+static int check(PyTypeObject *tp, PyTypeObject *safe)
+{
+    unsigned int version = type_version(tp), safe_version = type_version(safe);
+    if (version == 0 || safe_version == 0 || Py_TYPE(tp) != &PyType_Type ||
+        tp->tp_new != PyBaseObject_Type.tp_new ||
+        copium_type_lookup(tp, copium_names.deepcopy) != NULL ||
+        copium_type_lookup(tp, copium_names.reduce_ex) != copium_stdlib.object_reduce_ex ||
+        copium_type_lookup(tp, copium_names.reduce) != copium_stdlib.object_reduce ||
+        copium_type_lookup(tp, copium_names.getnewargs) != NULL ||
+        copium_type_lookup(tp, copium_names.getnewargs_ex) != NULL ||
+        !is_uuid_function(copium_type_lookup(tp, copium_names.getstate), "UUID.__getstate__") ||
+        !is_uuid_function(copium_type_lookup(tp, copium_names.setstate), "UUID.__setstate__"))
+        return 0;
+    Py_ssize_t int_offset = slot_offset(tp, "int"), safe_offset = slot_offset(tp, "is_safe");
+    if (int_offset < 0 || safe_offset < 0)
+        return 0;
+    facts.int_offset = int_offset;
+    facts.safe_offset = safe_offset;
+    facts.uuid_version = version;
+    facts.safe_version = safe_version;
+    return 1;
+}
+
+static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
+{
+    (void)data;
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (copium_ctx_python_memo(ctx) != NULL || tp != facts.uuid_type ||
+        copium_stdlib.newobj != copium_stdlib.orig_newobj)
+        return copium_deepcopy_default(ctx, obj, hash);
+    /* A class changed since the check: check again (the route may still be the same). */
+    if ((current_version(tp) != facts.uuid_version ||
+         current_version(facts.safe_type) != facts.safe_version) &&
+        !check(tp, facts.safe_type)) {
+        facts.uuid_version = 0;
+        return copium_deepcopy_default(ctx, obj, hash);
+    }
+    PyObject *value = *(PyObject **)((char *)obj + facts.int_offset);
+    PyObject *safe = *(PyObject **)((char *)obj + facts.safe_offset);
+    /* The state's values (the int, the member's value: an int or None) must be atoms. */
+    if (value == NULL || safe == NULL || !PyLong_CheckExact(value) ||
+        !Py_IS_TYPE(safe, facts.safe_type) ||
+        !(copium_registry_lookup(&PyLong_Type)->flags & COPIUM_HANDLER_ATOMIC) ||
+        !(copium_registry_lookup(Py_TYPE(Py_None))->flags & COPIUM_HANDLER_ATOMIC))
+        return copium_deepcopy_default(ctx, obj, hash);
+    PyObject *copy = tp->tp_alloc(tp, 0);
+    if (copy == NULL)
+        return NULL;
+    *(PyObject **)((char *)copy + facts.int_offset) = Py_NewRef(value);
+    *(PyObject **)((char *)copy + facts.safe_offset) = Py_NewRef(safe);
+    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+        Py_CLEAR(copy);
+    return copy;
+}
+
+/* Shallow copies keep stdlib's protocol (copy is NULL). */
+static const copium_handler uuid_handler = {
+    .struct_size = sizeof(copium_handler),
+    .name = "uuid",
+    .deepcopy = uuid_deepcopy,
+};
+
+int copium_uuid_is_handler(const copium_handler *h)
+{
+    return h->name == uuid_handler.name && h->flags == uuid_handler.flags &&
+           h->deepcopy == uuid_handler.deepcopy && h->copy == uuid_handler.copy;
+}
+
+const copium_handler *copium_uuid_handler_for(PyTypeObject *type)
+{
+    if (strcmp(type->tp_name, "UUID") != 0 || !PyType_HasFeature(type, Py_TPFLAGS_HEAPTYPE))
+        return NULL;
+    PyObject *name = PyUnicode_FromString("uuid");
+    PyObject *module = name ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    PyObject *uuid = module ? PyObject_GetAttrString(module, "UUID") : NULL;
+    PyObject *safe = module ? PyObject_GetAttrString(module, "SafeUUID") : NULL;
+    Py_XDECREF(module);
+    const copium_handler *h = NULL;
+    if (uuid == (PyObject *)type && safe != NULL && PyType_Check(safe)) {
+        if (facts.uuid_type == NULL) { /* kept for the process: the registry holds it too */
+            facts.uuid_type = (PyTypeObject *)Py_NewRef(uuid);
+            facts.safe_type = (PyTypeObject *)Py_NewRef(safe);
+        }
+        /* Only the first module's classes (a reloaded uuid module takes stdlib's path). */
+        if (facts.uuid_type == type && facts.safe_type == (PyTypeObject *)safe &&
+            check(type, facts.safe_type))
+            h = &uuid_handler;
+    }
+    Py_XDECREF(uuid);
+    Py_XDECREF(safe);
+    PyErr_Clear();
+    return h;
+}
