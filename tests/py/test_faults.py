@@ -17,12 +17,14 @@ COPIUM_FAULT_STEP=k sweeps every k-th n only (a quicker run); the default is eve
 import collections
 import copy
 import dataclasses
+import datetime
 import decimal
 import functools
 import gc
 import os
 import sys
 import tracemalloc
+import uuid
 
 import pytest
 
@@ -137,6 +139,25 @@ def make_wide():
     return [[i, {"i": (i, [i])}] for i in range(70)]
 
 
+class OffsetTZ(datetime.tzinfo):
+    """A Python tzinfo: copied through its reduce, by the datetime handlers' engine call."""
+
+    def __init__(self, hours=1):
+        self.hours = hours
+
+    def utcoffset(self, d):
+        return datetime.timedelta(hours=self.hours)
+
+
+def make_value_types():
+    """The datetime and uuid handlers (handlers/datetime.c, uuid.c)."""
+    tz = OffsetTZ()
+    at = datetime.datetime(2026, 11, 24, 9, 30)
+    return [at, at.replace(tzinfo=tz), at.replace(tzinfo=datetime.timezone.utc), at.date(),
+            datetime.time(1, 2, tzinfo=tz), datetime.timedelta(days=1, seconds=2),
+            uuid.UUID(int=12345), uuid.UUID(int=6, is_safe=uuid.SafeUUID.safe)]
+
+
 def make_state():
     """The input of the handler registration case."""
     return [Plain([1], {"a": 2}) for _ in range(3)]
@@ -180,6 +201,7 @@ CASES = {
     "deepcopy": (make_graph, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_memo": (make_graph, copium.deepcopy, fresh_memo, lambda x: copy.deepcopy(x, {})),
     "deepcopy_wide": (make_wide, copium.deepcopy, no_memo, copy.deepcopy),
+    "deepcopy_value_types": (make_value_types, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_handler": (make_state, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
