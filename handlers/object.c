@@ -66,15 +66,6 @@ typedef struct {
 #define TYPE_CACHE_SIZE 128
 static type_info type_cache[TYPE_CACHE_SIZE];
 
-static unsigned int type_version(PyTypeObject *tp)
-{
-#if PY_VERSION_HEX < 0x030D0000 && defined(Py_TPFLAGS_VALID_VERSION_TAG)
-    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG))
-        return 0;
-#endif
-    return tp->tp_version_tag;
-}
-
 /* Release what info owns (it may be a cache entry: leave it consistent first). */
 static void info_release(type_info *info)
 {
@@ -185,7 +176,7 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
 #else
     (void)copium_type_lookup(tp, copium_names.reduce_ex); /* assigns a tag */
 #endif
-    unsigned int version = type_version(tp);
+    unsigned int version = copium_type_version(tp);
     int called = 0;
     PyObject *ddisp = copium_stdlib.deepcopy_dispatch;
     PyObject *table = copium_stdlib.dispatch_table;
@@ -290,7 +281,7 @@ done:
      * cannot be changed (and copyreg cannot store the names in it). */
     if (called && PyType_HasFeature(tp, Py_TPFLAGS_HEAPTYPE))
         return;
-    if (type_version(tp) == version)
+    if (copium_type_version(tp) == version)
         info->version = version;
 }
 
@@ -305,7 +296,7 @@ static type_info *cache_entry(PyTypeObject *tp)
 static const type_info *get_info(PyTypeObject *tp, int deep, type_info *tmp)
 {
     type_info *e = cache_entry(tp);
-    if (e->type == tp && e->version != 0 && e->version == type_version(tp) &&
+    if (e->type == tp && e->version != 0 && e->version == copium_type_version(tp) &&
         e->epoch == copium_stdlib.epoch && (e->names_known || !(deep ? e->deep_ok : e->copy_ok)))
         return e;
     compute(tp, deep, tmp);
@@ -522,7 +513,7 @@ static int gather(PyObject *x, int deep, object_state *st)
     rc = 1;
     if (nslots > 0) {
         /* The resolved fields hold only while the type is unchanged (code may have run). */
-        int same = st->version != 0 && type_version(tp) == st->version;
+        int same = st->version != 0 && copium_type_version(tp) == st->version;
         rc = collect_slots(x, names, snapshot, same ? offsets : NULL, direct_set, &st->slots);
     }
     if (rc <= 0) {
@@ -561,7 +552,7 @@ static int set_slots(PyObject *y, const object_state *st, copium_ctx *ctx)
         Py_ssize_t offset = sv->items[i].offset;
         /* Copying children ran code: the field still is what setattr writes only if y's type
          * is the same, unchanged (same version tag: same __setattr__ and descriptors). */
-        if (offset > 0 && st->version != 0 && type_version(Py_TYPE(y)) == st->version) {
+        if (offset > 0 && st->version != 0 && copium_type_version(Py_TYPE(y)) == st->version) {
             /* What the member descriptor's setter does (y's type is x's: same layout). */
             PyObject **field = (PyObject **)((char *)y + offset);
             Py_XSETREF(*field, value);

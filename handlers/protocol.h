@@ -95,6 +95,16 @@ int copium_table_get(PyObject *table, PyObject *key, PyObject **value);
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
+/* tp's version tag (which any change to tp or its bases resets), 0 while it has none. */
+static inline unsigned int copium_type_version(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX < 0x030D0000 && defined(Py_TPFLAGS_VALID_VERSION_TAG)
+    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG))
+        return 0;
+#endif
+    return tp->tp_version_tag;
+}
+
 /* The attribute `name` found on type's MRO, without calling descriptors (borrowed, or NULL;
  * never raises). */
 static inline PyObject *copium_type_lookup(PyTypeObject *type, PyObject *name)

@@ -32,25 +32,15 @@ typedef struct {
 
 static uuid_facts facts;
 
-/* tp's version tag, 0 while it has none. */
-static unsigned int current_version(PyTypeObject *tp)
-{
-#if PY_VERSION_HEX < 0x030D0000 && defined(Py_TPFLAGS_VALID_VERSION_TAG)
-    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG))
-        return 0;
-#endif
-    return tp->tp_version_tag;
-}
-
 /* tp's version tag, assigned if it had none (0 when none can be). */
-static unsigned int type_version(PyTypeObject *tp)
+static unsigned int assigned_version(PyTypeObject *tp)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_Type_AssignVersionTag(tp);
 #else
     (void)copium_type_lookup(tp, copium_names.reduce_ex); /* assigns a tag */
 #endif
-    return current_version(tp);
+    return copium_type_version(tp);
 }
 
 /* The offset of the writable object slot `name`, or -1. */
@@ -86,7 +76,7 @@ static int is_uuid_function(PyObject *f, const char *qualname)
 /* Check the route for tp (uuid.UUID) and safe (uuid.SafeUUID); fill facts. 1 or 0. */
 static int check(PyTypeObject *tp, PyTypeObject *safe)
 {
-    unsigned int version = type_version(tp), safe_version = type_version(safe);
+    unsigned int version = assigned_version(tp), safe_version = assigned_version(safe);
     if (version == 0 || safe_version == 0 || Py_TYPE(tp) != &PyType_Type ||
         tp->tp_new != PyBaseObject_Type.tp_new ||
         copium_type_lookup(tp, copium_names.deepcopy) != NULL ||
@@ -115,8 +105,8 @@ static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         copium_stdlib.newobj != copium_stdlib.orig_newobj)
         return copium_deepcopy_default(ctx, obj, hash);
     /* A class changed since the check: check again (the route may still be the same). */
-    if ((current_version(tp) != facts.uuid_version ||
-         current_version(facts.safe_type) != facts.safe_version) &&
+    if ((copium_type_version(tp) != facts.uuid_version ||
+         copium_type_version(facts.safe_type) != facts.safe_version) &&
         !check(tp, facts.safe_type)) {
         facts.uuid_version = 0;
         return copium_deepcopy_default(ctx, obj, hash);
