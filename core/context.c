@@ -84,8 +84,10 @@ copium_ctx *copium_ctx_acquire(void)
         ctx = thread_ctx_create();
     else if (ctx->in_use)
         ctx = ctx_new(); /* a nested top-level call */
-    if (ctx != NULL)
+    if (ctx != NULL) {
         ctx->in_use = 1;
+        ctx->quiet_countdown = -1;
+    }
     if (ctx != NULL)
         copium_guard_prepare(&ctx->guard);
     return ctx;

@@ -21,6 +21,9 @@ struct copium_ctx {
      * code needed one (a __deepcopy__ hook), filled from the native memo at that moment. */
     PyObject *pymemo;
     copium_guard guard;
+    /* Quiet containers left to copy before the collector is paused; negative: not in this call
+     * (see gcpause.h). */
+    int quiet_countdown;
     int in_use;
     int owned_by_thread; /* reused by later calls of its thread; else freed on release */
 };

@@ -109,9 +109,11 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
     copium_ctx *ctx = copium_ctx_acquire();
     if (ctx == NULL)
         return NULL;
+#ifdef COPIUM_GC_CAN_PAUSE
     /* The collector pauses while builtin containers are copied (see gcpause.h). */
     if (h->flags & COPIUM_HANDLER_QUIET)
-        copium_gc_pause();
+        ctx->quiet_countdown = COPIUM_GC_PAUSE_AFTER;
+#endif
     /* A fresh memo is empty: no lookup for the top object. */
     PyObject *copy = copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
     copium_gc_resume();

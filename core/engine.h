@@ -32,6 +32,10 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
         return copium_dispatch_default(ctx, obj, hash);
     if (!(h->flags & COPIUM_HANDLER_QUIET))
         copium_gc_resume();
+#ifdef COPIUM_GC_CAN_PAUSE
+    else if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0)
+        copium_gc_pause();
+#endif
     if (copium_guard_enter(&ctx->guard) < 0)
         return NULL;
     PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);

@@ -5,7 +5,7 @@ int copium_gc_paused;
 
 void copium_gc_pause(void)
 {
-#if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030D0000
+#ifdef COPIUM_GC_CAN_PAUSE
     if (!copium_gc_paused && PyGC_Disable())
         copium_gc_paused = 1;
 #endif

@@ -8,12 +8,19 @@
  * flag, a registry miss, a Python memo, a dict key or set element whose hash is not computed
  * in C. Under the GIL no other thread runs while no Python code does; on a free-threaded build
  * the collector is never paused. Only up to 3.12: measured on 3.13 it gained nothing, and on
- * 3.14, whose collector is incremental, it made documents 6-16% slower. */
+ * 3.14, whose collector is incremental, it made documents 6-16% slower. The pause starts after
+ * COPIUM_GC_PAUSE_AFTER quiet containers (the engine counts them per call): a small copy,
+ * which no collection would interrupt anyway, does not pay for it. */
 #ifndef COPIUM_GCPAUSE_H
 #define COPIUM_GCPAUSE_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030D0000
+#define COPIUM_GC_CAN_PAUSE   1
+#define COPIUM_GC_PAUSE_AFTER 64
+#endif
 
 /* 1 while copium holds the collector paused. */
 extern int copium_gc_paused;
