@@ -180,6 +180,38 @@ def test_a_failing_copy_leaves_the_collector_on(case):
     assert gc.isenabled()
 
 
+class CollidingKey:
+    """A memo key with the hash of id(target): a later lookup of target in that memo compares
+    it with this key, which runs __eq__ (Python code)."""
+
+    def __init__(self, target):
+        self.target_id = id(target)
+
+    def __hash__(self):
+        return self.target_id
+
+    def __eq__(self, other):
+        look()
+        return False
+
+
+def test_python_code_in_the_memo_sees_the_collector_on():
+    # After a hook leaves such keys in the memo, the call's memo lookups can run Python code:
+    # a pause started by the many quiet containers that follow would be seen by __eq__.
+    later = builtin_graph(200)
+    targets = [row["tags"] for row in later["rows"][-20:]]
+
+    class Planter:
+        def __deepcopy__(self, memo):
+            for target in targets:
+                memo[CollidingKey(target)] = None
+            return Planter()
+
+    copy_warm([Planter(), later])
+    assert seen, "no lookup compared with a planted key: the test would prove nothing"
+    assert all(seen), seen
+
+
 def test_a_collector_disabled_by_the_program_stays_disabled():
     gc.disable()
     try:
