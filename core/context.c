@@ -113,10 +113,9 @@ void copium_ctx_release(copium_ctx *ctx)
 PyObject *copium_ctx_pymemo(copium_ctx *ctx)
 {
     if (ctx->pymemo == NULL) {
-        /* The memo is for Python code; and once it is a dict that code may have filled, the
-         * call's memo operations may run code too: no pause from here on. */
+        /* The memo is for Python code, which may then leave in it keys whose __eq__ the call's
+         * lookups run: copium_gc_resume keeps the call from pausing from here on. */
         copium_gc_resume();
-        ctx->quiet_countdown = -1;
         ctx->pymemo = copium_pymemo_from_native(&ctx->memo, &ctx->keepalive);
     }
     return ctx->pymemo;

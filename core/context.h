@@ -22,8 +22,9 @@ struct copium_ctx {
     PyObject *pymemo;
     copium_guard guard;
     /* Quiet containers left to copy before the collector is paused; negative: not in this call
-     * (see gcpause.h). */
+     * (see gcpause.h). It pauses only if copium_gc_code_events is still code_events. */
     int quiet_countdown;
+    uint64_t code_events;
     int in_use;
     int owned_by_thread; /* reused by later calls of its thread; else freed on release */
 };

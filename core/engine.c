@@ -111,8 +111,10 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
         return NULL;
 #ifdef COPIUM_GC_CAN_PAUSE
     /* The collector pauses while builtin containers are copied (see gcpause.h). */
-    if (h->flags & COPIUM_HANDLER_QUIET)
+    if (h->flags & COPIUM_HANDLER_QUIET) {
         ctx->quiet_countdown = COPIUM_GC_PAUSE_AFTER;
+        ctx->code_events = copium_gc_code_events;
+    }
 #endif
     /* A fresh memo is empty: no lookup for the top object. */
     PyObject *copy = copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));

@@ -33,7 +33,8 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
     if (!(h->flags & COPIUM_HANDLER_QUIET))
         copium_gc_resume();
 #ifdef COPIUM_GC_CAN_PAUSE
-    else if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0)
+    else if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0 &&
+             ctx->code_events == copium_gc_code_events)
         copium_gc_pause();
 #endif
     if (copium_guard_enter(&ctx->guard) < 0)

@@ -2,6 +2,7 @@
 #include "gcpause.h"
 
 int copium_gc_paused;
+uint64_t copium_gc_code_events;
 
 void copium_gc_pause(void)
 {

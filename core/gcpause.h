@@ -16,6 +16,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 
 #if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030D0000
 #define COPIUM_GC_CAN_PAUSE   1
@@ -24,17 +25,26 @@
 
 /* 1 while copium holds the collector paused. */
 extern int copium_gc_paused;
+/* How many times Python code may have run inside copies (copium_gc_resume calls). A call may
+ * pause the collector only while this is what it was when the call began: once Python code
+ * may have run, it may have left objects whose __eq__ or __hash__ a later step runs (a key in
+ * a dict being built, an entry in the memo). */
+extern uint64_t copium_gc_code_events;
 
 /* Pause the collector if it is enabled and not already paused. */
 void copium_gc_pause(void);
 
 void copium_gc_resume_slow(void);
 
-/* End the pause, if there is one: before anything that may run Python code. */
+/* Before anything that may run Python code: end the pause, if there is one, and keep the
+ * rest of the call from starting one. */
 static inline void copium_gc_resume(void)
 {
+#ifdef COPIUM_GC_CAN_PAUSE
+    copium_gc_code_events++;
     if (copium_gc_paused)
         copium_gc_resume_slow();
+#endif
 }
 
 #endif

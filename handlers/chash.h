@@ -18,8 +18,8 @@ static inline int copium_hashes_in_c(PyTypeObject *t)
 /* Before inserting key into a new dict or set: end the pause unless key hashes in C. */
 static inline void copium_gc_resume_before_hashing(PyObject *key)
 {
-    if (copium_gc_paused && !copium_hashes_in_c(Py_TYPE(key)))
-        copium_gc_resume_slow();
+    if (!copium_hashes_in_c(Py_TYPE(key)))
+        copium_gc_resume();
 }
 
 #endif

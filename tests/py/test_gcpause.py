@@ -212,6 +212,26 @@ def test_python_code_in_the_memo_sees_the_collector_on():
     assert all(seen), seen
 
 
+class CollidesWithZzz:
+    """A dict key hashed like the str "zzz", whose __eq__ is Python code."""
+
+    def __hash__(self):
+        return hash("zzz")
+
+    def __eq__(self, other):
+        look()
+        return self is other
+
+
+def test_a_key_with_python_eq_in_a_dict_being_built_sees_the_collector_on():
+    # The key's copy is in the new dict before the many quiet containers of the next value;
+    # inserting "zzz" then compares with it (same hash), so no pause may start in between.
+    x = {CollidesWithZzz(): 1, "big": builtin_graph(200), "zzz": 2}
+    copy_warm(x)
+    assert seen, "no comparison with the key ran: the test would prove nothing"
+    assert all(seen), seen
+
+
 def test_a_collector_disabled_by_the_program_stays_disabled():
     gc.disable()
     try:
