@@ -20,7 +20,6 @@ PyObject *copium_null_without_error(const copium_handler *h)
 
 PyObject *copium_dispatch_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
 {
-    copium_gc_resume();
     return copium_dispatch(ctx, obj, copium_registry_default(), hash);
 }
 

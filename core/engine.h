@@ -28,8 +28,6 @@ PyObject *copium_null_without_error(const copium_handler *h);
 static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
                                         copium_hash_t hash)
 {
-    if (h->deepcopy == NULL)
-        return copium_dispatch_default(ctx, obj, hash);
     if (!(h->flags & COPIUM_HANDLER_QUIET))
         copium_gc_resume();
 #ifdef COPIUM_GC_CAN_PAUSE
@@ -37,6 +35,8 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
              ctx->code_events == copium_gc_code_events)
         copium_gc_pause();
 #endif
+    if (h->deepcopy == NULL)
+        return copium_dispatch_default(ctx, obj, hash);
     if (copium_guard_enter(&ctx->guard) < 0)
         return NULL;
     PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);

@@ -27,7 +27,8 @@
 typedef struct {
     PyTypeObject *uuid_type, *safe_type; /* strong references once checked */
     Py_ssize_t int_offset, safe_offset;
-    unsigned int uuid_version, safe_version; /* 0: not usable */
+    unsigned int uuid_version, safe_version; /* the classes' version tags when last checked */
+    int usable;                              /* what that check found */
 } uuid_facts;
 
 static uuid_facts facts;
@@ -73,12 +74,10 @@ static int is_uuid_function(PyObject *f, const char *qualname)
            PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, qualname) == 0;
 }
 
-/* Check the route for tp (uuid.UUID) and safe (uuid.SafeUUID); fill facts. 1 or 0. */
-static int check(PyTypeObject *tp, PyTypeObject *safe)
+/* The route for tp (uuid.UUID) is the one the uuid module ships; the slots' offsets in facts. */
+static int route_is_uuid_s(PyTypeObject *tp)
 {
-    unsigned int version = assigned_version(tp), safe_version = assigned_version(safe);
-    if (version == 0 || safe_version == 0 || Py_TYPE(tp) != &PyType_Type ||
-        tp->tp_new != PyBaseObject_Type.tp_new ||
+    if (Py_TYPE(tp) != &PyType_Type || tp->tp_new != PyBaseObject_Type.tp_new ||
         copium_type_lookup(tp, copium_names.deepcopy) != NULL ||
         copium_type_lookup(tp, copium_names.reduce_ex) != copium_stdlib.object_reduce_ex ||
         copium_type_lookup(tp, copium_names.reduce) != copium_stdlib.object_reduce ||
@@ -87,14 +86,19 @@ static int check(PyTypeObject *tp, PyTypeObject *safe)
         !is_uuid_function(copium_type_lookup(tp, copium_names.getstate), "UUID.__getstate__") ||
         !is_uuid_function(copium_type_lookup(tp, copium_names.setstate), "UUID.__setstate__"))
         return 0;
-    Py_ssize_t int_offset = slot_offset(tp, "int"), safe_offset = slot_offset(tp, "is_safe");
-    if (int_offset < 0 || safe_offset < 0)
-        return 0;
-    facts.int_offset = int_offset;
-    facts.safe_offset = safe_offset;
-    facts.uuid_version = version;
-    facts.safe_version = safe_version;
-    return 1;
+    facts.int_offset = slot_offset(tp, "int");
+    facts.safe_offset = slot_offset(tp, "is_safe");
+    return facts.int_offset > 0 && facts.safe_offset > 0;
+}
+
+/* Check tp (uuid.UUID) and safe (uuid.SafeUUID) as they are now, and record the answer with
+ * the versions it holds for: a class that stays changed is not checked again on every copy. */
+static int check(PyTypeObject *tp, PyTypeObject *safe)
+{
+    facts.uuid_version = assigned_version(tp);
+    facts.safe_version = assigned_version(safe);
+    facts.usable = facts.uuid_version != 0 && facts.safe_version != 0 && route_is_uuid_s(tp);
+    return facts.usable;
 }
 
 static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
@@ -104,13 +108,12 @@ static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
     if (copium_ctx_python_memo(ctx) != NULL || tp != facts.uuid_type ||
         copium_stdlib.newobj != copium_stdlib.orig_newobj)
         return copium_deepcopy_default(ctx, obj, hash);
-    /* A class changed since the check: check again (the route may still be the same). */
-    if ((copium_type_version(tp) != facts.uuid_version ||
-         copium_type_version(facts.safe_type) != facts.safe_version) &&
-        !check(tp, facts.safe_type)) {
-        facts.uuid_version = 0;
+    /* A class changed since the last check: check again (the route may still be the same). */
+    if (copium_type_version(tp) != facts.uuid_version ||
+        copium_type_version(facts.safe_type) != facts.safe_version)
+        check(tp, facts.safe_type);
+    if (!facts.usable)
         return copium_deepcopy_default(ctx, obj, hash);
-    }
     PyObject *value = *(PyObject **)((char *)obj + facts.int_offset);
     PyObject *safe = *(PyObject **)((char *)obj + facts.safe_offset);
     /* The state's values (the int, the member's value: an int or None) must be atoms. */

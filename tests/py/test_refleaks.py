@@ -12,12 +12,16 @@ import copy
 import dataclasses
 import decimal
 import gc
+import os
 import sys
 import threading
 
 import pytest
 
 import copium
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from copyhooks import HookMemo  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not hasattr(sys, "gettotalrefcount"), reason="needs a debug build of CPython")
@@ -44,17 +48,6 @@ class Slots:
     def __init__(self):
         self.a = [1]
         self.b = {"k": (2, [3])}
-
-
-class Hook:
-    def __init__(self):
-        self.payload = [1, {"a": [2]}]
-
-    def __deepcopy__(self, memo):
-        new = Hook.__new__(Hook)
-        memo[id(self)] = new
-        new.payload = copium.deepcopy(self.payload, memo)
-        return new
 
 
 class Reduced:
@@ -91,7 +84,7 @@ def graph():
     l2 = ListSub([1, [2]])
     l2.attr = {"x": 1}
     return [doc, cyc, d, (1, [2]), {1, 2, frozenset({3})}, bytearray(b"ab"), Plain([1]),
-            Data(1, [2]), Slots(), Hook(), Reduced([5]), l2, DictSub(a=[1]),
+            Data(1, [2]), Slots(), HookMemo([1, {"a": [2]}]), Reduced([5]), l2, DictSub(a=[1]),
             decimal.Decimal("1.5"), Plain.__init__, Plain([0]).__init__, range(3), slice(1, 2)]
 
 
