@@ -100,6 +100,8 @@ void copium_ctx_release(copium_ctx *ctx)
     int failed = PyErr_Occurred() != NULL;
     if (failed)
         PyErr_Fetch(&type, &value, &tb);
+    assert(ctx->pending.top == NULL); /* every handler takes its pending copy off the stack */
+    ctx->pending.top = NULL;
     Py_CLEAR(ctx->pymemo); /* a proxy kept by user code stays valid: it is simply not ours */
     copium_memo_reset(&ctx->memo);
     copium_keepalive_reset(&ctx->keepalive);
@@ -114,8 +116,11 @@ PyObject *copium_ctx_pymemo(copium_ctx *ctx)
 {
     if (ctx->pymemo == NULL) {
         /* The memo is for Python code, which may then leave in it keys whose __eq__ the call's
-         * lookups run: copium_gc_resume keeps the call from pausing from here on. */
+         * lookups run: copium_gc_resume keeps the call from pausing from here on. The copies
+         * it holds must look as stdlib's would. */
         copium_gc_resume();
+        if (ctx->pending.top != NULL && copium_pending_settle_all(&ctx->pending) < 0)
+            return NULL;
         ctx->pymemo = copium_pymemo_from_native(&ctx->memo, &ctx->keepalive);
     }
     return ctx->pymemo;

@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "keepalive.h"
 #include "memo.h"
+#include "pending.h"
 
 struct copium_ctx {
     copium_memo memo;
@@ -21,6 +22,8 @@ struct copium_ctx {
      * code needed one (a __deepcopy__ hook), filled from the native memo at that moment. */
     PyObject *pymemo;
     copium_guard guard;
+    /* Copies a handler fills out of stdlib's order, settled before Python code runs. */
+    copium_pending_stack pending;
     /* Quiet containers left to copy before the collector is paused; negative: not in this call
      * (see gcpause.h). It pauses only if copium_gc_code_events is still code_events. */
     int quiet_countdown;

@@ -24,12 +24,40 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
 PyObject *copium_dispatch_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash);
 PyObject *copium_null_without_error(const copium_handler *h);
 
+/* Before anything that may run Python code during a call: end the collector's pause and
+ * settle the pending copies (pending.h). Handlers call it where their own work may run Python
+ * code (hashing a key whose hash is not computed in C); copium_dispatch calls it before every
+ * handler without COPIUM_HANDLER_QUIET, and the Python memo's creation before it exists. The
+ * registry's resolvers are the exception: what Python code they may run is given types only,
+ * never a copy, so they only end the pause. 0, or -1 with an exception set. */
+static inline int copium_before_python_code(copium_ctx *ctx)
+{
+    copium_gc_resume();
+    if (ctx->pending.top != NULL)
+        return copium_pending_settle_all(&ctx->pending);
+    return 0;
+}
+
+/* A copy its handler fills out of stdlib's order (pending.h) is on the call's stack from
+ * begin to end, on every path. */
+static inline void copium_pending_begin(copium_ctx *ctx, copium_pending *p)
+{
+    copium_pending_push(&ctx->pending, p);
+}
+
+static inline void copium_pending_end(copium_ctx *ctx, copium_pending *p)
+{
+    copium_pending_pop(&ctx->pending, p);
+}
+
 /* Run h's deepcopy for obj (not in the memo) one level deeper under the recursion guard. */
 static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
                                         copium_hash_t hash)
 {
-    if (!(h->flags & COPIUM_HANDLER_QUIET))
-        copium_gc_resume();
+    if (!(h->flags & COPIUM_HANDLER_QUIET)) {
+        if (copium_before_python_code(ctx) < 0)
+            return NULL;
+    }
 #ifdef COPIUM_GC_CAN_PAUSE
     else if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0 &&
              ctx->code_events == copium_gc_code_events)

@@ -44,6 +44,7 @@ static int entries_of_keys(const keys_mirror *k, copium_dict_entries *out, int s
         return 0;
     Py_ssize_t ixsize = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffff ? 4 : 8;
     out->base = k->dk_indices + size * ixsize;
+    out->slots = size;
     out->stride = 3 * PTR; /* hash, key, value */
     out->key_offset = PTR;
     out->str_keys = 0;
@@ -65,6 +66,7 @@ static int entries_of_keys(const keys_mirror *k, copium_dict_entries *out, int s
         return 0;
     }
     out->base = k->dk_indices + ((size_t)1 << k->dk_log2_index_bytes);
+    out->slots = (Py_ssize_t)1 << k->dk_log2_size;
 #endif
     out->count = k->dk_nentries;
     return 1;

@@ -18,13 +18,17 @@ typedef struct {
     Py_ssize_t count;
     Py_ssize_t stride;
     Py_ssize_t key_offset;
-    int str_keys; /* 1: the table admits exact str keys only (3.11+ keeps such tables apart) */
+    Py_ssize_t slots; /* the size of the hash index: with the key kind, the table's size */
+    int str_keys;     /* 1: the table admits exact str keys only (3.11+ keeps such tables apart) */
 } copium_dict_entries;
 
 #define COPIUM_DICT_ENTRY_KEY(e, i)                                                                \
     (*(PyObject *const *)((e)->base + (i) * (e)->stride + (e)->key_offset))
 #define COPIUM_DICT_ENTRY_VALUE(e, i)                                                              \
     (*(PyObject *const *)((e)->base + (i) * (e)->stride + (e)->key_offset + sizeof(PyObject *)))
+/* Where entry i's value is stored, for a table only its builder can see yet. */
+#define COPIUM_DICT_ENTRY_VALUE_SLOT(e, i)                                                         \
+    ((PyObject **)((e)->base + (i) * (e)->stride + (e)->key_offset + sizeof(PyObject *)))
 
 /* Fill *out for an exact dict with a combined table: 1, or 0 when the direct read is not
  * available (split table, unverified layout). Never fails. */

@@ -95,8 +95,12 @@ static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t h
     }
     if (elements == NULL)
         return NULL;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(elements); i++)
-        copium_gc_resume_before_hashing(PyList_GET_ITEM(elements, i));
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(elements); i++) {
+        if (copium_before_hashing(ctx, PyList_GET_ITEM(elements, i)) < 0) {
+            Py_DECREF(elements);
+            return NULL;
+        }
+    }
     PyObject *copy = make(elements);
     Py_DECREF(elements);
     if (copy == NULL)

@@ -189,6 +189,14 @@ def replicate_reference(x):
     return [copy.deepcopy(x) for _ in range(3)]
 
 
+def make_pending():
+    """Dicts copied from clones of their tables (handlers/dict.c) and settled in the middle
+    (core/pending.h) when Python code runs below them: a nested top-level copy, a reduce with
+    state. The settling's own allocations are swept too."""
+    return [{"a%d" % i: [i], "b": {"c": [i], "d": [HookNoMemo([i])], "e": {"f": (i, [i])}},
+             "g": [i, {"h": [WithState([i])]}], "z": {"y": [i]}} for i in range(4)]
+
+
 def no_memo(x):
     return (x,)
 
@@ -205,6 +213,7 @@ CASES = {
     "deepcopy_memo": (make_graph, copium.deepcopy, fresh_memo, lambda x: copy.deepcopy(x, {})),
     "deepcopy_wide": (make_wide, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_value_types": (make_value_types, copium.deepcopy, no_memo, copy.deepcopy),
+    "deepcopy_pending": (make_pending, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_handler": (make_state, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),

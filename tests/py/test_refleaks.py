@@ -84,13 +84,16 @@ def graph():
     d["self"] = d
     l2 = ListSub([1, [2]])
     l2.attr = {"x": 1}
-    return [doc, cyc, d, (1, [2]), {1, 2, frozenset({3})}, bytearray(b"ab"), Plain([1]),
+    # dicts copied from clones, settled when the hook below them runs (handlers/dict.c)
+    pending = {"a": [1], "b": {"c": [2], "d": [HookMemo([3])], "e": {"f": [4]}}, "g": [5]}
+    return [doc, cyc, d, pending, (1, [2]), {1, 2, frozenset({3})}, bytearray(b"ab"), Plain([1]),
             Data(1, [2]), Slots(), HookMemo([1, {"a": [2]}]), Reduced([5]), l2, DictSub(a=[1]),
             decimal.Decimal("1.5"), Plain.__init__, Plain([0]).__init__, range(3), slice(1, 2)]
 
 
 def failing_graph():
-    return [[1, 2], {"k": [3]}, Plain([4]), Raising()]
+    return [[1, 2], {"k": [3]}, Plain([4]), {"a": [5], "b": {"c": [Raising()]}, "d": [6]},
+            Raising()]
 
 
 def total_refs():
