@@ -87,6 +87,7 @@ copium_ctx *copium_ctx_acquire(void)
     if (ctx != NULL) {
         ctx->in_use = 1;
         ctx->quiet_countdown = -1;
+        ctx->pending.begun = ctx->pending.settled = 0;
     }
     if (ctx != NULL)
         copium_guard_prepare(&ctx->guard);

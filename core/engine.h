@@ -39,7 +39,12 @@ static inline int copium_before_python_code(copium_ctx *ctx)
 }
 
 /* A copy its handler fills out of stdlib's order (pending.h) is on the call's stack from
- * begin to end, on every path. */
+ * begin to end, on every path; a handler begins one only while it is worthwhile. */
+static inline int copium_pending_worthwhile_in(copium_ctx *ctx)
+{
+    return copium_pending_worthwhile(&ctx->pending);
+}
+
 static inline void copium_pending_begin(copium_ctx *ctx, copium_pending *p)
 {
     copium_pending_push(&ctx->pending, p);

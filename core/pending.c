@@ -9,6 +9,7 @@ int copium_pending_settle_all(copium_pending_stack *stack)
     while (p != NULL) {
         copium_pending *outer = p->outer;
         p->settled = 1;
+        stack->settled++;
         if (rc == 0 && p->settle(p) < 0)
             rc = -1;
         p = outer;

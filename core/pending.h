@@ -23,13 +23,24 @@ struct copium_pending {
     int settled;
 };
 
-/* The stack's top, in the call's context. */
+/* The stack, in the call's context, and how pending copies have fared in the call. */
 typedef struct {
     copium_pending *top;
+    Py_ssize_t begun;   /* pending copies started */
+    Py_ssize_t settled; /* of those, settled before they were done */
 } copium_pending_stack;
+
+/* Settling costs more than the fast build saves: once more than one pending copy in four of a
+ * call has been settled (past the first few), its data keeps running Python code below its
+ * containers, and handlers should build the ordinary way for the rest of the call. */
+static inline int copium_pending_worthwhile(const copium_pending_stack *stack)
+{
+    return stack->settled * 4 <= stack->begun + 8;
+}
 
 static inline void copium_pending_push(copium_pending_stack *stack, copium_pending *p)
 {
+    stack->begun++;
     p->settled = 0;
     p->outer = stack->top;
     stack->top = p;

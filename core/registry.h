@@ -69,6 +69,17 @@ static inline copium_registry_cache_entry *copium_registry_cache_set(PyTypeObjec
     return &copium_registry_cache[(size_t)(h >> 56) & (COPIUM_REGISTRY_CACHE_SIZE - 2)];
 }
 
+/* The handler for type if the cache has it, else NULL: never runs code. */
+static inline const copium_handler *copium_registry_cached(PyTypeObject *type)
+{
+    copium_registry_cache_entry *set = copium_registry_cache_set(type);
+    if (set[0].type == type)
+        return set[0].handler;
+    if (set[1].type == type)
+        return set[1].handler;
+    return NULL;
+}
+
 /* The handler for type: registered, resolved, never NULL. */
 static inline const copium_handler *copium_registry_lookup(PyTypeObject *type)
 {

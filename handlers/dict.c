@@ -254,9 +254,14 @@ static int values_need(PyObject *obj, const copium_dict_entries *e)
         if (value == NULL)
             continue;
         if (Py_TYPE(value) != last) {
-            uint32_t flags = copium_registry_lookup(Py_TYPE(value))->flags;
-            if (!(flags & (COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_QUIET)) ||
-                !copium_dict_entries_unchanged(obj, e))
+            const copium_handler *h = copium_registry_cached(Py_TYPE(value));
+            if (h == NULL) { /* resolving may run code (see engine.h) */
+                h = copium_registry_lookup(Py_TYPE(value));
+                if (!copium_dict_entries_unchanged(obj, e))
+                    return -1;
+            }
+            uint32_t flags = h->flags;
+            if (!(flags & (COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_QUIET)))
                 return -1;
             last = Py_TYPE(value);
             atomic = (flags & COPIUM_HANDLER_ATOMIC) != 0;
@@ -272,12 +277,10 @@ static PyObject *fill_clone(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
                             const copium_dict_entries *e)
 {
     const Py_ssize_t n = PyDict_GET_SIZE(obj);
-    int str_keys;
-    if (n == 0 || n > CLONE_MAX_ITEMS || !keys_fit(ctx, obj, e, &str_keys) ||
-        !is_inserted_table(e, n, str_keys))
+    if (n == 0 || n > CLONE_MAX_ITEMS || !copium_pending_worthwhile_in(ctx))
         return NULL;
-    int need = values_need(obj, e);
-    if (need < 0)
+    int need = values_need(obj, e), str_keys;
+    if (need < 0 || !keys_fit(ctx, obj, e, &str_keys) || !is_inserted_table(e, n, str_keys))
         return NULL;
     PyObject *copy = PyDict_Copy(obj);
     if (copy == NULL)

@@ -1,7 +1,8 @@
 /* The stack of pending copies (core/pending.h): settling visits every pending copy innermost
  * first and empties the stack; after a settle fails the outer ones are marked settled without
  * their settle running (their handlers drop them on the exception); taking a copy off the
- * stack is LIFO for unsettled ones and a no-op for settled ones. */
+ * stack is LIFO for unsettled ones and a no-op for settled ones; starting pending copies stays
+ * worthwhile while few of a call's are settled. */
 #include "embed.h"
 
 #include "../../core/pending.h"
@@ -96,12 +97,37 @@ static void test_pop_is_lifo(void **state)
     assert_int_equal(order[0], 7);
 }
 
+static void test_worthwhile_while_settling_is_rare(void **state)
+{
+    (void)state;
+    copium_pending_stack stack = {NULL};
+    probe p = {.pending = {.settle = probe_settle}, .id = 0};
+    /* Every copy settled: the first few are allowed, then no more. */
+    int allowed = 0;
+    while (copium_pending_worthwhile(&stack) && allowed < 100) {
+        copium_pending_push(&stack, &p.pending);
+        assert_int_equal(copium_pending_settle_all(&stack), 0);
+        allowed++;
+    }
+    assert_int_equal(allowed, 3);
+    assert_int_equal(stack.begun, 3);
+    assert_int_equal(stack.settled, 3);
+    /* Copies done without settling bring it back: one settled in five stays allowed. */
+    for (int i = 0; i < 12; i++) {
+        copium_pending_push(&stack, &p.pending);
+        copium_pending_pop(&stack, &p.pending);
+    }
+    assert_true(copium_pending_worthwhile(&stack));
+    assert_null(stack.top);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settle_all_innermost_first),
         cmocka_unit_test(test_failure_marks_the_rest_settled),
         cmocka_unit_test(test_pop_is_lifo),
+        cmocka_unit_test(test_worthwhile_while_settling_is_rare),
     };
     return cmocka_run_group_tests_name("pending", tests, embed_setup, embed_teardown);
 }

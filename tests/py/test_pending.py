@@ -334,3 +334,19 @@ def test_the_fast_path_is_taken():
         pytest.skip("the dict table reader is off on this interpreter (free-threaded build)")
     x = {"k%d" % i: [i] for i in range(10)}
     assert _sizes(impl.deepcopy(x)) == _sizes(copy.deepcopy(x))
+
+
+class Plain:
+    def __init__(self, i):
+        self.i = i
+
+
+def test_a_call_whose_dicts_keep_settling_copies_as_stdlib():
+    # Every dict here is settled by the instance below it: after the first few, the call stops
+    # cloning (core/pending.h, copium_pending_worthwhile) and builds the rest the ordinary
+    # way. Both halves must give stdlib's copy, sizes included; so must a dict-only tail.
+    x = [{"a": i, "name": "x", "b": [Plain(i)], "c": [1, 2], "d": "y"} for i in range(50)]
+    x += [{"k%d" % j: [j] for j in range(i % 12)} for i in range(50)]
+    a, b = copy.deepcopy(x), impl.deepcopy(x)
+    assert_same_copy(x, a, b)
+    assert _sizes(a) == _sizes(b)
