@@ -170,8 +170,11 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, vo
 }
 
 /* Out of line (also under LTO): the inline lookup's callers stay small. */
+uint64_t copium_registry_misses;
+
 COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type)
 {
+    copium_registry_misses++;
     copium_gc_resume(); /* a resolver may run Python code */
     const copium_handler *h = copium_registry_find(type);
     if (h == NULL) {

@@ -62,22 +62,15 @@ extern copium_registry_cache_entry copium_registry_cache[COPIUM_REGISTRY_CACHE_S
 
 const copium_handler *copium_registry_resolve(PyTypeObject *type);
 
+/* How many lookups have missed the cache: a caller that must know whether its lookup may have
+ * run code (a resolver's) compares it before and after. */
+extern uint64_t copium_registry_misses;
+
 /* The first entry of type's set: Fibonacci hashing of the address, top bits, even index. */
 static inline copium_registry_cache_entry *copium_registry_cache_set(PyTypeObject *type)
 {
     uint64_t h = (uint64_t)(uintptr_t)type * 0x9E3779B97F4A7C15ULL;
     return &copium_registry_cache[(size_t)(h >> 56) & (COPIUM_REGISTRY_CACHE_SIZE - 2)];
-}
-
-/* The handler for type if the cache has it, else NULL: never runs code. */
-static inline const copium_handler *copium_registry_cached(PyTypeObject *type)
-{
-    copium_registry_cache_entry *set = copium_registry_cache_set(type);
-    if (set[0].type == type)
-        return set[0].handler;
-    if (set[1].type == type)
-        return set[1].handler;
-    return NULL;
 }
 
 /* The handler for type: registered, resolved, never NULL. */

@@ -146,6 +146,19 @@ static int is_inserted_table(const copium_dict_entries *e, Py_ssize_t n, int str
 
 /* ---- the ordinary way ------------------------------------------------------------------- */
 
+/* copy[deepcopy(key)] = value_copy: the rest of stdlib's step once the value is copied. 0 or
+ * -1. */
+static int insert_with_key_copy(copium_ctx *ctx, PyObject *copy, PyObject *key,
+                                PyObject *value_copy)
+{
+    PyObject *key_copy = copium_deepcopy_child(ctx, key);
+    int rc = key_copy ? copium_before_hashing(ctx, key_copy) : -1;
+    if (rc == 0)
+        rc = PyDict_SetItem(copy, key_copy, value_copy);
+    Py_XDECREF(key_copy);
+    return rc;
+}
+
 /* Insert the copies of the items it still gives into copy. 0, or -1 with an error. */
 static int insert_copies(copium_ctx *ctx, PyObject *copy, copium_dictiter *it)
 {
@@ -163,13 +176,9 @@ static int insert_copies(copium_ctx *ctx, PyObject *copy, copium_dictiter *it)
             Py_INCREF(key);
             Py_INCREF(value);
             PyObject *value_copy = copium_deepcopy_child(ctx, value);
-            PyObject *key_copy = value_copy ? copium_deepcopy_child(ctx, key) : NULL;
-            rc = key_copy ? copium_before_hashing(ctx, key_copy) : -1;
-            if (rc == 0)
-                rc = PyDict_SetItem(copy, key_copy, value_copy);
+            rc = value_copy ? insert_with_key_copy(ctx, copy, key, value_copy) : -1;
             Py_DECREF(key);
             Py_DECREF(value);
-            Py_XDECREF(key_copy);
             Py_XDECREF(value_copy);
             copium_atom_cache_reset(&key_atoms);
             copium_atom_cache_reset(&value_atoms);
@@ -254,13 +263,11 @@ static int values_need(PyObject *obj, const copium_dict_entries *e)
         if (value == NULL)
             continue;
         if (Py_TYPE(value) != last) {
-            const copium_handler *h = copium_registry_cached(Py_TYPE(value));
-            if (h == NULL) { /* resolving may run code (see engine.h) */
-                h = copium_registry_lookup(Py_TYPE(value));
-                if (!copium_dict_entries_unchanged(obj, e))
-                    return -1;
-            }
-            uint32_t flags = h->flags;
+            uint64_t misses = copium_registry_misses;
+            uint32_t flags = copium_registry_lookup(Py_TYPE(value))->flags;
+            /* A resolver may run code (see engine.h): the table is read again after one. */
+            if (copium_registry_misses != misses && !copium_dict_entries_unchanged(obj, e))
+                return -1;
             if (!(flags & (COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_QUIET)))
                 return -1;
             last = Py_TYPE(value);
@@ -327,11 +334,7 @@ static PyObject *fill_clone(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
         copium_atom_cache_reset(&atoms);
         if (value_copy != NULL && f.pending.settled) {
             /* Settled: on as stdlib goes, this item's key, then the original's next items. */
-            PyObject *key_copy = copium_deepcopy_child(ctx, key);
-            int rc = key_copy ? copium_before_hashing(ctx, key_copy) : -1;
-            if (rc == 0)
-                rc = PyDict_SetItem(copy, key_copy, value_copy);
-            Py_XDECREF(key_copy);
+            int rc = insert_with_key_copy(ctx, copy, key, value_copy);
             Py_DECREF(value_copy);
             Py_DECREF(key);
             Py_DECREF(value);
