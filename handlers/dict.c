@@ -30,6 +30,7 @@
 #define CLONE_MIN_ITEMS 16 /* without dict_table.h, where a clone needs __sizeof__ */
 #define CLONE_MAX_ITEMS (1 << 20)
 #define MAX_STEPS       64
+#define SMALL_N         64 /* the step of every n below this is in a table: copies are mostly small */
 
 typedef struct {
     Py_ssize_t covered; /* sizes are known for every n <= covered */
@@ -39,6 +40,7 @@ typedef struct {
     Py_ssize_t step_n[MAX_STEPS];
     Py_ssize_t step_size[MAX_STEPS];
     Py_ssize_t step_slots[MAX_STEPS];
+    signed char step_of_small[SMALL_N]; /* for n < SMALL_N and n <= covered */
 } size_steps;
 
 static size_steps steps_for[2]; /* [0]: keys of any type, [1]: all exact str */
@@ -98,6 +100,8 @@ static int measure_steps(size_steps *st, int str_keys, Py_ssize_t upto)
         }
         last_slots = slots;
         st->covered = n;
+        if (n < SMALL_N)
+            st->step_of_small[n] = (signed char)(st->nsteps - 1);
     }
     Py_DECREF(ref);
     return 0;
@@ -112,6 +116,8 @@ error:
 static int inserted_step(Py_ssize_t n, int str_keys)
 {
     size_steps *st = &steps_for[str_keys];
+    if (n < SMALL_N && n <= st->covered)
+        return st->step_of_small[n];
     if (n > st->covered) {
         Py_ssize_t upto = st->covered > 0 ? st->covered : 64;
         while (upto < n)
@@ -240,8 +246,9 @@ static int keys_fit(copium_ctx *ctx, PyObject *obj, const copium_dict_entries *e
             continue; /* a deleted entry */
         PyObject *key = COPIUM_DICT_ENTRY_KEY(e, i);
         if (Py_TYPE(key) != atoms.type) {
+            uint64_t misses = copium_registry_misses;
             if (!copium_hashes_in_c(Py_TYPE(key)) || !copium_child_is_atom(ctx, &atoms, key) ||
-                !copium_dict_entries_unchanged(obj, e))
+                (copium_registry_misses != misses && !copium_dict_entries_unchanged(obj, e)))
                 return 0;
         }
         *str_keys &= PyUnicode_CheckExact(key);
@@ -321,11 +328,14 @@ static PyObject *fill_clone(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
         if (Py_TYPE(value) == atoms.type) {
             if (atoms.atomic)
                 continue;
-        } else if (copium_child_is_atom(ctx, &atoms, value)) {
-            /* A type met for the first time may have run a resolver (see engine.h). */
-            if (!copium_dict_entries_unchanged(copy, &c))
+        } else {
+            uint64_t misses = copium_registry_misses;
+            int atomic = copium_child_is_atom(ctx, &atoms, value);
+            /* A resolver may have run code (see engine.h): the table is read again after one. */
+            if (copium_registry_misses != misses && !copium_dict_entries_unchanged(copy, &c))
                 goto changed;
-            continue;
+            if (atomic)
+                continue;
         }
         PyObject *key = Py_NewRef(COPIUM_DICT_ENTRY_KEY(&c, i));
         Py_INCREF(value);
