@@ -148,6 +148,9 @@ PyObject *copium_copy(PyObject *obj)
 
 PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
 {
+    /* The protocol runs Python code: a quiet handler deferring to it needs no care of its own. */
+    if (copium_before_python_code(ctx) < 0)
+        return NULL;
     const copium_handler *h = copium_registry_default();
     return h->deepcopy(ctx, obj, hash, h->data);
 }

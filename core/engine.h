@@ -173,7 +173,8 @@ static inline PyObject *copium_deepcopy(PyObject *obj, PyObject *memo)
 }
 PyObject *copium_copy(PyObject *obj);
 
-/* Default (stdlib protocol) paths, for a handler that wants to defer in some cases. */
+/* Default (stdlib protocol) paths, for a handler that wants to defer in some cases (the deep
+ * one calls copium_before_python_code first). */
 PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash);
 PyObject *copium_copy_default(PyObject *obj);
 

@@ -15,8 +15,9 @@
  * before it looks at the memo (3.14's copy._atomic_types); other atomic handlers, like
  * stdlib before 3.14, consult a Python memo first. */
 #define COPIUM_HANDLER_STDLIB_ATOM 0x80000000u
-/* QUIET: the handler runs no Python code itself (builtin containers), so the collector may stay
- * paused while it runs (gcpause.h). */
+/* QUIET: the handler runs no Python code itself (builtin containers, the datetime types), or
+ * calls copium_before_python_code before it does: the collector may stay paused while it runs
+ * (gcpause.h), and the call's pending copies unsettled (pending.h). */
 #define COPIUM_HANDLER_QUIET          0x40000000u
 #define COPIUM_HANDLER_INTERNAL_FLAGS (COPIUM_HANDLER_STDLIB_ATOM | COPIUM_HANDLER_QUIET)
 

@@ -95,25 +95,31 @@ static PyObject *timedelta_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_
     return remember(ctx, obj, hash, copy);
 }
 
-/* Shallow copies keep stdlib's protocol (copy is NULL): rare, and cheap enough there. */
+/* Shallow copies keep stdlib's protocol (copy is NULL): rare, and cheap enough there. Quiet:
+ * the C API's constructors run no Python code for these exact types, the tzinfo goes through
+ * the engine, and the default path takes care of itself (engine.h). */
 static const copium_handler datetime_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "datetime",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = datetime_deepcopy,
 };
 static const copium_handler time_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "time",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = time_deepcopy,
 };
 static const copium_handler date_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "date",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = date_deepcopy,
 };
 static const copium_handler timedelta_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "timedelta",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = timedelta_deepcopy,
 };
 

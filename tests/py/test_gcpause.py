@@ -6,6 +6,7 @@ to happen, so that these tests cannot pass with the feature silently gone."""
 
 import copy
 import copyreg
+import datetime
 import gc
 import os
 import sys
@@ -72,6 +73,17 @@ class WithState:
         self.__dict__.update(state)
 
 
+class LookTZ(datetime.tzinfo):
+    """A Python tzinfo: copied through its reduce below a datetime, whose handler is quiet."""
+
+    def utcoffset(self, d):
+        return datetime.timedelta(hours=2)
+
+    def __reduce_ex__(self, protocol):
+        look()
+        return (LookTZ, ())
+
+
 class Key:
     """A dict key / set element whose copy hashes and compares in Python."""
 
@@ -122,6 +134,8 @@ def each_python_entry():
         "class key, metaclass __hash__": lambda: [builtin_graph(),
                                                   {ClassKey: 1, ClassKey2: 2}],
         "tuple key holding an instance": lambda: [builtin_graph(), {(1, Key()): 1}],
+        "datetime's Python tzinfo": lambda: [builtin_graph(), [datetime.datetime(
+            2026, 11, 24, tzinfo=LookTZ())], builtin_graph()],
     }
 
 

@@ -8,6 +8,7 @@ items in the parent's copy, no original value held by any copy, and in the end c
 stdlib's exact size."""
 
 import copy
+import datetime
 import gc
 import os
 import sys
@@ -64,6 +65,21 @@ class MemoHook:
     def __deepcopy__(self, memo):
         self.watch.look(memo.get(id(self.watch.target)))
         return MemoHook(self.watch)
+
+
+class MemoTZ(datetime.tzinfo):
+    """A Python tzinfo whose __deepcopy__ looks at the memo: Python code below a datetime, whose
+    handler is quiet (handlers/datetime.c)."""
+
+    def __init__(self, watch):
+        self.watch = watch
+
+    def utcoffset(self, d):
+        return datetime.timedelta(hours=1)
+
+    def __deepcopy__(self, memo):
+        self.watch.look(memo.get(id(self.watch.target)))
+        return MemoTZ(self.watch)
 
 
 class Child:
@@ -146,6 +162,11 @@ def python_hashed_key(watch):
     return {"a": [1], "b": {KeyA: [2], KeyB: [3]}, "d": [4], "e": {"f": [5]}}
 
 
+def tzinfo_below_a_datetime(watch):
+    when = datetime.datetime(2026, 11, 24, 9, 30, tzinfo=MemoTZ(watch))
+    return {"a": [1], "b": {"when": when, "day": when.date()}, "d": [3], "e": {"f": [4]}}
+
+
 def many_items(watch):
     d = {"k%02d" % i: [i] for i in range(40)}
     d["k20"] = [MemoHook(watch)]
@@ -160,6 +181,7 @@ CASES = {
     "__setstate__ given the parent": setstate_cycle,
     "key hashed in Python": python_hashed_key,
     "40 items, hook at the 21st": many_items,
+    "tzinfo hook below a datetime": tzinfo_below_a_datetime,
 }
 
 
