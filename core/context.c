@@ -3,7 +3,6 @@
  * pointer finds it without a dict lookup. */
 #include "context.h"
 
-#include "gcpause.h"
 #include "guard.h"
 #include "pymemo.h"
 
@@ -115,14 +114,7 @@ void copium_ctx_release(copium_ctx *ctx)
 
 PyObject *copium_ctx_pymemo(copium_ctx *ctx)
 {
-    if (ctx->pymemo == NULL) {
-        /* The memo is for Python code, which may then leave in it keys whose __eq__ the call's
-         * lookups run: copium_gc_resume keeps the call from pausing from here on. The copies
-         * it holds must look as stdlib's would. */
-        copium_gc_resume();
-        if (ctx->pending.top != NULL && copium_pending_settle_all(&ctx->pending) < 0)
-            return NULL;
+    if (ctx->pymemo == NULL)
         ctx->pymemo = copium_pymemo_from_native(&ctx->memo, &ctx->keepalive);
-    }
     return ctx->pymemo;
 }

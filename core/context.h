@@ -41,7 +41,8 @@ copium_ctx *copium_ctx_acquire(void);
 /* Reset what the call used (O(entries)), shrink what grew, and hand it back (or free it). */
 void copium_ctx_release(copium_ctx *ctx);
 
-/* The Python memo of this call, created from the native memo on first use. Borrowed. */
+/* The Python memo of this call, created from the native memo on first use. Borrowed. Handlers
+ * call engine.h's copium_ctx_memo, which first readies the call for Python code. */
 PyObject *copium_ctx_pymemo(copium_ctx *ctx);
 
 #endif

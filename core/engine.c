@@ -98,6 +98,11 @@ PyObject *copium_ctx_python_memo(copium_ctx *ctx)
 
 PyObject *copium_ctx_memo(copium_ctx *ctx)
 {
+    /* The memo is for Python code, which may then leave in it keys whose __eq__ the call's
+     * lookups run (the call must not pause the collector from here on), and the copies it
+     * holds must look as stdlib's would. */
+    if (ctx->pymemo == NULL && copium_before_python_code(ctx) < 0)
+        return NULL;
     return copium_ctx_pymemo(ctx);
 }
 

@@ -8,6 +8,7 @@ int copium_pending_settle_all(copium_pending_stack *stack)
     stack->top = NULL;
     while (p != NULL) {
         copium_pending *outer = p->outer;
+        p->outer = NULL;
         p->settled = 1;
         stack->settled++;
         if (rc == 0 && p->settle(p) < 0)

@@ -17,7 +17,7 @@ typedef struct copium_pending copium_pending;
 struct copium_pending {
     /* Bring the copy to stdlib's state. 0, or -1 with an exception set. */
     int (*settle)(copium_pending *self);
-    copium_pending *outer;
+    copium_pending *outer; /* NULL once settled */
     /* Set (before settle runs) once the copy left the stack: from then on its handler must
      * build the ordinary way, and must not touch the copy's internals again. */
     int settled;
@@ -46,13 +46,13 @@ static inline void copium_pending_push(copium_pending_stack *stack, copium_pendi
     stack->top = p;
 }
 
-/* Take p off the stack when its copy is done or abandoned (a settled p is off it already). */
+/* Take p off the stack when its copy is done or abandoned. A settled p is off it already, and
+ * the stack is then empty again (whatever was pushed since has been popped): the store is
+ * unconditional all the same, so that no compiler can think p's address outlives it. */
 static inline void copium_pending_pop(copium_pending_stack *stack, copium_pending *p)
 {
-    if (!p->settled) {
-        assert(stack->top == p);
-        stack->top = p->outer;
-    }
+    assert(p->settled ? stack->top == NULL && p->outer == NULL : stack->top == p);
+    stack->top = p->outer;
 }
 
 /* Settle every pending copy, innermost first, and empty the stack. After a failure the rest

@@ -169,9 +169,9 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, vo
     return 0;
 }
 
-/* Out of line (also under LTO): the inline lookup's callers stay small. */
 uint64_t copium_registry_misses;
 
+/* Out of line (also under LTO): the inline lookup's callers stay small. */
 COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type)
 {
     copium_registry_misses++;

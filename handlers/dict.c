@@ -316,8 +316,6 @@ static PyObject *fill_clone(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
     }
     fill f = {.pending = {.settle = fill_settle}, .copy = copy};
     copium_pending_begin(ctx, &f.pending);
-    if (!copium_dict_entries_unchanged(copy, &c))
-        goto changed;
     copium_atom_cache atoms = {0};
     Py_ssize_t seen = 0; /* items reached, the one being copied included */
     for (Py_ssize_t i = 0; i < c.count; i++) {
@@ -403,9 +401,10 @@ static int next_all_atoms(copium_ctx *ctx, PyObject *obj, int *str_keys)
     return 1;
 }
 
-/* A clone of obj if every key and value is an atom of this call and the clone has exactly
- * the size of stdlib's copy; NULL otherwise (with an exception only on a real error). */
-static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj)
+/* A clone of obj, memoized, if every key and value is an atom of this call and the clone has
+ * exactly the size of stdlib's copy; NULL otherwise (with an exception only on a real
+ * error). */
+static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
 {
     Py_ssize_t n = PyDict_GET_SIZE(obj);
     if (n < CLONE_MIN_ITEMS || n > CLONE_MAX_ITEMS)
@@ -426,6 +425,8 @@ static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj)
             PyErr_Clear();
         return NULL;
     }
+    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+        Py_CLEAR(copy);
     return copy;
 }
 
@@ -433,17 +434,12 @@ static PyObject *dict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
 {
     (void)data;
     PyObject *copy;
-    copium_dict_entries e;
-    if (copium_ctx_python_memo(ctx) == NULL && copium_dict_entries_of(obj, &e)) {
-        copy = fill_clone(ctx, obj, hash, &e);
+    if (copium_ctx_python_memo(ctx) == NULL) { /* else no child is an atom: no clone */
+        copium_dict_entries e;
+        copy = copium_dict_entries_of(obj, &e) ? fill_clone(ctx, obj, hash, &e)
+                                               : clone_atoms(ctx, obj, hash);
         if (copy != NULL || PyErr_Occurred())
             return copy;
-    } else if ((copy = clone_atoms(ctx, obj)) != NULL) {
-        if (copium_memo_store(ctx, obj, hash, copy) < 0)
-            Py_CLEAR(copy);
-        return copy;
-    } else if (PyErr_Occurred()) {
-        return NULL;
     }
     copy = PyDict_New();
     if (copy == NULL)

@@ -24,11 +24,10 @@ typedef struct {
 
 #define COPIUM_DICT_ENTRY_KEY(e, i)                                                                \
     (*(PyObject *const *)((e)->base + (i) * (e)->stride + (e)->key_offset))
-#define COPIUM_DICT_ENTRY_VALUE(e, i)                                                              \
-    (*(PyObject *const *)((e)->base + (i) * (e)->stride + (e)->key_offset + sizeof(PyObject *)))
-/* Where entry i's value is stored, for a table only its builder can see yet. */
+/* Where entry i's value is stored (written only to a table that only its builder can see). */
 #define COPIUM_DICT_ENTRY_VALUE_SLOT(e, i)                                                         \
     ((PyObject **)((e)->base + (i) * (e)->stride + (e)->key_offset + sizeof(PyObject *)))
+#define COPIUM_DICT_ENTRY_VALUE(e, i) (*(PyObject *const *)COPIUM_DICT_ENTRY_VALUE_SLOT(e, i))
 
 /* Fill *out for an exact dict with a combined table: 1, or 0 when the direct read is not
  * available (split table, unverified layout). Never fails. */

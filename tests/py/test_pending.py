@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from graphs import IMPL_NAME, assert_same_copy, impl  # noqa: E402
+from graphs import assert_same_copy, impl  # noqa: E402
 
 IMPLS = {"stdlib": copy.deepcopy, "impl": impl.deepcopy}
 
@@ -343,19 +343,6 @@ def test_a_failure_while_pending_leaves_nothing_half_built():
     for o in originals:
         holders = [r for r in gc.get_referrers(o) if isinstance(r, dict)]
         assert all(r is x or r is x["b"] for r in holders), holders
-
-
-@pytest.mark.skipif(IMPL_NAME != "copium", reason="copium's own fast path")
-def test_the_fast_path_is_taken():
-    # A dict of lists copied without Python code: the fill path leaves the values' slots in
-    # the clone's table, so the copy's items come out in the original's order with its size;
-    # and _copium reports the table reader on, without which there is no fill path.
-    import copium._copium as ext
-
-    if not ext._dict_table_verified():
-        pytest.skip("the dict table reader is off on this interpreter (free-threaded build)")
-    x = {"k%d" % i: [i] for i in range(10)}
-    assert _sizes(impl.deepcopy(x)) == _sizes(copy.deepcopy(x))
 
 
 class Plain:
