@@ -223,7 +223,13 @@ static PyObject *new_dict(const build_t *b, const node_t *nd)
 {
     if (b->first || nd->aux < 0)
         return PyDict_New();
-    return PyDict_Copy(b->p->templates[nd->aux].dict);
+    PyObject *o = PyDict_Copy(b->p->templates[nd->aux].dict);
+    /* A clone is tracked by the collector only when its template is, and the collector stops
+     * tracking a dict that holds no container (the templates): its values, written in place,
+     * may make it part of a cycle. */
+    if (o != NULL && !(nd->flags & F_LEAF) && !PyObject_GC_IsTracked(o))
+        PyObject_GC_Track(o);
+    return o;
 }
 
 static int fill_list(const build_t *b, const node_t *nd, PyObject *o, int32_t from, int32_t to)
@@ -1003,6 +1009,15 @@ static ref_t rec_object(recorder *r, PyObject *obj, copium_hash_t hash, const co
     copium_plan *p = r->p;
     copium_object_layout st;
     int rc = copium_object_layout_of(obj, &st);
+    for (Py_ssize_t j = 0; rc > 0 && j < st.nslots; j++) {
+        if (st.slots[j].offset == 0) {
+            /* The slots read by getattr: the type's facts were not cached yet (the first
+             * time, copyreg._slotnames stores __slotnames__ on the class): once more. */
+            copium_object_layout_clear(&st);
+            rc = copium_object_layout_of(obj, &st);
+            break;
+        }
+    }
     if (rc <= 0)
         return rc < 0 ? REF_ERROR : rec_engine(r, obj, hash, h);
     PyTypeObject *tp = Py_TYPE(obj);
@@ -1483,16 +1498,17 @@ static int make_templates(recorder *r)
             Py_DECREF(dict);
             continue;
         }
-        template_t *t = &p->templates[p->ntemplates];
+        int32_t ti = p->ntemplates++; /* the plan holds the dict from here on */
+        template_t *t = &p->templates[ti];
         t->dict = dict;
         t->node = i;
         t->leaf = leaf;
         t->stride = 0;
         if (!leaf && value_slots(t, p, refs) < 0)
             goto done;
-        if (found < 0 && copium_memo_insert_index(&r->content, key, kh, p->ntemplates) < 0)
+        if (found < 0 && copium_memo_insert_index(&r->content, key, kh, ti) < 0)
             goto done;
-        nd->aux = p->ntemplates++;
+        nd->aux = ti;
         nd->flags |= leaf ? F_LEAF : 0;
     }
     rc = 0;

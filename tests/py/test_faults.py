@@ -201,6 +201,42 @@ def no_memo(x):
     return (x,)
 
 
+def make_batch_graph():
+    """What snapshots record natively (containers, instances, datetimes, UUIDs) and what they
+    keep as engine parts (hooks, reduce), sharing parts with each other (batch/plan.c)."""
+    shared = [1.5, "s", (2, [3])]
+    return {"doc": make_document(), "shared": shared, "plain": Plain(shared, {"k": [1]}),
+            "data": Data([1], shared), "slots": Slots(shared, (4,)),
+            "values": make_value_types()[:2], "hook": HookMemo([shared, {"h": [1]}]),
+            "reduced": Reduced([shared]), "cycle": make_graph()["cycle"]}
+
+
+# Snapshots made outside the sweep, whose calls are swept.
+SNAPSHOTS = {}
+
+
+def prebuilt_snapshot(x):
+    snap = SNAPSHOTS.get(id(x))
+    if snap is None:
+        snap = SNAPSHOTS[id(x)] = copium.extra.snapshot(x)
+    return (snap,)
+
+
+def make_pinned():
+    """A graph holding pinned objects (a dict, an instance with a hook below it): its copies
+    build them from their snapshots."""
+    graph = make_batch_graph()
+    copium.extra.pin(graph["doc"])
+    copium.extra.pin(graph["plain"])
+    return graph
+
+
+def pinned_reference(x):
+    """A pinned object's copy is built as a unit (it shares nothing with the rest of the copy):
+    the copy made without faults is the reference."""
+    return copium.deepcopy(x)
+
+
 def fresh_memo(x):
     return (x, {})
 
@@ -217,6 +253,13 @@ CASES = {
     "deepcopy_handler": (make_state, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
+    "replicate_objects": (make_batch_graph, copium.extra.replicate, replicas,
+                          lambda x: [copy.deepcopy(x) for _ in range(3)]),
+    # a Snapshot made in the sweep is called (outside it) for the comparison
+    "snapshot": (make_batch_graph, copium.extra.snapshot, no_memo, copy.deepcopy),
+    "snapshot_call": (make_batch_graph, copium.extra.Snapshot.__call__, prebuilt_snapshot,
+                      copy.deepcopy),
+    "deepcopy_pinned": (make_pinned, copium.deepcopy, no_memo, pinned_reference),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +335,8 @@ def sweep(x, fn, make_args, expected, persistent):
         # replicate pauses the cyclic collector while it builds: no failure may leave it so
         assert gc.isenabled(), (what + ": the cyclic collector was left paused") % n
         if kind == "ok":
+            if isinstance(result, copium.extra.Snapshot):
+                result = result()
             try:
                 assert_same_copy(x, expected, result)
             except AssertionError as e:
@@ -301,6 +346,8 @@ def sweep(x, fn, make_args, expected, persistent):
         del result
         # the next copy on this thread is correct
         again = fn(*make_args(x))
+        if isinstance(again, copium.extra.Snapshot):
+            again = again()
         assert_same_copy(x, expected, again)
         del again
         if injected == 0:
@@ -363,6 +410,7 @@ def test_allocation_failures(case, persistent):
     registered = case == "deepcopy_handler"
     if registered:
         copium.register_handler(Plain, plain_handler)
+    SNAPSHOTS.clear()
     # An error that copium could only report as unraisable (a finaliser, a failed cleanup)
     # fails the test too.
     unraisable = []
@@ -401,6 +449,8 @@ def test_allocation_failures(case, persistent):
         sys.unraisablehook = saved_hook
         if registered:
             copium.unregister_handler(Plain)
+        copium.extra.clear_pins()
+        SNAPSHOTS.clear()
         if tracemalloc.is_tracing():
             tracemalloc.stop()
     assert not unraisable, unraisable[:5]

@@ -39,6 +39,7 @@ import uuid
 import pytest
 
 import copium
+import copium.extra
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from copyhooks import CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState  # noqa: E402
@@ -270,11 +271,34 @@ CASES = {
     "fail_dict_changed": mutating_dict,
 }
 
+def snapshot_twice(x):
+    snap = copium.extra.snapshot(x)  # recording (the first build, for engine parts)
+    snap()
+    snap()
+
+
+def pinned_copies(x):
+    copium.extra.pin(x)  # recording, and the type's wrapper in the registry
+    try:
+        copium.deepcopy([x, {"again": x}])
+        copium.deepcopy([x], {})
+    finally:
+        copium.extra.unpin(x)
+
+
 OPS = {
     "deepcopy": lambda x: copium.deepcopy(x),
     "deepcopy_memo": lambda x: copium.deepcopy(x, {}),
     "copy": lambda x: copium.copy(x),
+    # batch/: the plan, its builds, pins (on the cases below only)
+    "snapshot": snapshot_twice,
+    "pinned": pinned_copies,
+    "replicate": lambda x: copium.extra.replicate(x, 3),
 }
+BATCH_OPS = ("snapshot", "pinned", "replicate")
+BATCH_CASES = ("atoms", "list", "dict_of_atoms", "shared", "cycles", "plain", "dataclass",
+               "slots", "hooks", "reduce", "stdlib", "fail_hook_value", "fail_uncopyable",
+               "fail_setstate", "fail_recursion")
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +359,8 @@ def within_slack(d):
 # Every case with every operation, but for the one that cannot apply: a shallow copy does not
 # recurse, so the recursion failure is a deep-copy case only.
 CASE_OPS = [(case, op) for case in sorted(CASES) for op in sorted(OPS)
-            if not (case == "fail_recursion" and op == "copy")]
+            if not (case == "fail_recursion" and op == "copy")
+            and (op not in BATCH_OPS or case in BATCH_CASES)]
 
 
 @pytest.mark.parametrize("case,op", CASE_OPS)
