@@ -69,6 +69,7 @@ static const char *const kind_names[K_COUNT] = {
 #define F_OPEN    0x4  /* recording: its items are being recorded */
 #define F_EARLY   0x8  /* recording: reached (a cycle, an engine part) before it is complete */
 #define F_LEAF    0x10 /* a list or dict of constants: a copy of its template (aux) is its copy */
+#define F_QUIET   0x20 /* an engine part whose handler is COPIUM_HANDLER_RECORDABLE */
 
 typedef int32_t ref_t;
 /* rec()'s two answers that are not refs. Constants are ~index, never as low as these. */
@@ -390,6 +391,10 @@ static int run(build_t *b, int32_t end)
             }
             break;
         case OP_MAKE_DICT:
+            if ((nd->flags & F_LEAF) && !b->first) { /* a clone of its template, complete */
+                o = PyDict_Copy(p->templates[nd->aux].dict);
+                break;
+            }
             o = new_dict(b, nd);
             if (o != NULL && fill_dict(b, nd, o, 0, nd->n / 2) < 0)
                 Py_CLEAR(o);
@@ -1242,6 +1247,8 @@ static ref_t rec_engine(recorder *r, PyObject *obj, copium_hash_t hash, const co
     r->b0.objs[self] = copy;
     r->p->nengine++;
     r->last_engine = self;
+    if (recordable)
+        r->p->nodes[self].flags |= F_QUIET;
     return self;
 }
 
@@ -1666,6 +1673,30 @@ static int make_seeds(recorder *r)
     return 0;
 }
 
+/* The tables at their final sizes (they grew by doubling while recording). */
+static void fit(void **array, int32_t *cap, int32_t n, size_t elsize)
+{
+    if (n < *cap && n > 0) {
+        void *p = PyMem_Realloc(*array, (size_t)n * elsize);
+        if (p != NULL) { /* else the larger table stays: nothing lost */
+            *array = p;
+            *cap = n;
+        }
+    }
+}
+
+static void shrink(copium_plan *p)
+{
+    fit((void **)&p->nodes, &p->cap_nodes, p->nnodes, sizeof(node_t));
+    fit((void **)&p->refs, &p->cap_refs, p->nrefs, sizeof(ref_t));
+    fit((void **)&p->consts, &p->cap_consts, p->nconsts, sizeof(PyObject *));
+    fit((void **)&p->ops, &p->cap_ops, p->nops, sizeof(uint32_t));
+    fit((void **)&p->templates, &p->cap_templates, p->ntemplates, sizeof(template_t));
+    fit((void **)&p->layouts, &p->cap_layouts, p->nlayouts, sizeof(layout_t));
+    fit((void **)&p->keypool, &p->cap_keypool, p->nkeypool, sizeof(ref_t));
+    fit((void **)&p->offpool, &p->cap_offpool, p->noffpool, sizeof(Py_ssize_t));
+}
+
 static void recorder_fini(recorder *r)
 {
     if (r->b0_base != NULL) {
@@ -1721,6 +1752,7 @@ copium_plan *copium_plan_record(PyObject *obj, copium_plan_mode mode, PyObject *
         Py_CLEAR(*first);
         goto error;
     }
+    shrink(p);
     p->quiet = builds_quietly(p);
     recorder_fini(&r);
     return p;
@@ -1785,9 +1817,11 @@ size_t copium_plan_sizeof(const copium_plan *p)
 
 PyObject *copium_plan_info(const copium_plan *p)
 {
-    Py_ssize_t counts[K_COUNT] = {0};
-    for (int32_t i = 0; i < p->nnodes; i++)
+    Py_ssize_t counts[K_COUNT] = {0}, recordable = 0;
+    for (int32_t i = 0; i < p->nnodes; i++) {
         counts[p->nodes[i].kind]++;
+        recordable += (p->nodes[i].flags & F_QUIET) != 0;
+    }
     PyObject *kinds = PyDict_New();
     if (kinds == NULL)
         return NULL;
@@ -1800,9 +1834,10 @@ PyObject *copium_plan_info(const copium_plan *p)
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("{s:N,s:i,s:i,s:i,s:i,s:i,s:O,s:O,s:n}", "kinds", kinds, "nodes",
-                         (int)p->nnodes, "constants", (int)p->nconsts, "templates",
-                         (int)p->ntemplates, "layouts", (int)p->nlayouts, "seeds", (int)p->nseeds,
-                         "seeds_precise", p->seeds_precise ? Py_True : Py_False, "quiet",
-                         p->quiet ? Py_True : Py_False, "bytes", (Py_ssize_t)copium_plan_sizeof(p));
+    return Py_BuildValue("{s:N,s:n,s:i,s:i,s:i,s:i,s:i,s:O,s:O,s:n}", "kinds", kinds, "recordable",
+                         recordable, "nodes", (int)p->nnodes, "constants", (int)p->nconsts,
+                         "templates", (int)p->ntemplates, "layouts", (int)p->nlayouts, "seeds",
+                         (int)p->nseeds, "seeds_precise", p->seeds_precise ? Py_True : Py_False,
+                         "quiet", p->quiet ? Py_True : Py_False, "bytes",
+                         (Py_ssize_t)copium_plan_sizeof(p));
 }

@@ -606,6 +606,23 @@ def test_replicate_builds_instances_natively():
     assert copies[0][0] is not copies[1][0] and copies[0][0].tags is not copies[1][0].tags
 
 
+def test_snapshot_with_a_recordable_plugin_part():
+    pair = pytest.importorskip("pair")
+    assert copium.handlers()[pair.Pair] == "pair.Pair"
+    shared = [1]
+    inner = pair.Pair(shared, None)
+    x = [shared, inner, pair.Pair(inner, {"k": shared})]
+    snap = snapshot(x)
+    # each recorded with the plugin's handler (flagged recordable), privately
+    assert kinds(snap)["engine"] == 2 and snap._info()["recordable"] == 2
+    shared.append(2)
+    inner.second = "changed"
+    for _ in range(2):
+        got = snap()
+        assert got[0] == [1] and got[2].first is got[1] and got[1].first is got[0]
+        assert got[2].second["k"] is got[0] and got[1].second is None
+
+
 def test_replicate_with_a_recordable_plugin_part():
     pair = pytest.importorskip("pair")
     shared = [1]
