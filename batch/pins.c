@@ -10,7 +10,9 @@
  *
  * The table and the per-type entries change under the state's lock, held only around C code
  * that runs no Python code (a reference dropped there could run a finaliser: they are dropped
- * after unlocking). */
+ * after unlocking). Where the GIL serialises threads, that code never releases it, so a
+ * thread that holds the GIL never sees a change half made: lookups (one per object of a type
+ * with pinned objects) take the lock only on free-threaded builds. */
 #include "pins.h"
 
 #if PY_VERSION_HEX < 0x030C0000
@@ -60,6 +62,15 @@ static void unlock(copium_batch_state *s)
 #endif
 }
 
+/* The lock for a lookup: needed only where no GIL serialises the lookup with the changes. */
+#ifdef Py_GIL_DISABLED
+#define lock_reader(s)   lock(s)
+#define unlock_reader(s) unlock(s)
+#else
+#define lock_reader(s)   ((void)(s))
+#define unlock_reader(s) ((void)(s))
+#endif
+
 static copium_pin_type *find_type(copium_batch_state *s, PyTypeObject *type)
 {
     for (Py_ssize_t i = 0; i < s->ntypes; i++) {
@@ -103,10 +114,10 @@ static PyObject *find_locked(copium_batch_state *s, PyObject *obj, copium_hash_t
 {
     if (s->pins.count == 0)
         return NULL;
-    lock(s);
+    lock_reader(s);
     PyObject *pin = copium_memo_lookup(&s->pins, obj, hash);
     Py_XINCREF(pin);
-    unlock(s);
+    unlock_reader(s);
     return pin;
 }
 
@@ -136,7 +147,7 @@ static const copium_handler *decorate(PyTypeObject *type, const copium_handler *
     copium_batch_state *s = data;
     if (s->pins.count == 0 || (h->flags & COPIUM_HANDLER_ATOMIC))
         return h;
-    lock(s);
+    lock_reader(s);
     copium_pin_type *e = find_type(s, type);
     if (e != NULL && e->count > 0) {
         e->inner = h;
@@ -150,7 +161,7 @@ static const copium_handler *decorate(PyTypeObject *type, const copium_handler *
         };
         h = &e->wrapper;
     }
-    unlock(s);
+    unlock_reader(s);
     return h;
 }
 
@@ -170,9 +181,9 @@ PyObject *copium_pin_build(PyObject *pin)
     pin_object *p = (pin_object *)pin;
     copium_batch_state *s = copium_batch();
     if (s != NULL) {
-        lock(s);
+        lock_reader(s);
         p->hits++;
-        unlock(s);
+        unlock_reader(s);
     }
     return copium_snapshot_build(p->snapshot);
 }

@@ -10,9 +10,12 @@
  * creation, and for lists, dicts and instances the filling once their items exist (at the end
  * of their items, so that a hash or a hook sees complete objects as in stdlib; and, before a
  * part that may run Python code, the items its ancestors hold by then, which is what stdlib's
- * partial copies hold at that point). Nothing is hashed while building but dict keys and set
- * elements, which any dict or set must hash; a dict whose keys are all constants is a copy of
- * a template holding those keys (a clone of a hash table, no hashing), its values written in.
+ * partial copies hold at that point). A list, dict or instance that nothing reaches before it
+ * is complete is made in one step when its items exist. Nothing is hashed while building but
+ * dict keys and set elements, which any dict or set must hash; a dict whose keys are all
+ * constants is a clone of a template holding those keys (a copy of a hash table, no hashing),
+ * its values written in; a dict or list of constants is a clone of a template holding them
+ * (as the engine's copy of such a dict is a clone of the original).
  *
  * Engine parts. Recording copies an engine part with the engine, in a context (the "first
  * build") whose memo holds the copies of every native part made so far, so that the part sees
