@@ -92,9 +92,8 @@ typedef struct {
 } node_t;
 
 typedef struct {
-    /* The keys in order, each with a placeholder value that each build overwrites: an object
-     * of its own (one for all, None say, or the key itself, would chain every clone's
-     * reference count updates on one object: measurably slower). */
+    /* The keys in order, each with None, a placeholder that each build overwrites (an object
+     * per entry instead, or the key itself, measured no faster on 3.11 or 3.13). */
     PyObject *dict;
     int32_t node; /* the first node that uses it (its keys are the template's) */
     /* Where a clone's values are: value j at its keys object + value_offset + j * stride
@@ -1495,11 +1494,8 @@ static int make_templates(recorder *r)
         if (dict == NULL)
             goto done;
         for (int32_t j = 0; j < m; j++) {
-            PyObject *value = leaf ? Py_NewRef(p->consts[~refs[m + j]])
-                                   : PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
-            int err = value ? PyDict_SetItem(dict, p->consts[~refs[j]], value) : -1;
-            Py_XDECREF(value);
-            if (err < 0) {
+            PyObject *value = leaf ? p->consts[~refs[m + j]] : Py_None;
+            if (PyDict_SetItem(dict, p->consts[~refs[j]], value) < 0) {
                 Py_DECREF(dict);
                 goto done;
             }
