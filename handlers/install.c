@@ -10,6 +10,7 @@
 
 #include "../core/registry.h"
 #include "dict_table.h"
+#include "memo_rejected.h"
 #include "protocol.h"
 
 typedef struct {
@@ -148,6 +149,7 @@ void copium_handlers_fini(void)
 {
     copium_registry_fini();
     copium_stdlib_fini();
+    copium_memo_rejected_clear();
 }
 
 int copium_handlers_is_builtin(PyTypeObject *type)

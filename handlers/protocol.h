@@ -67,6 +67,7 @@ typedef struct {
      * meets them (compared by identity, never called through these references). */
     PyObject *orig_newobj;          /* copyreg.__newobj__ */
     PyObject *orig_deepcopy_atomic; /* copy._deepcopy_atomic */
+    PyObject *orig_error;           /* copy.Error (copium.Error): the class of culprit.c's causes */
     /* object's own protocol entries (from object's type dict). */
     PyObject *object_reduce_ex, *object_reduce, *object_getstate /* NULL before 3.11 */;
     PyObject *object_new; /* object.__new__ */

@@ -312,6 +312,7 @@ int copium_stdlib_init(void)
         PyErr_SetString(PyExc_ImportError, "copium: copy.Error is missing");
         goto error;
     }
+    copium_stdlib.orig_error = Py_NewRef(copium_stdlib.error);
     if (take_fixed_references() < 0 || snapshot_tables() < 0)
         goto error;
 #if PY_VERSION_HEX >= 0x030C0000

@@ -3,16 +3,20 @@ from types import MappingProxyType
 from typing import Any, Callable, TypeVar
 
 from copium import config as config, extra as extra, patch as patch
+from copium.config import apply as configure, get as get_config
 
 __all__ = [
     "Error",
+    "config",
     "copy",
     "deepcopy",
     "error",
+    "extra",
     "get_include",
     "get_pkgconfig_dir",
     "handlers",
     "load_plugins",
+    "patch",
     "register_handler",
     "unregister_handler",
 ]
@@ -27,6 +31,9 @@ PLUGIN_ENTRY_POINT_GROUP: str
 class Error(Exception): ...
 
 error = Error
+
+# The type of the memo a __deepcopy__ method receives from copium.
+memo = dict
 
 def deepcopy(x: _T, memo: dict[int, Any] | None = None) -> _T: ...
 def copy(x: _T) -> _T: ...
