@@ -10,6 +10,7 @@
  * (copium_ctx_memo: the caller's memo or a real dict mirroring the native one). */
 #include "handlers.h"
 
+#include "culprit.h"
 #include "memo_rejected.h"
 #include "protocol.h"
 
@@ -75,6 +76,8 @@ static PyObject *reduce_value(PyObject *x, int deep)
         int use = deep ? PyObject_IsTrue(reductor) : 1;
         if (use != 0) {
             rv = use > 0 ? PyObject_CallOneArg(reductor, x) : NULL;
+            if (rv == NULL && use > 0)
+                copium_culprit(COPIUM_PART_TABLE, x, deep, NULL, reductor, NULL);
             Py_DECREF(reductor);
             return rv;
         }
@@ -94,6 +97,8 @@ static PyObject *reduce_ex_value(PyObject *x, int deep)
     if (rc > 0 && reductor != Py_None) {
         PyObject *proto = PyLong_FromLong(4);
         rv = proto ? PyObject_CallOneArg(reductor, proto) : NULL;
+        if (rv == NULL && proto != NULL)
+            copium_culprit(COPIUM_PART_REDUCE_EX, x, deep, NULL, reductor, NULL);
         Py_XDECREF(proto);
         Py_DECREF(reductor);
         return rv;
@@ -105,6 +110,8 @@ static PyObject *reduce_ex_value(PyObject *x, int deep)
     int truth = rc > 0 ? PyObject_IsTrue(reductor) : 0;
     if (truth > 0) {
         rv = PyObject_CallNoArgs(reductor);
+        if (rv == NULL)
+            copium_culprit(COPIUM_PART_REDUCE, x, deep, NULL, reductor, NULL);
         Py_DECREF(reductor);
         return rv;
     }

@@ -32,6 +32,8 @@
 
 #include <string.h>
 
+#include "culprit.h"
+
 #if PY_VERSION_HEX >= 0x030C0000
 #define SLOT_MEMBER_TYPE Py_T_OBJECT_EX
 #else
@@ -541,7 +543,8 @@ static PyObject *new_instance(PyTypeObject *tp)
     return PyBaseObject_Type.tp_new(tp, copium_stdlib.empty_tuple, NULL);
 }
 
-static int set_slots(PyObject *y, const object_state *st, copium_ctx *ctx)
+/* x only names the culprit of a failure. */
+static int set_slots(PyObject *x, PyObject *y, const object_state *st, copium_ctx *ctx)
 {
     const slot_values *sv = &st->slots;
     for (Py_ssize_t i = 0; i < sv->count; i++) {
@@ -560,8 +563,10 @@ static int set_slots(PyObject *y, const object_state *st, copium_ctx *ctx)
         }
         int rc = PyObject_SetAttr(y, sv->items[i].name, value);
         Py_DECREF(value);
-        if (rc < 0)
+        if (rc < 0) {
+            copium_culprit(COPIUM_PART_SLOTSTATE, x, ctx != NULL, y, NULL, NULL);
             return -1;
+        }
     }
     return 0;
 }
@@ -684,7 +689,7 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
             goto error;
         if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values) < 0)
             goto error;
-        if (set_slots(y, &st, ctx) < 0)
+        if (set_slots(x, y, &st, ctx) < 0)
             goto error;
         if (copium_memo_complete(ctx, x, hash, y) < 0)
             goto error;
@@ -719,7 +724,7 @@ int copium_object_copy(PyObject *x, PyObject **result)
         if (urc < 0)
             goto error;
     }
-    if (set_slots(y, &st, NULL) < 0)
+    if (set_slots(x, y, &st, NULL) < 0)
         goto error;
     state_clear(&st);
     *result = y;
