@@ -187,7 +187,7 @@ def _start_up_choice(environ):
 
 def _autopatch():
     """Called by copium-autopatch.pth at start-up when COPIUM_PATCH is set and not "0", or
-    COPIUM_PATCH_ENABLE is set: enable the patch when the environment asks for it (see
+    COPIUM_PATCH_ENABLE is set and COPIUM_PATCH_DISABLE is not: enable the patch when the environment asks for it (see
     _start_up_choice), and say on stderr what was ignored (start-up goes on either way)."""
     choice, message = _start_up_choice(_os.environ)
     if message is not None:

@@ -408,25 +408,34 @@ def test_count_validation(fn):
     assert len(fn(arg, Index())) == 2
 
 
-@pytest.mark.parametrize("fn,first", [(replicate, "obj"), (repeatcall, "function")])
-def test_argument_parsing(fn, first):
+@pytest.mark.parametrize(
+    "fn,first,second", [(replicate, "obj", "n"), (repeatcall, "function", "size")]
+)
+def test_argument_parsing(fn, first, second):
+    """Positional arguments only, as copium 0.1.0's replicate(obj, n, /) and
+    repeatcall(function, size, /)."""
     name = fn.__name__
-    with pytest.raises(TypeError, match=r"%s\(\) missing 2 required positional arguments: '%s' and 'n'" % (name, first)):
+    with pytest.raises(
+        TypeError,
+        match=r"%s\(\) missing 2 required positional arguments: '%s' and '%s'" % (name, first, second),
+    ):
         fn()
-    with pytest.raises(TypeError, match=r"missing 1 required positional argument: 'n'"):
+    with pytest.raises(TypeError, match=r"missing 1 required positional argument: '%s'" % second):
         fn(list)
     with pytest.raises(TypeError, match=r"takes 2 positional arguments but 3 were given"):
         fn(list, 1, 2)
-    with pytest.raises(TypeError, match=r"unexpected keyword argument 'count'"):
+    with pytest.raises(TypeError, match=r"takes no keyword arguments"):
         fn(list, count=1)
-    assert len(fn(**{first: list, "n": 2})) == 2
+    with pytest.raises(TypeError, match=r"takes no keyword arguments"):
+        fn(**{first: list, second: 2})
+    assert len(fn(list, 2)) == 2
 
 
 def test_signatures():
     import inspect
 
-    assert str(inspect.signature(replicate)) == "(obj, n)"
-    assert str(inspect.signature(repeatcall)) == "(function, n)"
+    assert str(inspect.signature(replicate)) == "(obj, n, /)"
+    assert str(inspect.signature(repeatcall)) == "(function, size, /)"
     assert copium.extra.replicate is copium._copium.replicate
 
 

@@ -423,7 +423,9 @@ def test_autopatch_with_configuration():
         COPIUM_MEMO="dict",
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "True {'memo': 'dict', 'on_memo_rejected': 'raise'}"
+    assert r.stdout.strip() == (
+        "True {'memo': 'dict', 'on_incompatible': 'raise', 'suppress_warnings': ()}"
+    )
 
 
 def test_pth_line_costs_nothing_when_unset():
