@@ -1,9 +1,8 @@
 import sys
 from types import MappingProxyType
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeAlias, TypeVar
 
 from copium import config as config, extra as extra, patch as patch
-from copium.config import apply as configure, get as get_config
 
 __all__ = [
     "Error",
@@ -32,8 +31,11 @@ class Error(Exception): ...
 
 error = Error
 
-# The type of the memo a __deepcopy__ method receives from copium.
-memo = dict
+# The type of the memo a __deepcopy__ method receives from copium: dict itself.
+memo: TypeAlias = dict[int, Any]
+
+configure = config.apply
+get_config = config.get
 
 def deepcopy(x: _T, memo: dict[int, Any] | None = None) -> _T: ...
 def copy(x: _T) -> _T: ...

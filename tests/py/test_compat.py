@@ -428,3 +428,39 @@ def test_autopatch_families_that_disagree_say_so_and_do_not_patch(env):
     assert r.stderr.startswith("copium: not patching copy.deepcopy and copy.copy at start-up")
     assert "COPIUM_PATCH=%r" % env["COPIUM_PATCH"] in r.stderr
     assert "set only one of them" in r.stderr
+
+
+# ---- typing: copium 0.1.0-style code type-checks against the stubs -----------------------------
+
+
+def test_0_1_0_code_type_checks(tmp_path):
+    from test_typing import _mypy
+
+    source = (
+        "import copium\n"
+        "from copium.extra import replicate, repeatcall\n"
+        "copium.configure(memo='native', on_incompatible='silent', suppress_warnings=['TypeError: x'])\n"
+        "copium.configure(on_memo_rejected='warn')\n"
+        "copium.configure()\n"
+        "settings = copium.get_config()\n"
+        "reveal_type(settings['on_incompatible'])\n"
+        "reveal_type(settings['suppress_warnings'])\n"
+        "def hook(memo: copium.memo) -> None: ...\n"
+        "hook({})\n"
+        "reveal_type(replicate([1], 2))\n"
+        "reveal_type(repeatcall(lambda: 1.5, 2))\n"
+    )
+    r, notes = _mypy(tmp_path, source)
+    assert not [line for line in r.stdout.splitlines() if ": error: " in line], r.stdout + r.stderr
+    notes = [n.replace("builtins.", "") for n in notes]
+    assert notes[0] in (
+        "Revealed type is \"Literal['raise'] | Literal['warn'] | Literal['silent']\"",
+        "Revealed type is \"Literal['raise', 'warn', 'silent']\"",
+    ), notes
+    assert notes[1:] == [
+        'Revealed type is "tuple[str, ...]"',
+        'Revealed type is "list[list[int]]"',
+        'Revealed type is "list[float]"',
+    ], notes
+    r, _ = _mypy(tmp_path, "import copium\ncopium.configure(on_incompatible='ignore')\n")
+    assert ": error: " in r.stdout
