@@ -465,3 +465,22 @@ def test_patched_copy_module_names_the_culprit():
             copium.patch.disable()
     assert str(e.__cause__).startswith("the state (item 2) from ListState.__reduce__() must be")
     assert str(f.__cause__) == str(e.__cause__)
+
+
+@pytest.mark.skipif(not hasattr(__import__("sys"), "gettotalrefcount"), reason="needs a debug build of CPython")
+def test_no_reference_leaks():
+    """The causes are made and attached on error paths only: every case, failing again and
+    again with its cause (deepcopy, copy, a memo of the caller's), leaves the interpreter's
+    total reference count where it was (test_refleaks' method)."""
+    from test_refleaks import check_no_leak
+
+    objects = [(make(), message) for _, make, message in CASES]  # a failed copy changes none
+
+    def fail():
+        for x, message in objects:
+            for fn, args in ((copium.deepcopy, ()), (copium.deepcopy, ({},)), (copium.copy, ())):
+                e = outcome(fn, x, *args)
+                assert str(e.__cause__) == message
+                del e
+
+    check_no_leak(fail)
