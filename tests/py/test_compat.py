@@ -91,6 +91,17 @@ def test_version_is_above_0_1_0_and_written_once():
         assert not re.search(r"__version__\s*=", f.read())
 
 
+def test_about_module():
+    """copium.__about__, where copium 0.1.0 kept its version."""
+    import copium.__about__ as about
+
+    assert about.__version__ == copium.__version__
+    t = about.__version_tuple__
+    assert isinstance(t, about.VersionInfo) and t._fields == ("major", "minor", "patch", "pre", "dev", "local")
+    assert "%d.%d.%d" % t[:3] == copium.__version__ and t[:3] > (0, 1, 0)
+    assert about.__commit_id__ is None
+
+
 def test_autopatch_extra_exists_and_needs_nothing():
     md = metadata("copium")
     assert "autopatch" in md.get_all("Provides-Extra")
