@@ -211,7 +211,14 @@ int copium_unpack2(PyObject *seq, PyObject **a, PyObject **b)
     extra = PyIter_Next(it);
     if (extra != NULL) {
         Py_DECREF(extra);
-        PyErr_SetString(PyExc_ValueError, "too many values to unpack (expected 2)");
+#if PY_VERSION_HEX >= 0x030E0000
+        /* 3.14's unpacking gives the length of an exact list, tuple or dict. */
+        if (PyList_CheckExact(seq) || PyTuple_CheckExact(seq) || PyDict_CheckExact(seq))
+            PyErr_Format(PyExc_ValueError, "too many values to unpack (expected 2, got %zd)",
+                         PyDict_CheckExact(seq) ? PyDict_GET_SIZE(seq) : Py_SIZE(seq));
+        else
+#endif
+            PyErr_SetString(PyExc_ValueError, "too many values to unpack (expected 2)");
         goto error;
     }
     if (PyErr_Occurred())

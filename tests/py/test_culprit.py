@@ -65,6 +65,11 @@ class TripleDictItem:
         return (TripleDictItem, (), None, None, iter([(1, 2, 3)]))
 
 
+class ListTripleDictItem:
+    def __reduce__(self):
+        return (ListTripleDictItem, (), None, None, iter([[1, 2, 3]]))
+
+
 class IntDictItems:
     def __reduce__(self):
         return (IntDictItems, (), None, None, 7)
@@ -287,6 +292,13 @@ CASES = [
         TripleDictItem,
         "each of the dict items (item 4) from TripleDictItem.__reduce_ex__(4) must be a (key, "
         "value) pair; got a tuple of 3 items",
+    ),
+    (
+        # 3.14+ says "(expected 2, got 3)" for an exact list, tuple or dict
+        "dictitem-list-triple",
+        ListTripleDictItem,
+        "each of the dict items (item 4) from ListTripleDictItem.__reduce__() must be a (key, "
+        "value) pair; got a list of 3 items",
     ),
     (
         "dictitems-no-setitem",
