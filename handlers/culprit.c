@@ -357,6 +357,8 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
                               "None or an iterator of (key, value) pairs", what);
         break;
     case COPIUM_PART_DICTITEM_PAIR: {
+        if (!raised_here && !not_iterable(what))
+            break; /* an item's own __iter__ / __next__ raised */
         PyObject *p = part_from("dict items", "item 4", x, 0);
         if (p == NULL)
             break;

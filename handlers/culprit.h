@@ -8,10 +8,14 @@
  * copium_culprit is called with that exception set, at the point where a step of the protocol
  * failed (never where copying a child failed: the child names its own culprit). It looks at
  * the part the step used, by its type only (no Python code runs for the diagnosis), and
- * attaches a cause only when that part explains the failure: an exception that already has a
- * cause, or was raised inside Python code (it has a traceback: that code is its culprit), or is
- * not a TypeError, ValueError or AttributeError, is left alone. The exception is never
- * replaced; if making the cause fails, the exception goes on without one. */
+ * attaches a cause only when that part explains the failure: the part is not of the kind the
+ * step needs (not callable where it is called, not iterable where it is iterated, no __dict__,
+ * append or item assignment where the step uses them, not a class where copyreg.__newobj__
+ * needs one), or the step's C code refused it (an exception without a traceback: an error
+ * raised inside the program's own Python code has one, which names that code). An exception
+ * that already has a cause, or is not a TypeError, ValueError or AttributeError, is left
+ * alone. The exception is never replaced; if making the cause fails, the exception goes on
+ * without one. */
 #ifndef COPIUM_CULPRIT_H
 #define COPIUM_CULPRIT_H
 

@@ -12,7 +12,9 @@
 
 #include "culprit.h"
 
-/* _PyObject_FunctionStr's naming of a callable in call errors: "module.qualname()". */
+#if PY_VERSION_HEX < 0x030F0000
+/* _PyObject_FunctionStr's naming of a callable in call errors: "module.qualname()" (up to
+ * 3.14: 3.15's message for a `*args` that is not iterable names no function). */
 static PyObject *function_str(PyObject *func)
 {
     PyObject *qualname, *module = NULL, *result = NULL;
@@ -37,6 +39,7 @@ done:
     Py_XDECREF(module);
     return result;
 }
+#endif
 
 /* `func(*args)`: args as the call would see them. New reference to a tuple, or NULL. */
 static PyObject *star_args(PyObject *func, PyObject *args)
@@ -44,12 +47,19 @@ static PyObject *star_args(PyObject *func, PyObject *args)
     if (PyTuple_CheckExact(args))
         return Py_NewRef(args);
     if (Py_TYPE(args)->tp_iter == NULL && !PySequence_Check(args)) {
+#if PY_VERSION_HEX >= 0x030F0000
+        /* 3.15 no longer names the function here. */
+        (void)func;
+        PyErr_Format(PyExc_TypeError, "Value after * must be an iterable, not %.200s",
+                     Py_TYPE(args)->tp_name);
+#else
         PyObject *name = function_str(func);
         if (name != NULL) {
             PyErr_Format(PyExc_TypeError, "%U argument after * must be an iterable, not %.200s",
                          name, Py_TYPE(args)->tp_name);
             Py_DECREF(name);
         }
+#endif
         return NULL;
     }
     return PySequence_Tuple(args);

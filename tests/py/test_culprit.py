@@ -428,7 +428,19 @@ class RaisesInInit:
         return (RaisesInInit, (1,))
 
 
-@pytest.mark.parametrize("cls", [RaisesInSetState, RaisesInReduce, RaisesInInit])
+class RaisingItem:
+    def __iter__(self):
+        raise TypeError("my own iterator")
+
+
+class RaisesInDictItem:
+    def __reduce__(self):
+        return (RaisesInDictItem, (), None, None, iter([RaisingItem()]))
+
+
+@pytest.mark.parametrize(
+    "cls", [RaisesInSetState, RaisesInReduce, RaisesInInit, RaisesInDictItem]
+)
 @pytest.mark.parametrize("fn", ["deepcopy", "copy"])
 def test_errors_of_the_programs_own_code_get_no_cause(cls, fn):
     """Raised inside Python code: its traceback already points at the culprit."""
