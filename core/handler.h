@@ -18,7 +18,12 @@
 /* QUIET: the handler runs no Python code itself (builtin containers, the datetime types), or
  * calls copium_before_python_code before it does: the collector may stay paused while it runs
  * (gcpause.h), and the call's pending copies unsettled (pending.h). */
-#define COPIUM_HANDLER_QUIET          0x40000000u
-#define COPIUM_HANDLER_INTERNAL_FLAGS (COPIUM_HANDLER_STDLIB_ATOM | COPIUM_HANDLER_QUIET)
+#define COPIUM_HANDLER_QUIET 0x40000000u
+/* SELF_CHECKED: the handler checks per object that the type is one it serves and defers any
+ * other to the default handler, so the resolver's answer is cached without the registry
+ * holding the type alive (types made at run time, pydantic models, can still die). */
+#define COPIUM_HANDLER_SELF_CHECKED 0x20000000u
+#define COPIUM_HANDLER_INTERNAL_FLAGS                                                              \
+    (COPIUM_HANDLER_STDLIB_ATOM | COPIUM_HANDLER_QUIET | COPIUM_HANDLER_SELF_CHECKED)
 
 #endif

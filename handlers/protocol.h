@@ -45,6 +45,17 @@ typedef struct {
     PyObject *items;         /* "items" */
     PyObject *get;           /* "get" */
     PyObject *copy_method;   /* "copy" (list.copy and friends in copy._copy_dispatch) */
+    /* pydantic.c: the names pydantic's BaseModel.__deepcopy__ / __copy__ read. */
+    PyObject *pydantic_extra;      /* "__pydantic_extra__" */
+    PyObject *pydantic_fields_set; /* "__pydantic_fields_set__" */
+    PyObject *pydantic_private;    /* "__pydantic_private__" */
+    PyObject *deepcopy_func;       /* "deepcopy" (a module global) */
+    PyObject *object_setattr;      /* "_object_setattr" */
+    PyObject *pydantic_undefined;  /* "PydanticUndefined" */
+    PyObject *version;             /* "VERSION" */
+    PyObject *root;                /* "root" */
+    PyObject *getattribute;        /* "__getattribute__" */
+    PyObject *setattr;             /* "__setattr__" */
 } copium_names_t;
 
 /* What stdlib's copy functions see, as bound right now (strong references, refreshed by

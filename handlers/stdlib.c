@@ -117,6 +117,16 @@ static int intern_names(void)
         {&copium_names.items, "items"},
         {&copium_names.get, "get"},
         {&copium_names.copy_method, "copy"},
+        {&copium_names.pydantic_extra, "__pydantic_extra__"},
+        {&copium_names.pydantic_fields_set, "__pydantic_fields_set__"},
+        {&copium_names.pydantic_private, "__pydantic_private__"},
+        {&copium_names.deepcopy_func, "deepcopy"},
+        {&copium_names.object_setattr, "_object_setattr"},
+        {&copium_names.pydantic_undefined, "PydanticUndefined"},
+        {&copium_names.version, "VERSION"},
+        {&copium_names.root, "root"},
+        {&copium_names.getattribute, "__getattribute__"},
+        {&copium_names.setattr, "__setattr__"},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (*table[i].slot == NULL) {
