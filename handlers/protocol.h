@@ -83,6 +83,7 @@ typedef struct {
     PyObject *object_reduce_ex, *object_reduce, *object_getstate /* NULL before 3.11 */;
     PyObject *object_new; /* object.__new__ */
     PyObject *empty_tuple;
+    PyObject *protocol4; /* the int 4 stdlib passes to __reduce_ex__ */
     /* Bumped whenever a watched table or module binding changed: per-type facts computed from
      * the tables (object.c's cache) are valid only for the epoch they were computed in. */
     uint64_t epoch;
@@ -214,14 +215,23 @@ Py_ssize_t copium_dict_inserted_sizeof(Py_ssize_t n, int str_keys);
 
 /* ---- object.c ---------------------------------------------------------------------------- */
 
+/* What object.c's per-type facts say about stdlib's route for an object it did not copy:
+ * deep_reduce, stdlib's lookup order reaches getattr(obj, "__reduce_ex__") with nothing
+ * before it to find; reduce_func (a new reference, or NULL), that `obj.__reduce_ex__(4)` is
+ * object.__reduce_ex__ calling the class's own Python __reduce__, i.e. reduce_func(obj). */
+typedef struct {
+    int deep_reduce;
+    PyObject *reduce_func;
+} copium_reduce_route;
+
 /* The native path for an instance whose type keeps object's default reduce protocol (see
  * object.c for the exact conditions). Returns 1 with the copy (or NULL and an exception) in
  * *result when it handled obj, 0 when obj must take stdlib's lookup order instead (nothing
- * was done that stdlib would not do). The deep version stores memo[obj] itself, and sets
- * *deep_reduce when stdlib's lookup order for obj's type would reach getattr(obj,
- * "__reduce_ex__") with nothing before it to find (per-type facts, cached). */
+ * was done that stdlib would not do), with *route filled from the cached per-type facts and
+ * the instance dict (which getattr would look in first). The deep version stores memo[obj]
+ * itself. */
 int copium_object_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, PyObject **result,
-                           int *deep_reduce);
+                           copium_reduce_route *route);
 int copium_object_copy(PyObject *obj, PyObject **result);
 
 /* Forget the per-type facts (at finalisation). */

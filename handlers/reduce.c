@@ -302,12 +302,37 @@ int copium_update_dict(PyObject *y, PyObject *state)
     return rc;
 }
 
+/* `y.__setstate__(state)` when y's type holds a Python function of that name and instances
+ * use generic attribute access: hasattr is then true whatever the instance dict holds, and
+ * the vectorcall finds the same callable getattr would, without a bound method. 1 when it
+ * called (*result: 0 or -1), 0 when the general path must decide. */
+static int setstate_direct(PyObject *y, PyObject *state, int *result)
+{
+    PyTypeObject *tp = Py_TYPE(y);
+    if (tp->tp_getattro != PyObject_GenericGetAttr)
+        return 0;
+    PyObject *f = copium_type_lookup(tp, copium_names.setstate);
+    if (f == NULL || !PyFunction_Check(f))
+        return 0;
+    PyObject *args[] = {y, state};
+    PyObject *r = PyObject_VectorcallMethod(copium_names.setstate, args, 2, NULL);
+    Py_XDECREF(r);
+    *result = r ? 0 : -1;
+    return 1;
+}
+
 /* The state step of _reconstruct, with state already deep-copied when deep (x and deep only
  * name the culprit of a failure). */
 static int apply_state(PyObject *x, int deep, PyObject *y, PyObject *state)
 {
     PyObject *setstate;
-    int rc = copium_get_optional_attr(y, copium_names.setstate, &setstate);
+    int rc;
+    if (setstate_direct(y, state, &rc)) {
+        if (rc < 0)
+            copium_culprit(COPIUM_PART_SETSTATE, x, deep, y, state, NULL);
+        return rc;
+    }
+    rc = copium_get_optional_attr(y, copium_names.setstate, &setstate);
     if (rc < 0)
         return -1;
     if (rc > 0) { /* hasattr(y, '__setstate__'): y.__setstate__(state) */

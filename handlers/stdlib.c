@@ -293,7 +293,8 @@ static int take_fixed_references(void)
         return -1;
     }
     copium_stdlib.empty_tuple = PyTuple_New(0);
-    if (copium_stdlib.empty_tuple == NULL)
+    copium_stdlib.protocol4 = PyLong_FromLong(4);
+    if (copium_stdlib.empty_tuple == NULL || copium_stdlib.protocol4 == NULL)
         return -1;
     if (is_stdlib_function(copium_stdlib.newobj, "copyreg", "__newobj__"))
         copium_stdlib.orig_newobj = Py_NewRef(copium_stdlib.newobj);
