@@ -318,3 +318,46 @@ clean:
 
 distclean: clean
 	rm -rf .venv-*
+
+# ---------------------------------------------------------------------------------------------
+# pydantic's own test suite with copy.deepcopy / copy.copy patched by copium: the sdist of
+# PYDANTIC_VERSION from PyPI (its tests/), the same version's wheel and the test dependencies
+# of its `dev` group (but coverage and pytest-pretty) from PyPI into .venv-pydantic-3.X, copium
+# built into it, pytest run with tests/pydantic/copium_patch_plugin.py loaded first.
+
+PYDANTIC_VERSION ?= 2.14.4
+PYDANTIC_PYTHON ?= 3.11
+PYDANTIC_TEST_PACKAGES := pytest pytest-mock pytest-examples pytest-benchmark pytest-codspeed \
+	pytest-run-parallel dirty-equals faker pytz packaging jsonschema time-machine cloudpickle
+PYDANTIC_PYTEST_ARGS ?= -q -p no:cacheprovider
+
+.PHONY: test-pydantic
+test-pydantic: deps-build
+	@py="$(call find_python,$(PYDANTIC_PYTHON))"; venv=".venv-pydantic-$(PYDANTIC_PYTHON)"; \
+	[ -n "$$py" ] || { echo "error: no CPython $(PYDANTIC_PYTHON)"; exit 1; }; \
+	[ -e "$$venv" ] || { echo "==> creating $$venv"; "$$py" -m venv "$$venv"; }; \
+	if ! "$$venv/bin/python" -c 'import pydantic, dirty_equals, faker, mesonpy; import sys; sys.exit(pydantic.VERSION != "$(PYDANTIC_VERSION)")' 2>/dev/null; then \
+		echo "==> installing pydantic==$(PYDANTIC_VERSION) and its test dependencies into $$venv"; \
+		"$$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+			$(foreach p,$(VENV_PACKAGES),'$(p)') --only-binary=pydantic-core \
+			pydantic==$(PYDANTIC_VERSION) $(PYDANTIC_TEST_PACKAGES); \
+	fi; \
+	echo "==> building copium into $$venv"; \
+	PATH="$(ROOT)/$$venv/bin:$$PATH" NINJA="$(ROOT)/$$venv/bin/ninja" \
+	"$$venv/bin/python" -m pip install --disable-pip-version-check --no-input \
+		--no-build-isolation --no-deps --force-reinstall -q \
+		--config-settings=build-dir="$(ROOT)/build/pydantic-$(PYDANTIC_PYTHON)" \
+		--config-settings=setup-args=-Dwerror=$(WERROR) .; \
+	src="build/pydantic-src/pydantic-$(PYDANTIC_VERSION)"; \
+	if [ ! -d "$$src/tests" ]; then \
+		echo "==> fetching the pydantic $(PYDANTIC_VERSION) sdist (its tests)"; \
+		mkdir -p build/pydantic-src; \
+		"$$venv/bin/python" -m pip download -q --disable-pip-version-check --no-input \
+			--no-binary :all: --no-deps -d build/pydantic-src pydantic==$(PYDANTIC_VERSION); \
+		tar -xzf "build/pydantic-src/pydantic-$(PYDANTIC_VERSION).tar.gz" -C build/pydantic-src; \
+	fi; \
+	echo "==> pytest: pydantic $(PYDANTIC_VERSION)'s tests with copium patched"; \
+	start=$$SECONDS; \
+	cd "$$src" && PYTHONPATH="$(ROOT)/tests/pydantic" "$(ROOT)/$$venv/bin/python" -m pytest tests \
+		-p copium_patch_plugin $(PYDANTIC_PYTEST_ARGS); \
+	echo "pydantic's test suite took $$((SECONDS - start)) s"

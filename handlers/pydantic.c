@@ -210,8 +210,9 @@ static void compute(PyTypeObject *tp, model_facts *f)
      * __getattribute__ (BaseModel.__getattr__ runs only for a missing attribute: an unset
      * slot, which is checked per object). */
     int common = version != 0 && f->object_setattr != NULL && f->deepcopy_func != NULL &&
-                 f->copy_func != NULL && f->extra_offset > 0 && f->fields_set_offset > 0 &&
-                 f->private_offset > 0 && tp->tp_new == PyBaseObject_Type.tp_new &&
+                 f->copy_func != NULL && f->fields_set_offset > 0 &&
+                 (root || (f->extra_offset > 0 && f->private_offset > 0)) &&
+                 tp->tp_new == PyBaseObject_Type.tp_new &&
                  copium_type_lookup(tp, copium_names.new_) == copium_stdlib.object_new &&
                  (meta_new == NULL || Py_TYPE(meta_new)->tp_descr_set == NULL) &&
                  type_getattribute != NULL &&
@@ -294,12 +295,13 @@ static int read_state(PyObject *x, const model_facts *f, int deep, model_state *
     st->dict = NULL;
     if (!globals_unchanged(f, &st->undefined))
         return 0;
-    st->extra = slot(x, f->extra_offset);
     st->fields_set = slot(x, f->fields_set_offset);
-    st->private_ = slot(x, f->private_offset);
+    st->extra = st->private_ = NULL; /* RootModel's methods read neither */
     if (st->fields_set == NULL)
         return 0;
     if (f->kind == KIND_MODEL) {
+        st->extra = slot(x, f->extra_offset);
+        st->private_ = slot(x, f->private_offset);
         /* An unset slot would go to BaseModel.__getattr__. */
         if (st->extra == NULL || st->private_ == NULL)
             return 0;

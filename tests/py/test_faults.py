@@ -219,6 +219,31 @@ CASES = {
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
 }
 
+try:
+    import pydantic
+except ImportError:  # where the Makefile could not install it
+    pydantic = None
+
+if pydantic is not None:
+    class PydInner(pydantic.BaseModel):
+        tags: list = []
+
+    class PydOuter(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="allow")
+        inner: PydInner
+        by_name: dict = {}
+        _private: dict = pydantic.PrivateAttr(default_factory=dict)
+
+    def make_pydantic():
+        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models."""
+        i = PydInner(tags=["a", [1]])
+        o = PydOuter(inner=i, by_name={"i": i, "j": PydInner()}, more={"x": [2]})
+        o._private["inner"] = i
+        return [o, pydantic.RootModel[list]([i, [3]])]
+
+    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, no_memo, copy.deepcopy)
+    CASES["copy_pydantic"] = (make_pydantic, copium.copy, no_memo, copy.copy)
+
 # --------------------------------------------------------------------------------------------
 # Leak accounting
 

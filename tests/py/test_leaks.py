@@ -270,6 +270,36 @@ CASES = {
     "fail_dict_changed": mutating_dict,
 }
 
+try:
+    import pydantic
+except ImportError:  # the pydantic cases run where the Makefile could install it
+    pydantic = None
+
+if pydantic is not None:
+    class PydAddress(pydantic.BaseModel):
+        street: str
+        tags: list = []
+
+    class PydUser(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="allow", arbitrary_types_allowed=True)
+        name: str
+        address: PydAddress
+        meta: dict = {}
+        _cache: dict = pydantic.PrivateAttr(default_factory=dict)
+
+    class PydRoot(pydantic.RootModel[list]):
+        pass
+
+    def pydantic_models():
+        a = PydAddress(street="s", tags=["t"])
+        u = PydUser(name="n", address=a, meta={"a": a, "b": PydAddress(street="b")}, more=[1])
+        u._cache["self"] = u
+        return [u, PydRoot([a, {"k": [1]}]), u]
+
+    CASES["pydantic"] = pydantic_models
+    CASES["fail_pydantic"] = lambda: [
+        PydUser(name="n", address=PydAddress(street="s"), meta={"x": [1], "y": RaisingHook(ValueError)})]
+
 OPS = {
     "deepcopy": lambda x: copium.deepcopy(x),
     "deepcopy_memo": lambda x: copium.deepcopy(x, {}),
