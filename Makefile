@@ -6,6 +6,7 @@
 #   make build            build and install copium into .venv-3.X for each of PYTHONS
 #   make test-sanitize    pytest and the cmocka tests under ASan+UBSan (SANITIZE_PYTHON=3.11)
 #   make test-valgrind    the cmocka tests under valgrind memcheck (SANITIZE_PYTHON)
+#   make test-pydantic    pydantic's own test suite with copy patched by copium (PYDANTIC_VERSION)
 #   make fuzz-long        the hostile-input fuzzer under ASan+UBSan, long (FUZZ_EXAMPLES=50000)
 #   make format           clang-format -i on the C sources
 #   make format-check     fail if a C source is not clang-formatted
@@ -81,7 +82,7 @@ PYTEST_TIMEOUT ?= 900
 .PHONY: test-sanitize test-valgrind fuzz fuzz-long
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 	@echo "Interpreters found: $(or $(FOUND_PYTHONS),none) (under $(PYENV_ROOT)/versions or on PATH)"
 	@echo "From the Debian sid chroot (.ci/sid-chroot): $(or $(VIA_CHROOT),none)"
 
@@ -263,6 +264,10 @@ test: deps
 		echo; echo "=================== CPython $$v ==================="; \
 		$(MAKE) test-$$v || rc=1; \
 	done; \
+	if [ -z "$(IN_CHROOT)$(NO_PYDANTIC_SUITE)" ]; then \
+		echo; echo "=================== pydantic's test suite, copium patched (CPython $(PYDANTIC_PYTHON)) ==================="; \
+		$(MAKE) test-pydantic || rc=1; \
+	fi; \
 	if [ -n "$(SANITIZE_SUMMARY)" ]; then \
 		echo; echo "=================== CPython $(SANITIZE_PYTHON): ASan+UBSan, valgrind ==================="; \
 		$(MAKE) test-sanitize || rc=1; \
