@@ -22,7 +22,7 @@
 /* SELF_CHECKED: the handler checks per object that the type is one it serves and defers any
  * other to the default handler, so the resolver's answer is cached without the registry
  * holding the type alive (types made at run time, pydantic models, can still die). */
-#define COPIUM_HANDLER_SELF_CHECKED 0x20000000u
+#define COPIUM_HANDLER_SELF_CHECKED 0x10000000u
 #define COPIUM_HANDLER_INTERNAL_FLAGS                                                              \
     (COPIUM_HANDLER_STDLIB_ATOM | COPIUM_HANDLER_QUIET | COPIUM_HANDLER_SELF_CHECKED)
 
