@@ -102,6 +102,8 @@ def test_sdist_builds_a_wheel(tmp_path):
             "python/copium-autopatch.pth",
             "python/patch.c",
             "handlers/replicate.c",
+            "include/copium/copium.h",
+            "include/copium/copium.pc.in",
         ):
             assert "%s/%s" % (top, needed) in names, needed
         tar.extractall(str(tmp_path / "unpacked"))
