@@ -11,7 +11,7 @@ import pytest
 
 import copium
 import copium.config
-from graphs import assert_same_copy, assert_same_memo
+from compare import assert_same_copy, assert_same_memo
 
 DEFAULTS = {"memo": "native", "on_incompatible": "raise", "suppress_warnings": ()}
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import copium
 import copium.extra
 from copium.extra import repeatcall, replicate
-from graphs import assert_same_copy
+from compare import assert_same_copy
+from conftest import Plain
 
 
 def _objects(x, into=None):
@@ -239,11 +240,6 @@ class Counted:
         return Counted(copy.deepcopy(self.v, memo))
 
 
-class Plain:
-    def __init__(self, v):
-        self.v = v
-
-
 @pytest.mark.parametrize("enabled", [True, False])
 def test_replicate_leaves_the_collector_as_it_found_it(enabled):
     doc = {"a": [1, {"b": (2, "c")}], ("k", 1): {3, 4.5}, "f": frozenset({None, b"x"})}
@@ -309,7 +305,7 @@ def test_replicate_collects_afterwards():
 
 def test_fallback_for_other_objects():
     shared = [1]
-    obj = {"a": Counted(shared), "b": shared, "c": [Plain(shared)]}
+    obj = {"a": Counted(shared), "b": shared, "c": [Plain(v=shared)]}
     Counted.copies = 0
     copies = replicate(obj, 4)
     assert Counted.copies == 4  # one __deepcopy__ per copy: n ordinary deep copies
@@ -319,7 +315,7 @@ def test_fallback_for_other_objects():
 
 
 @pytest.mark.parametrize(
-    "obj", [[1, bytearray(b"x")], {"k": Plain(1)}, ((1, [Plain(2)]),), {1, Plain(3)}]
+    "obj", [[1, bytearray(b"x")], {"k": Plain(v=1)}, ((1, [Plain(v=2)]),), {1, Plain(v=3)}]
 )
 def test_fallback_shapes(obj):
     check_replicas(obj, replicate(obj, 3), 3)

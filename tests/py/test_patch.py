@@ -224,7 +224,7 @@ def test_patched_deepcopy_arguments(marker_handler):
 
 
 def test_memo_same_as_stdlib():
-    from graphs import assert_same_copy, assert_same_memo
+    from compare import assert_same_copy, assert_same_memo
 
     shared = [1, 2]
     x = {"a": shared, "b": (shared, "s"), "c": [shared, {1, 2}]}
