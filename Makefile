@@ -120,8 +120,52 @@ deps-format:
 	@$(call apt_ensure,$(APT_FORMAT_PACKAGES))
 
 # ---------------------------------------------------------------------------------------------
-# Per interpreter: venv-3.X, build-3.X, pytest-3.X, ctest-3.X, test-3.X.
+# Per interpreter: venv-3.X, build-3.X, plugins-3.X, pytest-3.X, ctest-3.X, test-3.X.
 # (Pattern rules, so these names are not .PHONY; they never create files of their own name.)
+#
+# These steps are the only implementation of each: .ci/sanitize runs the very same targets for
+# its sanitized builds, setting the variables below (unset, each takes the default shown, for
+# the interpreter "3.X" of the target's name). Variables ending in _ENV are environment
+# assignments in shell syntax (`A=1 B='x y'`), set for that one step's command.
+#   VENV            the virtual environment                          .venv-3.X
+#   BUILD_DIR       meson's build directory of copium                build/py-3.X
+#   PAIR_BUILD_DIR  meson's build directory of the example plugin    build/pair-3.X
+#   MESON_ARGS      more meson options for copium and the example plugin
+#   FAULTS          non-empty: copium with copium._faults            (on for 3.Xd)
+#   BUILD_ENV       for the build of copium                          (CFLAGS=...)
+#   PLUGIN_ENV      for the plugin builds and the check after a build, which import copium
+#   PYTEST_PATHS    what pytest runs                                 tests/py and the plugins'
+#   PYTEST_OPTIONS  pytest options of the caller (before PYTEST_ARGS, the user's)
+#   PYTEST_ENV      for pytest
+#   JUNIT           pytest's JUnit report                            build/reports/pytest-3.X.xml
+#   CMOCKA_DIR      the cmocka tests' build directory                build/cmocka-3.X
+#   CMOCKA_ARGS     more meson options for the cmocka build          --buildtype=debugoptimized
+#   CTEST_ENV       for meson test
+#   MESON_TEST_ARGS more meson test options (the user's too)
+# PYTEST_ARGS and MESON_TEST_ARGS are in shell syntax as well (PYTEST_ARGS='-k "a and b"').
+
+venv_dir = $(or $(VENV),.venv-$(1))
+build_dir = $(or $(BUILD_DIR),build/py-$(1))
+pair_build_dir = $(or $(PAIR_BUILD_DIR),build/pair-$(1))
+cmocka_dir = $(or $(CMOCKA_DIR),build/cmocka-$(1))
+junit_path = $(or $(JUNIT),$(REPORTS)/pytest-$(1).xml)
+CMOCKA_ARGS ?= --buildtype=debugoptimized
+# $(call shquote,TEXT): TEXT as one single-quoted shell word (to pass it on as one argument).
+shquote = '$(subst ','\'',$(1))'
+# What the user's arguments are exported as, so that .ci/sanitize and the steps it runs see
+# them unchanged.
+PYTEST_ARGS ?=
+MESON_TEST_ARGS ?=
+export PYTEST_ARGS MESON_TEST_ARGS
+
+# $(call pip_build,BUILD_DIR,PROJECT_DIR,MORE): pip install of a meson-python project into the
+# venv with the venv's build tools, meson's build directory BUILD_DIR, warnings as errors unless
+# WERROR=false, and MESON_ARGS.
+pip_build = PATH="$(ROOT)/$(call venv_dir,$*)/bin:$$PATH" NINJA="$(ROOT)/$(call venv_dir,$*)/bin/ninja" \
+	"$(ROOT)/$(call venv_dir,$*)/bin/python" -m pip install --disable-pip-version-check --no-input \
+	--no-build-isolation --no-deps --no-index --force-reinstall -q \
+	--config-settings=build-dir="$(ROOT)/$(1)" --config-settings=setup-args=-Dwerror=$(WERROR) \
+	$(foreach a,$(MESON_ARGS),--config-settings=setup-args=$(a)) $(3) $(2)
 
 venv-%:
 	@py="$(call find_python,$*)"; \
@@ -129,7 +173,7 @@ venv-%:
 		echo "error: no CPython $* found (looked in $(PYENV_ROOT)/versions/$*.* and for python$* on PATH)"; \
 		exit 1; \
 	fi; \
-	venv=".venv-$*"; \
+	venv="$(call venv_dir,$*)"; \
 	home="$$(dirname "$$(readlink -f "$$py")")"; \
 	if [ -e "$$venv" ] && ! { "$$venv/bin/python" -c 'pass' 2>/dev/null \
 			&& grep -qxF "home = $$home" "$$venv/pyvenv.cfg" 2>/dev/null; }; then \
@@ -154,41 +198,29 @@ venv-%:
 	fi
 
 build-%: venv-%
-	@echo "==> building copium for CPython $* (pip install ., build dir build/py-$*, werror=$(WERROR))"
+	@echo "==> building copium for CPython $* (pip install ., build dir $(call build_dir,$*), werror=$(WERROR))"
 	@mkdir -p build
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
-	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
-		--no-build-isolation --no-deps --force-reinstall -q \
-		--config-settings=build-dir="$(ROOT)/build/py-$*" \
-		--config-settings=setup-args=-Dwerror=$(WERROR) \
-		$(if $(filter %d,$*),--config-settings=setup-args=-Dfault_injection=true) \
-		.
-	@cd /tmp && "$(ROOT)/.venv-$*/bin/python" -c \
+	@$(BUILD_ENV) $(call pip_build,$(call build_dir,$*),.,$(if $(or $(FAULTS),$(filter %d,$*)),--config-settings=setup-args=-Dfault_injection=true))
+	@cd /tmp && $(PLUGIN_ENV) "$(ROOT)/$(call venv_dir,$*)/bin/python" -c \
 		'import copium, sys; print("    copium %s from %s" % (copium.__version__, copium.__file__))'
 
 # The example plugin (examples/pair) and the bundled plugins, built against the copium just
 # installed (without build isolation: PyPI's "copium" is another project) into the same venv.
-plugins-%: venv-%
-	@echo "==> building the example plugin (examples/pair) for CPython $*"
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
-	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
-		--no-build-isolation --no-deps --no-index --force-reinstall -q \
-		--config-settings=build-dir="$(ROOT)/build/pair-$*" \
-		--config-settings=setup-args=-Dwerror=$(WERROR) ./examples/pair
+plugins-%: plugin-pair-%
 	@case "$*" in *d) echo "==> no numpy plugin on a debug build (numpy has no wheels for it)";; \
 		*) $(MAKE) plugin-numpy-$*;; esac
 
+plugin-pair-%: venv-%
+	@echo "==> building the example plugin (examples/pair) for CPython $*"
+	@$(PLUGIN_ENV) $(call pip_build,$(call pair_build_dir,$*),./examples/pair)
+
 plugin-numpy-%: venv-%
-	@"$(ROOT)/.venv-$*/bin/python" -c 'import numpy' 2>/dev/null || { \
-		echo "==> installing numpy (a wheel) into .venv-$*"; \
-		"$(ROOT)/.venv-$*/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+	@"$(ROOT)/$(call venv_dir,$*)/bin/python" -c 'import numpy' 2>/dev/null || { \
+		echo "==> installing numpy (a wheel) into $(call venv_dir,$*)"; \
+		"$(ROOT)/$(call venv_dir,$*)/bin/python" -m pip install -q --disable-pip-version-check --no-input \
 			--only-binary=:all: numpy; }
 	@echo "==> building the numpy plugin (plugins/numpy) for CPython $*"
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
-	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
-		--no-build-isolation --no-deps --no-index --force-reinstall -q \
-		--config-settings=build-dir="$(ROOT)/build/numpy-$*" \
-		--config-settings=setup-args=-Dwerror=$(WERROR) ./plugins/numpy
+	@$(PLUGIN_ENV) $(call pip_build,build/numpy-$*,./plugins/numpy)
 
 # pytest on tests/py and the plugins' tests with the installed copium; the JUnit report feeds
 # the summary.
@@ -197,25 +229,25 @@ PYTEST_PATHS = tests/py examples/pair/tests $(if $(filter %d,$*),,plugins/numpy/
 pytest-%: venv-%
 	@mkdir -p $(REPORTS)
 	@echo "==> pytest tests/py on CPython $*"
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" timeout -k 30 $(PYTEST_TIMEOUT) \
-		"$(ROOT)/.venv-$*/bin/python" -m pytest $(PYTEST_PATHS) \
-		-p no:cacheprovider -q -ra --junitxml="$(REPORTS)/pytest-$*.xml" $(PYTEST_ARGS)
+	@PATH="$(ROOT)/$(call venv_dir,$*)/bin:$$PATH" timeout -k 30 $(PYTEST_TIMEOUT) \
+		env $(PYTEST_ENV) "$(ROOT)/$(call venv_dir,$*)/bin/python" -m pytest $(PYTEST_PATHS) \
+		-p no:cacheprovider -q -ra --junitxml="$(call junit_path,$*)" $(PYTEST_OPTIONS) $(PYTEST_ARGS)
 
 # The cmocka tests: meson itself, run from the venv so that find_installation() picks this
 # interpreter, configures build/cmocka-3.X with -Dtests=enabled and meson test runs them.
 ctest-%: venv-%
-	@echo "==> cmocka tests (meson test) on CPython $*"
-	@bdir="build/cmocka-$*"; export PATH="$(ROOT)/.venv-$*/bin:$$PATH"; \
+	@echo "==> cmocka tests (meson test) on CPython $* ($(call cmocka_dir,$*))"
+	@bdir="$(call cmocka_dir,$*)"; export PATH="$(ROOT)/$(call venv_dir,$*)/bin:$$PATH"; \
 	if [ -f "$$bdir/build.ninja" ]; then \
-		meson setup --reconfigure "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) >/dev/null \
-		|| { rm -rf "$$bdir"; meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) --buildtype=debugoptimized; }; \
+		meson setup --reconfigure "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) $(CMOCKA_ARGS) >/dev/null \
+		|| { rm -rf "$$bdir"; meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) $(CMOCKA_ARGS); }; \
 	else \
 		rm -rf "$$bdir"; \
-		meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) --buildtype=debugoptimized; \
+		meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) $(CMOCKA_ARGS); \
 	fi; \
-	rm -f "$$bdir/meson-logs/testlog.json"; \
+	rm -f "$$bdir"/meson-logs/testlog*.json; \
 	meson compile -C "$$bdir"; \
-	meson test -C "$$bdir" --print-errorlogs $(MESON_TEST_ARGS)
+	env $(CTEST_ENV) meson test -C "$$bdir" --print-errorlogs $(MESON_TEST_ARGS)
 
 # Everything for one interpreter; every step runs even when an earlier one failed (but for a
 # failed build), and the counts land in build/reports/summary-3.X.json.
@@ -226,7 +258,8 @@ ifneq ($(VIA_CHROOT),)
 $(addprefix test-,$(VIA_CHROOT)): test-%:
 	@echo "==> CPython $* is not on this host: running its tests in the Debian sid chroot"
 	@.ci/sid-chroot run "$(ROOT)" -- make test-$* IN_CHROOT=1 \
-		PYTEST_ARGS="$(PYTEST_ARGS)" MESON_TEST_ARGS="$(MESON_TEST_ARGS)" WERROR=$(WERROR) \
+		PYTEST_ARGS=$(call shquote,$(PYTEST_ARGS)) MESON_TEST_ARGS=$(call shquote,$(MESON_TEST_ARGS)) \
+		WERROR=$(WERROR) \
 	|| { rc=$$?; [ $$rc -ne 3 ] || echo "error: CPython $* could not be tested: the Debian sid chroot could not be made (see above)"; exit $$rc; }
 endif
 
@@ -298,8 +331,8 @@ SANITIZE_PYTHON ?= 3.11
 NO_SANITIZE ?=
 SANITIZE_SUMMARY = $(if $(NO_SANITIZE)$(IN_CHROOT),,$(REPORTS)/summary-sanitize-$(SANITIZE_PYTHON).json)
 FUZZ_EXAMPLES ?= 50000
-SANITIZE_ENV = VENV_PACKAGES="$(VENV_PACKAGES)" PYDANTIC_VERSION=$(PYDANTIC_VERSION) WERROR=$(WERROR) PYTEST_TIMEOUT=$(or $(SANITIZE_TIMEOUT),1800) \
-	PYTEST_ARGS="$(PYTEST_ARGS)"
+# .ci/sanitize runs this Makefile's steps (it sees PYTEST_ARGS, exported, unchanged).
+SANITIZE_ENV = WERROR=$(WERROR) PYTEST_TIMEOUT=$(or $(SANITIZE_TIMEOUT),1800)
 
 test-sanitize: deps
 	@$(SANITIZE_ENV) .ci/sanitize asan "$(call find_python,$(SANITIZE_PYTHON))"

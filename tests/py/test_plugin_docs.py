@@ -200,8 +200,9 @@ def raised(exc_type, fn, *args):
 
 
 def register_not_a_type(monkeypatch):
-    return raised(TypeError, c_register, id([1, 2]), ctypes.addressof(
-        _Handler(ctypes.sizeof(_Handler), b"ok", 0, None, None, None)))
+    handler = _Handler(ctypes.sizeof(_Handler), b"ok", 0, None, None, None)
+    not_a_type = [1, 2]
+    return raised(TypeError, c_register, id(not_a_type), ctypes.addressof(handler))
 
 
 def register_not_a_type_python(monkeypatch):
