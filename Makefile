@@ -1,4 +1,4 @@
-# copium's developer and CI entry points. See README.md.
+# copium's developer and CI entry points. See README.md and CONTRIBUTING.md.
 #
 #   make bench            build for CPython 3.11 (BENCH_PYTHON=3.X) and run benchmarks/quick.py
 #   make test             build and test on every supported CPython found (PYTHONS="3.11 3.12")
