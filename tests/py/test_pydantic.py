@@ -20,7 +20,7 @@ pydantic = pytest.importorskip("pydantic", reason="pydantic is not installed in 
 
 import copium  # noqa: E402
 import copium.patch  # noqa: E402
-from graphs import assert_same_copy, assert_same_memo  # noqa: E402
+from compare import assert_same_copy, assert_same_memo  # noqa: E402
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, RootModel,  # noqa: E402
                       field_validator, model_validator)
 
@@ -165,7 +165,7 @@ def models_in(x, seen=None):
 
 
 def assert_models_same(orig, a, b):
-    """Structure (graphs.Walker), then every model's state, pairwise."""
+    """Structure (compare.Walker), then every model's state, pairwise."""
     assert_same_copy(orig, a, b)
     for mo, ma, mb in zip(models_in(orig), models_in(a), models_in(b)):
         assert type(ma) is type(mb) is type(mo)
