@@ -30,7 +30,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from copyhooks import CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState  # noqa: E402
+from copyhooks import (  # noqa: E402
+    CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState, mirror_graph,
+)
 from graphs import assert_same_copy, short  # noqa: E402
 
 import copium  # noqa: E402
@@ -215,6 +217,8 @@ CASES = {
     "deepcopy_value_types": (make_value_types, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_pending": (make_pending, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_handler": (make_state, copium.deepcopy, no_memo, copy.deepcopy),
+    # the memo dict hooks get (core/mirror.h): entries taken in, given up on, filled at the end
+    "deepcopy_memo_dict_uses": (mirror_graph, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
 }

@@ -41,7 +41,9 @@ import pytest
 import copium
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from copyhooks import CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState  # noqa: E402
+from copyhooks import (  # noqa: E402
+    CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState, mirror_graph,
+)
 
 # (A debug interpreter is several times slower, and counts every reference exactly.)
 COPIES = int(os.environ.get("COPIUM_LEAK_COPIES",
@@ -244,6 +246,7 @@ CASES = {
     "namedtuple": lambda: NT([1], {"b": 2}),
     "subclasses": lambda: (lambda ls, ds: [ls, ds])(ListSub([1, [2]]), DictSub(a=[1])),
     "hooks": lambda: [HookMemo([1, {"a": [2]}]), HookNoMemo({"b": [3]}), CopyHook([4])],
+    "memo_dict_uses": mirror_graph,
     "reduce": red,
     "state": lambda: WithState([1, {2: 3}]),
     "registered": lambda: Registered([5]),

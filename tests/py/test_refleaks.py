@@ -22,7 +22,7 @@ import pytest
 import copium
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from copyhooks import HookMemo  # noqa: E402
+from copyhooks import HookMemo, mirror_graph  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not hasattr(sys, "gettotalrefcount"), reason="needs a debug build of CPython")
@@ -88,7 +88,8 @@ def graph():
     pending = {"a": [1], "b": {"c": [2], "d": [HookMemo([3])], "e": {"f": [4]}}, "g": [5]}
     return [doc, cyc, d, pending, (1, [2]), {1, 2, frozenset({3})}, bytearray(b"ab"), Plain([1]),
             Data(1, [2]), Slots(), HookMemo([1, {"a": [2]}]), Reduced([5]), l2, DictSub(a=[1]),
-            decimal.Decimal("1.5"), Plain.__init__, Plain([0]).__init__, range(3), slice(1, 2)]
+            decimal.Decimal("1.5"), Plain.__init__, Plain([0]).__init__, range(3), slice(1, 2),
+            mirror_graph()]
 
 
 def failing_graph():

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from copyhooks import HookMemo, HookNoMemo  # noqa: E402
+from copyhooks import HookMemo, HookNoMemo, mirror_graph  # noqa: E402
 from graphs import assert_same_copy  # noqa: E402
 
 import copium  # noqa: E402
@@ -118,6 +118,7 @@ def make_graph(seed):
         "churn": [Churn([seed, shared]), Churn({"c": Churn(seed)})],
         "bytes": [b"x" * 10, bytearray(b"abc"), 10 ** 40, 1.5, None, True],
         "deep": nested(30, seed),
+        "memo_dict_uses": mirror_graph(),
     }
 
 
@@ -239,7 +240,8 @@ def test_threads_hooks_into_copium_with_and_without_memo(fast_switching):
                 payload = [i, {"n": n}, Plain(n, [i])]
                 x = [HookMemo([payload, HookNoMemo(payload)]),
                      HookYields([payload, HookMemo(payload)]),
-                     HookNoMemo([HookYields(payload), payload]), payload]
+                     HookNoMemo([HookYields(payload), payload]), payload, mirror_graph(),
+                     HookYields([mirror_graph(), payload])]
                 expected = copy.deepcopy(x)
                 assert_same_copy(x, expected, copium.deepcopy(x))
                 assert_same_copy(x, expected, copium.deepcopy(x, {}))
