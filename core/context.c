@@ -1,12 +1,13 @@
 /* Per-call contexts and their per-thread reuse (see context.h). A thread's context is owned by
  * a capsule in the thread-state dict, so it is freed when the thread ends; a C11 thread-local
- * pointer finds it without a dict lookup. The contexts in use on a thread form a stack. */
+ * pointer finds it without a dict lookup. The contexts of a thread that handed Python code a
+memo dict form a stack (innermost first), where a call given that dict back finds its context. */
 #include "context.h"
 
 #include "guard.h"
 
 static _Thread_local copium_ctx *thread_ctx;
-static _Thread_local copium_ctx *active_ctx; /* the innermost context in use on this thread */
+static _Thread_local copium_ctx *mirroring; /* the innermost context with a mirror */
 
 static const char CAPSULE_NAME[] = "copium.context";
 
@@ -90,8 +91,6 @@ copium_ctx *copium_ctx_acquire(void)
         ctx->pending.begun = ctx->pending.settled = 0;
         ctx->loud_depth = -1;
         ctx->loud_obj = NULL;
-        ctx->outer = active_ctx;
-        active_ctx = ctx;
         copium_guard_prepare(&ctx->guard);
     }
     return ctx;
@@ -108,24 +107,38 @@ void copium_ctx_release(copium_ctx *ctx)
     ctx->pending.top = NULL;
     /* A dict kept by user code stays valid: it is simply not ours. Let go before the tables are
      * reset (which may run finalisers): a call given it from then on starts afresh. */
-    copium_mirror_close(&ctx->mirror);
-    Py_CLEAR(ctx->pymemo);
-    ctx->memo_observed = 0;
+    if (ctx->memo_observed) {
+        copium_mirror_close(&ctx->mirror);
+        Py_CLEAR(ctx->pymemo);
+        ctx->memo_observed = 0;
+    }
     copium_memo_reset(&ctx->memo);
     copium_keepalive_reset(&ctx->keepalive);
     ctx->in_use = 0;
-    if (active_ctx == ctx)
-        active_ctx = ctx->outer;
-    ctx->outer = NULL;
+    if (ctx->listed) {
+        if (mirroring == ctx)
+            mirroring = ctx->outer;
+        ctx->outer = NULL;
+        ctx->listed = 0;
+    }
     if (!ctx->owned_by_thread)
         ctx_free(ctx);
     if (failed)
         PyErr_Restore(type, value, tb);
 }
 
+void copium_ctx_list_mirror(copium_ctx *ctx)
+{
+    if (ctx->listed)
+        return;
+    ctx->outer = mirroring;
+    mirroring = ctx;
+    ctx->listed = 1;
+}
+
 copium_ctx *copium_ctx_mirroring(PyObject *memo)
 {
-    for (copium_ctx *ctx = active_ctx; ctx != NULL; ctx = ctx->outer) {
+    for (copium_ctx *ctx = mirroring; ctx != NULL; ctx = ctx->outer) {
         if (ctx->mirror.dict == memo)
             return ctx;
     }

@@ -42,7 +42,8 @@ struct copium_ctx {
     uint64_t code_events;
     int in_use;
     int owned_by_thread;      /* reused by later calls of its thread; else freed on release */
-    struct copium_ctx *outer; /* the context in use below this one on its thread */
+    int listed;               /* on the thread's stack of contexts with a mirror */
+    struct copium_ctx *outer; /* the one below it there */
 };
 
 typedef struct copium_ctx copium_ctx;
@@ -53,6 +54,9 @@ copium_ctx *copium_ctx_acquire(void);
 
 /* Reset what the call used (O(entries)), shrink what grew, and hand it back (or free it). */
 void copium_ctx_release(copium_ctx *ctx);
+
+/* Put ctx, whose mirror was just opened, on its thread's stack of contexts with a mirror. */
+void copium_ctx_list_mirror(copium_ctx *ctx);
 
 /* The context of this thread whose mirror's dict is memo, or NULL. */
 copium_ctx *copium_ctx_mirroring(PyObject *memo);

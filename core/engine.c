@@ -211,14 +211,6 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
 
 /* ---- memo operations ------------------------------------------------------------------- */
 
-/* Keep orig alive (stdlib's _keep_alive), noting where memo[id(memo)] goes at the first. */
-static inline int keep_alive(copium_ctx *ctx, PyObject *orig)
-{
-    if (ctx->keepalive.count == 0)
-        ctx->mirror.keepalive_at = ctx->memo.count;
-    return copium_keepalive_push(&ctx->keepalive, orig);
-}
-
 /* memo[orig] = copy (and orig kept alive) on the native memo behind the mirror. */
 static int mirror_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy,
                         int keep)
@@ -232,7 +224,7 @@ static int mirror_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyO
         if (copium_memo_insert(&ctx->memo, orig, hash, copy) < 0)
             return -1;
     }
-    if (keep && keep_alive(ctx, orig) < 0)
+    if (keep && copium_memo_keep_alive(ctx, orig) < 0)
         return -1;
     /* Back in a handler that may run Python code next. */
     if (ctx->loud_depth == ctx->guard.depth && ctx->mirror.dict != NULL)
@@ -241,8 +233,8 @@ static int mirror_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyO
 }
 
 /* A store once the memo is observable: through the mirror, or on the Python memo. */
-static COPIUM_NOINLINE int store_observed(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
-                                          PyObject *copy, int keep)
+int copium_memo_store_observed(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy,
+                               int keep)
 {
     if (ctx->mirror.dict != NULL && mirror_ready(ctx, orig, orig) < 0)
         return -1;
@@ -254,27 +246,10 @@ static COPIUM_NOINLINE int store_observed(copium_ctx *ctx, PyObject *orig, copiu
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
 {
     if (ctx->memo_observed)
-        return store_observed(ctx, orig, hash, copy, 1);
+        return copium_memo_store_observed(ctx, orig, hash, copy, 1);
     if (copium_memo_insert(&ctx->memo, orig, hash, copy) < 0)
         return -1;
-    return keep_alive(ctx, orig);
-}
-
-int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
-{
-    /* Observable: Python code may have replaced the entry since (stdlib stores it again). */
-    if (ctx->memo_observed)
-        return store_observed(ctx, orig, hash, copy, 1);
-    (void)hash;
-    (void)copy;
-    return keep_alive(ctx, orig);
-}
-
-int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
-{
-    if (ctx->memo_observed)
-        return store_observed(ctx, orig, hash, copy, 0);
-    return copium_memo_insert(&ctx->memo, orig, hash, copy) < 0 ? -1 : 0;
+    return copium_memo_keep_alive(ctx, orig);
 }
 
 /* A lookup once the memo is observable; getitem: with the semantics of `memo[id(orig)]`. */
@@ -323,6 +298,8 @@ PyObject *copium_ctx_memo(copium_ctx *ctx)
     ctx->memo_observed = 1;
     if (rc == 0) /* changes to the dict could not be seen: it is the memo from now on */
         ctx->pymemo = copium_mirror_detach(&ctx->mirror);
+    else
+        copium_ctx_list_mirror(ctx);
     return copium_ctx_python_memo(ctx);
 }
 

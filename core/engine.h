@@ -113,6 +113,20 @@ static inline PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
     return copium_dispatch(ctx, obj, h, hash);
 }
 
+/* The memo operations below once the call has a Python memo (or the mirror of one): keep is
+ * 0 for copium_memo_remember, 1 for a store. */
+int copium_memo_store_observed(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy,
+                               int keep);
+
+/* orig kept alive until the call ends (stdlib's _keep_alive), with the position the memo's
+ * keep-alive list takes among its entries noted at the call's first. 0 or -1. */
+static inline int copium_memo_keep_alive(copium_ctx *ctx, PyObject *orig)
+{
+    if (ctx->keepalive.count == 0)
+        ctx->mirror.keepalive_at = ctx->memo.count;
+    return copium_keepalive_push(&ctx->keepalive, orig);
+}
+
 /* memo[orig] = copy, and orig kept alive until the call ends: what stdlib's deepcopy() does
  * when a copier returns a result other than the object. 0, or -1 with an error. */
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
@@ -120,13 +134,25 @@ int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObj
 /* memo[orig] = copy alone, for a container that must be found while its children are copied
  * (stdlib's `memo[id(x)] = y` in _deepcopy_list); call copium_memo_complete (or
  * copium_memo_store) once it is complete, so that the keepalive list records completed copies
- * in stdlib's order. 0 or -1. */
-int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
+ * in stdlib's order. 0 or -1. Inline: containers call it (and complete) once each. */
+static inline int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
+                                       PyObject *copy)
+{
+    if (ctx->memo_observed)
+        return copium_memo_store_observed(ctx, orig, hash, copy, 0);
+    return copium_memo_insert(&ctx->memo, orig, hash, copy) < 0 ? -1 : 0;
+}
 
 /* copium_memo_store for a copy that copium_memo_remember recorded: the same effect, without
  * a second probe of the native memo while no Python code can have changed that entry (no
- * Python memo). */
-int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
+ * Python memo: with one, stdlib's store is made again). */
+static inline int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
+                                       PyObject *copy)
+{
+    if (ctx->memo_observed)
+        return copium_memo_store_observed(ctx, orig, hash, copy, 1);
+    return copium_memo_keep_alive(ctx, orig);
+}
 
 /* 1 with a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
