@@ -322,13 +322,12 @@ int copium_mirror_absorb(copium_mirror *m, copium_memo *memo, const copium_keepa
     /* Fewer keys than the old ones and the appended: something was deleted. */
     if (m->size + appended != size)
         return 1;
-    /* Every key is an exact int now: the lookup runs no code. */
+    /* memo[id(memo)] still the list (a value that may have been replaced): nothing was deleted
+     * or reordered before it, so it is still the ka_pos-th entry. */
     if (m->ka_list != NULL && m->values_unverified) {
-        PyObject *list = PyDict_GetItemWithError(m->dict, m->ka_key);
-        if (list != m->ka_list) {
-            PyErr_Clear();
+        Py_ssize_t at = (Py_ssize_t)m->ka_pos;
+        if (!PyDict_Next(m->dict, &at, &key, &value) || value != m->ka_list)
             return 1;
-        }
     }
     write_end(m);
     return 0;
