@@ -17,7 +17,8 @@
 #define COPIUM_HANDLER_STDLIB_ATOM 0x80000000u
 /* QUIET: the handler runs no Python code itself (builtin containers, the datetime types), or
  * calls copium_before_python_code before it does: the collector may stay paused while it runs
- * (gcpause.h), and the call's pending copies unsettled (pending.h). */
+ * (gcpause.h), the call's pending copies unsettled (pending.h), and the memo's dict is written
+ * up to date only when Python code is about to run (mirror.h), not around every step. */
 #define COPIUM_HANDLER_QUIET          0x40000000u
 #define COPIUM_HANDLER_INTERNAL_FLAGS (COPIUM_HANDLER_STDLIB_ATOM | COPIUM_HANDLER_QUIET)
 
