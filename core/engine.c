@@ -144,14 +144,18 @@ PyObject *copium_dispatch_loud(copium_ctx *ctx, PyObject *obj, const copium_hand
 
 int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags)
 {
+    /* A caller's memo: its lookups may be observable (a defaultdict's __missing__, a mapping's
+     * methods), so handlers make each one stdlib makes, around atoms too (a tuple's re-check). */
+    const copium_mirror *m = &ctx->mirror;
+    if (m->dict == NULL)
+        return 0;
 #if PY_VERSION_HEX >= 0x030E0000
     if (flags & COPIUM_HANDLER_STDLIB_ATOM)
         return 1; /* 3.14: `if cls in _atomic_types: return x` comes before the memo */
 #else
     (void)flags;
 #endif
-    const copium_mirror *m = &ctx->mirror;
-    return m->dict != NULL && !m->atoms_keyed && !copium_mirror_changed(m);
+    return !m->atoms_keyed && !copium_mirror_changed(m);
 }
 
 /* orig's copy as the memo has it, through the mirror: 1 and a borrowed reference in *found, 0

@@ -174,11 +174,13 @@ static inline PyObject *copium_ctx_python_memo(copium_ctx *ctx)
     return ctx->pymemo != NULL ? ctx->pymemo : ctx->mirror.dict;
 }
 
-/* Is an atom (a type with an ATOMIC handler, flags its handler's) its own copy without a look
- * at the memo? Always with the native memo alone; with a Python memo stdlib looks first
- * (before 3.14, and for atoms it does not know from 3.14), which matters only where Python
- * code may have put an atom's id in it: the caller's memo, or a key added to the mirror's dict
- * that the native memo has not yet taken in or that is not known to be a live non-atom's. */
+/* Is an atom (a type with an ATOMIC handler, flags its handler's) its own copy, with nothing
+ * around it to do? Always with the native memo alone (the caller checks memo_observed). With
+ * a Python memo stdlib looks atoms up first (before 3.14, and from 3.14 those not in its
+ * _atomic_types), and with a caller's memo every lookup a handler makes around its children
+ * may be observable: not then. With the mirror's dict, yes unless Python code may have put an
+ * atom's id in it: a key the native memo has not yet taken in, or one not known to be a live
+ * non-atom's. */
 int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags);
 
 /* The native memo is authoritative (the mirror's dict, if there is one, follows it). */
