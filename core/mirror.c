@@ -197,6 +197,7 @@ int copium_mirror_open(copium_mirror *m, const copium_memo *memo, const copium_k
     m->ka_list = NULL;
     m->entries_out = m->kept_out = 0;
     m->values_unverified = m->atoms_keyed = 0;
+    m->taken = m->native_ops = 0;
 #ifdef COPIUM_MIRROR_WATCHER
     m->dirty = m->broken = m->writing = 0;
     m->next = NULL;
@@ -283,6 +284,7 @@ static int take(copium_mirror *m, copium_memo *memo, const copium_keepalive *ka,
     if (copium_memo_insert(memo, addr, hash, value) < 0)
         return -1;
     m->entries_out = memo->count;
+    m->taken++;
     int live = 0;
     for (int i = 0; i < nknown; i++)
         live |= known[i] == addr;
@@ -375,6 +377,7 @@ static void release(copium_mirror *m)
     Py_CLEAR(m->ka_list);
     m->entries_out = m->kept_out = 0;
     m->values_unverified = m->atoms_keyed = 0;
+    m->taken = m->native_ops = 0;
 }
 
 PyObject *copium_mirror_detach(copium_mirror *m)

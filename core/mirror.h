@@ -44,6 +44,9 @@ struct copium_mirror {
     Py_ssize_t size;       /* len(dict) at the last sync */
     int values_unverified; /* Python code may have replaced a value: hits are confirmed */
     int atoms_keyed;       /* a key Python code added may be an atom's id: atoms are looked up */
+    size_t taken;          /* keys Python code added, taken into the native memo */
+    size_t native_ops;     /* memo operations made on the native memo behind the dict (counted
+                            * by the engine: what the mirror saves, against what taking costs) */
 #ifdef COPIUM_MIRROR_WATCHER
     int dirty;           /* the watcher saw a change since the last sync */
     int broken;          /* ... one the native table cannot follow */

@@ -611,6 +611,16 @@ def test_hook_that_does_not_register_itself():
     compare(x)
 
 
+def test_many_hooks_filling_the_memo_themselves():
+    # With stdlib's own deepcopy in the hooks, Python code makes most entries; past a point
+    # copium makes the dict the call's memo (core/engine.c, mirror_sync): the same records.
+    shared = [0, [1]]
+    x = [Spy([i, {"k": [i]}, shared], [keep] if i == 40 else []) for i in range(120)]
+    x.append(shared)
+    GRAPH[0] = x
+    compare(x)
+
+
 def test_exception_in_hook_leaves_memo_as_stdlib():
     class Raiser:
         def __deepcopy__(self, memo):
