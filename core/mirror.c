@@ -7,9 +7,10 @@
  * mirrors being watched form a list, so that the callback finds the one a dict belongs to
  * (there are as many as calls in progress that gave a hook their memo: a few at most). */
 static struct {
-    int id; /* -1: not added yet; -2: none available */
+    int id;                     /* -1: not added yet; -2: none available */
+    PyInterpreterState *interp; /* the interpreter the id belongs to (ids are per interpreter) */
     copium_mirror *watched;
-} watcher = {-1, NULL};
+} watcher = {-1, NULL, NULL};
 
 /* Called before the change is made: the next sync sees it. */
 static int on_change(PyDict_WatchEvent event, PyObject *dict, PyObject *key, PyObject *new_value)
@@ -45,12 +46,14 @@ static int watch(copium_mirror *m)
 #else
     if (watcher.id == -1) {
         watcher.id = PyDict_AddWatcher(on_change);
+        watcher.interp = PyInterpreterState_Get();
         if (watcher.id < 0) {
             PyErr_Clear();
             watcher.id = -2;
         }
     }
-    if (watcher.id < 0)
+    /* In another interpreter the id may be another watcher's: no mirror there. */
+    if (watcher.id < 0 || watcher.interp != PyInterpreterState_Get())
         return 0;
     if (PyDict_Watch(watcher.id, m->dict) < 0) {
         PyErr_Clear(); /* another interpreter's id, say */
@@ -77,10 +80,12 @@ static void unwatch(copium_mirror *m)
 
 void copium_mirror_fini(void)
 {
-    if (watcher.id >= 0 && watcher.watched == NULL && PyDict_ClearWatcher(watcher.id) < 0)
+    if (watcher.watched != NULL || watcher.interp != PyInterpreterState_Get())
+        return;
+    if (watcher.id >= 0 && PyDict_ClearWatcher(watcher.id) < 0)
         PyErr_Clear();
-    if (watcher.watched == NULL)
-        watcher.id = -1;
+    watcher.id = -1;
+    watcher.interp = NULL;
 }
 
 static void write_begin(copium_mirror *m)
