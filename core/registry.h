@@ -48,6 +48,10 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *type, const copium_handler *
 /* Forget every cached resolution (after something the resolver depends on changed). */
 void copium_registry_invalidate(void);
 
+/* Forget the cached resolution of type alone (a SELF_CHECKED handler that found a type it
+ * does not serve, so that the resolver is asked again). */
+void copium_registry_forget(PyTypeObject *type);
+
 /* Two-way set-associative: a pair of entries per set, the most recently resolved type first,
  * so two types whose addresses map to the same set (say list and a plugin's type in one hot
  * loop) do not evict each other on every object. */

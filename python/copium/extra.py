@@ -9,9 +9,12 @@ type dispatch (pausing the cyclic garbage collector while it builds them, when n
 can run meanwhile; it runs as usual right after). A graph holding anything else (class
 instances, say) is copied one deep copy after another, with the same result.
 
-``repeatcall(function, n)`` returns ``[function() for _ in range(n)]``, the loop run in C.
+``repeatcall(function, size)`` returns ``[function() for _ in range(size)]``, the loop run in
+C.
 
-n must be an integer >= 0 (``TypeError`` / ``ValueError`` otherwise).
+Both take their arguments by position only (copium 0.1.0's signatures: ``replicate(obj, n,
+/)``, ``repeatcall(function, size, /)``); n and size must be integers >= 0 (``TypeError`` /
+``ValueError`` otherwise).
 """
 
 from copium._copium import repeatcall, replicate

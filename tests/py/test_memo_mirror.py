@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from graphs import IMPL_NAME, Walker, assert_same_copy, assert_same_memo, impl  # noqa: E402
+from compare import IMPL_NAME, Walker, assert_same_copy, assert_same_memo  # noqa: E402
+from conftest import impl  # noqa: E402
 
 import copium  # noqa: E402
 import copium.config  # noqa: E402
@@ -788,7 +789,7 @@ def test_memo_handed_to_another_thread():
 
 
 # ---------------------------------------------------------------------------------------------
-# The kept memo after the call, compared entry by entry (graphs.assert_same_memo).
+# The kept memo after the call, compared entry by entry (compare.assert_same_memo).
 
 
 def test_kept_memo_entries_match_stdlib():

@@ -224,7 +224,7 @@ def test_patched_deepcopy_arguments(marker_handler):
 
 
 def test_memo_same_as_stdlib():
-    from graphs import assert_same_copy, assert_same_memo
+    from compare import assert_same_copy, assert_same_memo
 
     shared = [1, 2]
     x = {"a": shared, "b": (shared, "s"), "c": [shared, {1, 2}]}
@@ -423,7 +423,9 @@ def test_autopatch_with_configuration():
         COPIUM_MEMO="dict",
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "True {'memo': 'dict', 'on_memo_rejected': 'raise'}"
+    assert r.stdout.strip() == (
+        "True {'memo': 'dict', 'on_incompatible': 'raise', 'suppress_warnings': ()}"
+    )
 
 
 def test_pth_line_costs_nothing_when_unset():
