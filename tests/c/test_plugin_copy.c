@@ -301,35 +301,8 @@ static void test_handler_uses_ctx_memo(void **state)
     assert_int_equal(pairs_alive, 0);
 }
 
-/* copium_hash_object gives the hash the engine's memo uses: a handler can memoize an object
- * other than its own (here: its second child, mapped to a substitute before it is copied), and
- * the engine finds that entry when it meets the child. */
-static int hash_ok;
-
-static PyObject *substituting_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
-                                       void *data)
-{
-    pair_stats *stats = data;
-    stats->deep++;
-    PairObject *src = (PairObject *)obj;
-    hash_ok += hash == copium_hash_object(obj) &&
-               copium_hash_object(src->second) == copium_hash_object(src->second);
-    PyObject *substitute = PyUnicode_FromString("substitute");
-    if (substitute == NULL)
-        return NULL;
-    PyObject *copy = NULL;
-    if (copium_memo_store(ctx, src->second, copium_hash_object(src->second), substitute) < 0)
-        goto done;
-    PyObject *found = NULL;
-    if (copium_memo_find(ctx, src->second, copium_hash_object(src->second), &found) == 1 &&
-        found == substitute)
-        stats->find_ok++;
-    Py_XDECREF(found);
-    PyObject *first = copium_deepcopy_child(ctx, src->first);
-    if (first == NULL)
-        goto done;
-    PyObject *second = copium_deepcopy_child(ctx, src->second); static PyObject *look; /* the Python function test_handler_running_python_code_sees_the_memo's
-                        * handler calls */
+/* The Python function test_handler_running_python_code_sees_the_memo's handler calls. */
+static PyObject *look;
 
 /* A plugin handler that may run Python code at any point (as every plugin handler may): the
  * memo dict a hook received earlier in the call, kept by Python code, must show what the
@@ -401,7 +374,34 @@ static void test_handler_running_python_code_sees_the_memo(void **state)
     assert_int_equal(pairs_alive, 0);
 }
 
-/* the memo's answer */
+/* copium_hash_object gives the hash the engine's memo uses: a handler can memoize an object
+ * other than its own (here: its second child, mapped to a substitute before it is copied), and
+ * the engine finds that entry when it meets the child. */
+static int hash_ok;
+
+static PyObject *substituting_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
+                                       void *data)
+{
+    pair_stats *stats = data;
+    stats->deep++;
+    PairObject *src = (PairObject *)obj;
+    hash_ok += hash == copium_hash_object(obj) &&
+               copium_hash_object(src->second) == copium_hash_object(src->second);
+    PyObject *substitute = PyUnicode_FromString("substitute");
+    if (substitute == NULL)
+        return NULL;
+    PyObject *copy = NULL;
+    if (copium_memo_store(ctx, src->second, copium_hash_object(src->second), substitute) < 0)
+        goto done;
+    PyObject *found = NULL;
+    if (copium_memo_find(ctx, src->second, copium_hash_object(src->second), &found) == 1 &&
+        found == substitute)
+        stats->find_ok++;
+    Py_XDECREF(found);
+    PyObject *first = copium_deepcopy_child(ctx, src->first);
+    if (first == NULL)
+        goto done;
+    PyObject *second = copium_deepcopy_child(ctx, src->second); /* the memo's answer */
     if (second == NULL) {
         Py_DECREF(first);
         goto done;
