@@ -17,7 +17,8 @@
 #define COPIUM_HANDLER_STDLIB_ATOM COPIUM_HANDLER_RESERVED_STDLIB_ATOM
 /* QUIET: the handler runs no Python code itself (builtin containers, the datetime types), or
  * calls copium_before_python_code before it does: the collector may stay paused while it runs
- * (gcpause.h), and the call's pending copies unsettled (pending.h). */
+ * (gcpause.h), the call's pending copies unsettled (pending.h), and the memo's dict is written
+ * up to date only when Python code is about to run (mirror.h), not around every step. */
 #define COPIUM_HANDLER_QUIET COPIUM_HANDLER_RESERVED_QUIET
 /* SELF_CHECKED: the handler checks per object that the type is one it serves and defers any
  * other to the default handler, so the resolver's answer is cached without the registry

@@ -232,6 +232,7 @@ static void module_free(void *module)
     copium_patch_fini();
 #endif
     copium_handlers_fini();
+    copium_mirror_fini();
     Py_CLEAR(error_type);
 }
 

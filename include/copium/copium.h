@@ -121,7 +121,8 @@ typedef struct copium_api {
     /* 1 and a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
     int (*memo_find)(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
     /* The memo as the dict a __deepcopy__(memo) method expects (borrowed), or NULL with an
-     * exception set. From then on the rest of the copy uses that dict as its memo. */
+     * exception set: stdlib's memo at this point, kept so whenever Python code may run, and
+     * what is changed in it is seen by the memo functions. */
     PyObject *(*ctx_memo)(copium_ctx *ctx);
     /* stdlib's protocol for obj, for a handler that defers in some cases. */
     PyObject *(*deepcopy_default)(copium_ctx *ctx, PyObject *obj, copium_hash_t hash);

@@ -301,6 +301,79 @@ static void test_handler_uses_ctx_memo(void **state)
     assert_int_equal(pairs_alive, 0);
 }
 
+/* The Python function test_handler_running_python_code_sees_the_memo's handler calls. */
+static PyObject *look;
+
+/* A plugin handler that may run Python code at any point (as every plugin handler may): the
+ * memo dict a hook received earlier in the call, kept by Python code, must show what the
+ * handler stored and what the copies of its children stored, in stdlib's order, whenever the
+ * handler calls Python code: after its remember, after each child, after its store. */
+static PyObject *looking_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
+{
+    (void)data;
+    PairObject *src = (PairObject *)obj;
+    PyObject *copy = pair_alloc(Py_TYPE(obj), Py_None, Py_None), *r;
+    if (copy == NULL)
+        return NULL;
+    PairObject *dst = (PairObject *)copy;
+    if (copium_memo_remember(ctx, obj, hash, copy) < 0)
+        goto error;
+    if ((r = PyObject_CallFunction(look, "sO", "remembered", obj)) == NULL)
+        goto error;
+    Py_DECREF(r);
+    PyObject *first = copium_deepcopy_child(ctx, src->first);
+    if (first == NULL)
+        goto error;
+    Py_SETREF(dst->first, first);
+    if ((r = PyObject_CallFunction(look, "sO", "first copied", obj)) == NULL)
+        goto error;
+    Py_DECREF(r);
+    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+        goto error;
+    if ((r = PyObject_CallFunction(look, "sO", "stored", obj)) == NULL)
+        goto error;
+    Py_DECREF(r);
+    return copy;
+error:
+    Py_DECREF(copy);
+    return NULL;
+}
+
+static void test_handler_running_python_code_sees_the_memo(void **state)
+{
+    (void)state;
+    PyTypeObject *type = new_pair_type();
+    run_exec("kept = []\n"
+             "seen = []\n"
+             "class Keep:\n"
+             "    def __deepcopy__(self, memo):\n"
+             "        kept.append(memo)\n"
+             "        return Keep()\n"
+             "def look(when, obj):\n"
+             "    m = kept[0]\n"
+             "    seen.append((when, id(obj) in m, id(obj.first) in m,\n"
+             "                 [o is obj.first for o in m.get(id(m), [])].count(True),\n"
+             "                 [o is obj for o in m.get(id(m), [])].count(True)))\n");
+    look = run_eval("look");
+    const copium_handler h = {
+        .struct_size = sizeof(copium_handler),
+        .name = "looking",
+        .deepcopy = looking_deepcopy,
+    };
+    assert_int_equal(copium_register_handler(type, &h), 0);
+    run_exec("inner = [1, {'a': [2]}]\n"
+             "c = cdeepcopy([Keep(), [3], Pair(inner, None)])\n");
+    assert_py_true("seen == [('remembered', True, False, 0, 0), ('first copied', True, True, 1, 0),"
+                   " ('stored', True, True, 1, 1)]");
+    assert_py_true("c[2].first == inner and c[2].first is not inner");
+    assert_int_equal(copium_unregister_handler(type), 1);
+    Py_DECREF(type);
+    Py_CLEAR(look);
+    run_exec("del kept, seen, Keep, look, inner, c, Pair\n"
+             "gc.collect()\n");
+    assert_int_equal(pairs_alive, 0);
+}
+
 /* copium_hash_object gives the hash the engine's memo uses: a handler can memoize an object
  * other than its own (here: its second child, mapped to a substitute before it is copied), and
  * the engine finds that entry when it meets the child. */
@@ -379,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_null_functions_take_stdlib_path),
         cmocka_unit_test(test_handler_defaults),
         cmocka_unit_test(test_handler_uses_ctx_memo),
+        cmocka_unit_test(test_handler_running_python_code_sees_the_memo),
         cmocka_unit_test(test_hash_object),
     };
     return cmocka_run_group_tests_name("plugin_copy", tests, plugin_setup, plugin_teardown);

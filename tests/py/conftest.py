@@ -303,6 +303,73 @@ class HookMemo:
         return new
 
 
+class HookWrites:
+    """__deepcopy__ that adds entries to the memo (for itself, for its payload's first item
+    and for an atom) and calls copium back with it: copium takes the entries in."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def __deepcopy__(self, memo):
+        new = HookWrites.__new__(HookWrites)
+        memo[id(self)] = new
+        memo[id(self.payload[0])] = self.payload[0]
+        memo.setdefault(id(ATOM), "atom")
+        new.payload = copium.deepcopy(self.payload, memo)
+        return new
+
+
+ATOM = 10 ** 40
+
+
+class HookDeletes:
+    """__deepcopy__ that deletes an entry (copium's mirror gives up: the dict becomes the memo)
+    and calls copium back with the memo."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def __deepcopy__(self, memo):
+        for key in list(memo)[:1]:
+            del memo[key]
+        return HookDeletes(copium.deepcopy(self.payload, memo))
+
+
+class HookStdlib:
+    """__deepcopy__ that calls stdlib's own deepcopy with the memo (when copy is not patched):
+    entries and the keep-alive list made by Python code, taken in by copium."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def __deepcopy__(self, memo):
+        return HookStdlib(copy.deepcopy(self.payload, memo))
+
+
+KEPT_MEMO = [None]
+
+
+class HookKeeps:
+    """__deepcopy__ that keeps the memo (the last one only): copium fills it to its final
+    state at the end of the call."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def __deepcopy__(self, memo):
+        KEPT_MEMO[0] = memo
+        return HookKeeps(copium.deepcopy(self.payload, memo))
+
+
+def mirror_graph():
+    """Every use of the memo dict above, around shared and nested containers."""
+    shared = [1, {"s": [2]}]
+    return [shared, HookWrites([[3], shared, ATOM]), {"k": [4, shared]},
+            HookStdlib([shared, [5], {"a": (6, [7])}]), HookKeeps({"p": [8, shared]}),
+            HookMemo([HookWrites([[9]]), shared]), [10, ATOM], HookDeletes([shared, [11]]),
+            {"after": [shared, [12]]}]
+
+
 class HookNoMemo:
     """__deepcopy__ that starts a nested top-level copy (a context of its own)."""
 

@@ -32,7 +32,7 @@ import copium.extra
 from compare import assert_same_copy, short
 from conftest import (
     NT, CopyHook, Data, HookMemo, HookNoMemo, ListSub, Plain, Reduced, Registered, Slots,
-    WithState,
+    WithState, mirror_graph,
 )
 
 try:
@@ -190,6 +190,8 @@ CASES = {
     "deepcopy_value_types": (make_value_types, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_pending": (make_pending, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_handler": (make_state, copium.deepcopy, no_memo, copy.deepcopy),
+    # the memo dict hooks get (core/mirror.h): entries taken in, given up on, filled at the end
+    "deepcopy_memo_dict_uses": (mirror_graph, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
 }

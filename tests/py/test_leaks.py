@@ -41,7 +41,7 @@ import pytest
 import copium
 from conftest import (
     NT, CopyHook, Data, DictSub, HookMemo, HookNoMemo, ListSub, Plain, Reduced, Registered,
-    Slots, WithState, plain_holding,
+    Slots, WithState, mirror_graph, plain_holding,
 )
 
 # (A debug interpreter is several times slower, and counts every reference exactly.)
@@ -217,6 +217,7 @@ CASES = {
     "namedtuple": lambda: NT([1], {"b": 2}),
     "subclasses": lambda: (lambda ls, ds: [ls, ds])(ListSub([1, [2]]), DictSub(a=[1])),
     "hooks": lambda: [HookMemo([1, {"a": [2]}]), HookNoMemo({"b": [3]}), CopyHook(v=[4])],
+    "memo_dict_uses": mirror_graph,
     "reduce": red,
     "state": lambda: WithState(v=[1, {2: 3}]),
     "registered": lambda: Registered([5]),

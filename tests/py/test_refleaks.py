@@ -18,7 +18,9 @@ import threading
 import pytest
 
 import copium
-from conftest import Data, DictSub, HookMemo, ListSub, Plain, Reduced, Slots, plain_holding
+from conftest import (
+    Data, DictSub, HookMemo, ListSub, Plain, Reduced, Slots, mirror_graph, plain_holding,
+)
 
 pytestmark = pytest.mark.skipif(
     not hasattr(sys, "gettotalrefcount"), reason="needs a debug build of CPython")
@@ -52,7 +54,8 @@ def graph():
     return [doc, cyc, d, pending, (1, [2]), {1, 2, frozenset({3})}, bytearray(b"ab"),
             plain_holding([1]), Data(1, [2]), Slots([1], {"k": (2, [3])}),
             HookMemo([1, {"a": [2]}]), Reduced([5]), l2, DictSub(a=[1]), decimal.Decimal("1.5"),
-            Plain.__init__, plain_holding([0]).__init__, range(3), slice(1, 2)]
+            Plain.__init__, plain_holding([0]).__init__, range(3), slice(1, 2),
+            mirror_graph()]
 
 
 def failing_graph():

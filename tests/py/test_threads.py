@@ -20,7 +20,7 @@ import pytest
 
 import copium
 from compare import assert_same_copy
-from conftest import Data, HookMemo, HookNoMemo, Plain, Reduced, Slots
+from conftest import Data, HookMemo, HookNoMemo, Plain, Reduced, Slots, mirror_graph
 
 THREADS = 8
 ITERATIONS = int(os.environ.get("COPIUM_THREAD_ITERATIONS", "40"))
@@ -85,6 +85,7 @@ def make_graph(seed):
         "churn": [Churn([seed, shared]), Churn({"c": Churn(seed)})],
         "bytes": [b"x" * 10, bytearray(b"abc"), 10 ** 40, 1.5, None, True],
         "deep": nested(30, seed),
+        "memo_dict_uses": mirror_graph(),
     }
 
 
@@ -206,7 +207,8 @@ def test_threads_hooks_into_copium_with_and_without_memo(fast_switching):
                 payload = [i, {"n": n}, Plain(tag=n, payload=[i])]
                 x = [HookMemo([payload, HookNoMemo(payload)]),
                      HookYields([payload, HookMemo(payload)]),
-                     HookNoMemo([HookYields(payload), payload]), payload]
+                     HookNoMemo([HookYields(payload), payload]), payload, mirror_graph(),
+                     HookYields([mirror_graph(), payload])]
                 expected = copy.deepcopy(x)
                 assert_same_copy(x, expected, copium.deepcopy(x))
                 assert_same_copy(x, expected, copium.deepcopy(x, {}))
