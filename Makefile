@@ -1,4 +1,4 @@
-# copium's developer and CI entry points. See README.md.
+# copium's developer and CI entry points. See README.md and CONTRIBUTING.md.
 #
 #   make bench            build for CPython 3.11 (BENCH_PYTHON=3.X) and run benchmarks/quick.py
 #   make test             build and test on every supported CPython found (PYTHONS="3.11 3.12")
@@ -6,6 +6,7 @@
 #   make build            build and install copium into .venv-3.X for each of PYTHONS
 #   make test-sanitize    pytest and the cmocka tests under ASan+UBSan (SANITIZE_PYTHON=3.11)
 #   make test-valgrind    the cmocka tests under valgrind memcheck (SANITIZE_PYTHON)
+#   make test-pydantic    pydantic's own test suite with copy patched by copium (PYDANTIC_VERSION)
 #   make fuzz-long        the hostile-input fuzzer under ASan+UBSan, long (FUZZ_EXAMPLES=50000)
 #   make format           clang-format -i on the C sources
 #   make format-check     fail if a C source is not clang-formatted
@@ -37,6 +38,10 @@ DEBUG_PYTHONS := 3.11d 3.14d
 NO_CHROOT ?=
 IN_CHROOT ?=
 BENCH_PYTHON ?= 3.11
+# pydantic, from PyPI wheels, in every test venv where pydantic-core has a wheel (the tests of
+# copium's pydantic handler, tests/py/test_pydantic.py, skip elsewhere), and for make
+# test-pydantic; one of the versions handlers/pydantic.c knows.
+PYDANTIC_VERSION ?= 2.14.4
 WERROR ?= true
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$${HOME:-/root}/.pyenv")
 
@@ -66,7 +71,7 @@ VIA_CHROOT := $(if $(IN_CHROOT)$(NO_CHROOT),,$(filter-out $(FOUND_PYTHONS),$(CHR
 PYTHONS ?= $(filter-out $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)) \
 	$(sort $(HOST_DEBUG_PYTHONS) $(filter $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)))
 
-C_SOURCE_DIRS := batch core handlers python plugins tests/c examples
+C_SOURCE_DIRS := batch core handlers python include plugins tests/c examples
 C_SOURCES = $(shell find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 
 REPORTS := build/reports
@@ -77,7 +82,7 @@ PYTEST_TIMEOUT ?= 900
 .PHONY: test-sanitize test-valgrind fuzz fuzz-long
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 	@echo "Interpreters found: $(or $(FOUND_PYTHONS),none) (under $(PYENV_ROOT)/versions or on PATH)"
 	@echo "From the Debian sid chroot (.ci/sid-chroot): $(or $(VIA_CHROOT),none)"
 
@@ -115,8 +120,52 @@ deps-format:
 	@$(call apt_ensure,$(APT_FORMAT_PACKAGES))
 
 # ---------------------------------------------------------------------------------------------
-# Per interpreter: venv-3.X, build-3.X, pytest-3.X, ctest-3.X, test-3.X.
+# Per interpreter: venv-3.X, build-3.X, plugins-3.X, pytest-3.X, ctest-3.X, test-3.X.
 # (Pattern rules, so these names are not .PHONY; they never create files of their own name.)
+#
+# These steps are the only implementation of each: .ci/sanitize runs the very same targets for
+# its sanitized builds, setting the variables below (unset, each takes the default shown, for
+# the interpreter "3.X" of the target's name). Variables ending in _ENV are environment
+# assignments in shell syntax (`A=1 B='x y'`), set for that one step's command.
+#   VENV            the virtual environment                          .venv-3.X
+#   BUILD_DIR       meson's build directory of copium                build/py-3.X
+#   PAIR_BUILD_DIR  meson's build directory of the example plugin    build/pair-3.X
+#   MESON_ARGS      more meson options for copium and the example plugin
+#   FAULTS          non-empty: copium with copium._faults            (on for 3.Xd)
+#   BUILD_ENV       for the build of copium                          (CFLAGS=...)
+#   PLUGIN_ENV      for the plugin builds and the check after a build, which import copium
+#   PYTEST_PATHS    what pytest runs                                 tests/py and the plugins'
+#   PYTEST_OPTIONS  pytest options of the caller (before PYTEST_ARGS, the user's)
+#   PYTEST_ENV      for pytest
+#   JUNIT           pytest's JUnit report                            build/reports/pytest-3.X.xml
+#   CMOCKA_DIR      the cmocka tests' build directory                build/cmocka-3.X
+#   CMOCKA_ARGS     more meson options for the cmocka build          --buildtype=debugoptimized
+#   CTEST_ENV       for meson test
+#   MESON_TEST_ARGS more meson test options (the user's too)
+# PYTEST_ARGS and MESON_TEST_ARGS are in shell syntax as well (PYTEST_ARGS='-k "a and b"').
+
+venv_dir = $(or $(VENV),.venv-$(1))
+build_dir = $(or $(BUILD_DIR),build/py-$(1))
+pair_build_dir = $(or $(PAIR_BUILD_DIR),build/pair-$(1))
+cmocka_dir = $(or $(CMOCKA_DIR),build/cmocka-$(1))
+junit_path = $(or $(JUNIT),$(REPORTS)/pytest-$(1).xml)
+CMOCKA_ARGS ?= --buildtype=debugoptimized
+# $(call shquote,TEXT): TEXT as one single-quoted shell word (to pass it on as one argument).
+shquote = '$(subst ','\'',$(1))'
+# What the user's arguments are exported as, so that .ci/sanitize and the steps it runs see
+# them unchanged.
+PYTEST_ARGS ?=
+MESON_TEST_ARGS ?=
+export PYTEST_ARGS MESON_TEST_ARGS
+
+# $(call pip_build,BUILD_DIR,PROJECT_DIR,MORE): pip install of a meson-python project into the
+# venv with the venv's build tools, meson's build directory BUILD_DIR, warnings as errors unless
+# WERROR=false, and MESON_ARGS.
+pip_build = PATH="$(ROOT)/$(call venv_dir,$*)/bin:$$PATH" NINJA="$(ROOT)/$(call venv_dir,$*)/bin/ninja" \
+	"$(ROOT)/$(call venv_dir,$*)/bin/python" -m pip install --disable-pip-version-check --no-input \
+	--no-build-isolation --no-deps --no-index --force-reinstall -q \
+	--config-settings=build-dir="$(ROOT)/$(1)" --config-settings=setup-args=-Dwerror=$(WERROR) \
+	$(foreach a,$(MESON_ARGS),--config-settings=setup-args=$(a)) $(3) $(2)
 
 venv-%:
 	@py="$(call find_python,$*)"; \
@@ -124,7 +173,7 @@ venv-%:
 		echo "error: no CPython $* found (looked in $(PYENV_ROOT)/versions/$*.* and for python$* on PATH)"; \
 		exit 1; \
 	fi; \
-	venv=".venv-$*"; \
+	venv="$(call venv_dir,$*)"; \
 	home="$$(dirname "$$(readlink -f "$$py")")"; \
 	if [ -e "$$venv" ] && ! { "$$venv/bin/python" -c 'pass' 2>/dev/null \
 			&& grep -qxF "home = $$home" "$$venv/pyvenv.cfg" 2>/dev/null; }; then \
@@ -139,44 +188,39 @@ venv-%:
 		echo "==> installing into $$venv: $(VENV_PACKAGES)"; \
 		"$$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
 			$(foreach p,$(VENV_PACKAGES),'$(p)'); \
+	fi; \
+	if ! "$$venv/bin/python" -c 'import pydantic' 2>/dev/null && [ ! -e "$$venv/.no-pydantic" ]; then \
+		echo "==> installing pydantic==$(PYDANTIC_VERSION) (wheels only) into $$venv"; \
+		"$$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+			--only-binary=:all: 'pydantic==$(PYDANTIC_VERSION)' \
+		|| { touch "$$venv/.no-pydantic"; \
+			echo "note: no pydantic wheels for CPython $*: tests/py/test_pydantic.py skips there"; }; \
 	fi
 
 build-%: venv-%
-	@echo "==> building copium for CPython $* (pip install ., build dir build/py-$*, werror=$(WERROR))"
+	@echo "==> building copium for CPython $* (pip install ., build dir $(call build_dir,$*), werror=$(WERROR))"
 	@mkdir -p build
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
-	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
-		--no-build-isolation --no-deps --force-reinstall -q \
-		--config-settings=build-dir="$(ROOT)/build/py-$*" \
-		--config-settings=setup-args=-Dwerror=$(WERROR) \
-		$(if $(filter %d,$*),--config-settings=setup-args=-Dfault_injection=true) \
-		.
-	@cd /tmp && "$(ROOT)/.venv-$*/bin/python" -c \
+	@$(BUILD_ENV) $(call pip_build,$(call build_dir,$*),.,$(if $(or $(FAULTS),$(filter %d,$*)),--config-settings=setup-args=-Dfault_injection=true))
+	@cd /tmp && $(PLUGIN_ENV) "$(ROOT)/$(call venv_dir,$*)/bin/python" -c \
 		'import copium, sys; print("    copium %s from %s" % (copium.__version__, copium.__file__))'
 
 # The example plugin (examples/pair) and the bundled plugins, built against the copium just
 # installed (without build isolation: PyPI's "copium" is another project) into the same venv.
-plugins-%: venv-%
-	@echo "==> building the example plugin (examples/pair) for CPython $*"
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
-	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
-		--no-build-isolation --no-deps --no-index --force-reinstall -q \
-		--config-settings=build-dir="$(ROOT)/build/pair-$*" \
-		--config-settings=setup-args=-Dwerror=$(WERROR) ./examples/pair
+plugins-%: plugin-pair-%
 	@case "$*" in *d) echo "==> no numpy plugin on a debug build (numpy has no wheels for it)";; \
 		*) $(MAKE) plugin-numpy-$*;; esac
 
+plugin-pair-%: venv-%
+	@echo "==> building the example plugin (examples/pair) for CPython $*"
+	@$(PLUGIN_ENV) $(call pip_build,$(call pair_build_dir,$*),./examples/pair)
+
 plugin-numpy-%: venv-%
-	@"$(ROOT)/.venv-$*/bin/python" -c 'import numpy' 2>/dev/null || { \
-		echo "==> installing numpy (a wheel) into .venv-$*"; \
-		"$(ROOT)/.venv-$*/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+	@"$(ROOT)/$(call venv_dir,$*)/bin/python" -c 'import numpy' 2>/dev/null || { \
+		echo "==> installing numpy (a wheel) into $(call venv_dir,$*)"; \
+		"$(ROOT)/$(call venv_dir,$*)/bin/python" -m pip install -q --disable-pip-version-check --no-input \
 			--only-binary=:all: numpy; }
 	@echo "==> building the numpy plugin (plugins/numpy) for CPython $*"
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" NINJA="$(ROOT)/.venv-$*/bin/ninja" \
-	"$(ROOT)/.venv-$*/bin/python" -m pip install --disable-pip-version-check --no-input \
-		--no-build-isolation --no-deps --no-index --force-reinstall -q \
-		--config-settings=build-dir="$(ROOT)/build/numpy-$*" \
-		--config-settings=setup-args=-Dwerror=$(WERROR) ./plugins/numpy
+	@$(PLUGIN_ENV) $(call pip_build,build/numpy-$*,./plugins/numpy)
 
 # pytest on tests/py and the plugins' tests with the installed copium; the JUnit report feeds
 # the summary.
@@ -185,25 +229,25 @@ PYTEST_PATHS = tests/py examples/pair/tests $(if $(filter %d,$*),,plugins/numpy/
 pytest-%: venv-%
 	@mkdir -p $(REPORTS)
 	@echo "==> pytest tests/py on CPython $*"
-	@PATH="$(ROOT)/.venv-$*/bin:$$PATH" timeout -k 30 $(PYTEST_TIMEOUT) \
-		"$(ROOT)/.venv-$*/bin/python" -m pytest $(PYTEST_PATHS) \
-		-p no:cacheprovider -q -ra --junitxml="$(REPORTS)/pytest-$*.xml" $(PYTEST_ARGS)
+	@PATH="$(ROOT)/$(call venv_dir,$*)/bin:$$PATH" timeout -k 30 $(PYTEST_TIMEOUT) \
+		env $(PYTEST_ENV) "$(ROOT)/$(call venv_dir,$*)/bin/python" -m pytest $(PYTEST_PATHS) \
+		-p no:cacheprovider -q -ra --junitxml="$(call junit_path,$*)" $(PYTEST_OPTIONS) $(PYTEST_ARGS)
 
 # The cmocka tests: meson itself, run from the venv so that find_installation() picks this
 # interpreter, configures build/cmocka-3.X with -Dtests=enabled and meson test runs them.
 ctest-%: venv-%
-	@echo "==> cmocka tests (meson test) on CPython $*"
-	@bdir="build/cmocka-$*"; export PATH="$(ROOT)/.venv-$*/bin:$$PATH"; \
+	@echo "==> cmocka tests (meson test) on CPython $* ($(call cmocka_dir,$*))"
+	@bdir="$(call cmocka_dir,$*)"; export PATH="$(ROOT)/$(call venv_dir,$*)/bin:$$PATH"; \
 	if [ -f "$$bdir/build.ninja" ]; then \
-		meson setup --reconfigure "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) >/dev/null \
-		|| { rm -rf "$$bdir"; meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) --buildtype=debugoptimized; }; \
+		meson setup --reconfigure "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) $(CMOCKA_ARGS) >/dev/null \
+		|| { rm -rf "$$bdir"; meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) $(CMOCKA_ARGS); }; \
 	else \
 		rm -rf "$$bdir"; \
-		meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) --buildtype=debugoptimized; \
+		meson setup "$$bdir" -Dtests=enabled -Dwerror=$(WERROR) $(CMOCKA_ARGS); \
 	fi; \
-	rm -f "$$bdir/meson-logs/testlog.json"; \
+	rm -f "$$bdir"/meson-logs/testlog*.json; \
 	meson compile -C "$$bdir"; \
-	meson test -C "$$bdir" --print-errorlogs $(MESON_TEST_ARGS)
+	env $(CTEST_ENV) meson test -C "$$bdir" --print-errorlogs $(MESON_TEST_ARGS)
 
 # Everything for one interpreter; every step runs even when an earlier one failed (but for a
 # failed build), and the counts land in build/reports/summary-3.X.json.
@@ -214,7 +258,8 @@ ifneq ($(VIA_CHROOT),)
 $(addprefix test-,$(VIA_CHROOT)): test-%:
 	@echo "==> CPython $* is not on this host: running its tests in the Debian sid chroot"
 	@.ci/sid-chroot run "$(ROOT)" -- make test-$* IN_CHROOT=1 \
-		PYTEST_ARGS="$(PYTEST_ARGS)" MESON_TEST_ARGS="$(MESON_TEST_ARGS)" WERROR=$(WERROR) \
+		PYTEST_ARGS=$(call shquote,$(PYTEST_ARGS)) MESON_TEST_ARGS=$(call shquote,$(MESON_TEST_ARGS)) \
+		WERROR=$(WERROR) \
 	|| { rc=$$?; [ $$rc -ne 3 ] || echo "error: CPython $* could not be tested: the Debian sid chroot could not be made (see above)"; exit $$rc; }
 endif
 
@@ -252,6 +297,10 @@ test: deps
 		echo; echo "=================== CPython $$v ==================="; \
 		$(MAKE) test-$$v || rc=1; \
 	done; \
+	if [ -z "$(IN_CHROOT)$(NO_PYDANTIC_SUITE)" ]; then \
+		echo; echo "=================== pydantic's test suite, copium patched (CPython $(PYDANTIC_PYTHON)) ==================="; \
+		$(MAKE) test-pydantic || rc=1; \
+	fi; \
 	if [ -n "$(SANITIZE_SUMMARY)" ]; then \
 		echo; echo "=================== CPython $(SANITIZE_PYTHON): ASan+UBSan, valgrind ==================="; \
 		$(MAKE) test-sanitize || rc=1; \
@@ -282,8 +331,8 @@ SANITIZE_PYTHON ?= 3.11
 NO_SANITIZE ?=
 SANITIZE_SUMMARY = $(if $(NO_SANITIZE)$(IN_CHROOT),,$(REPORTS)/summary-sanitize-$(SANITIZE_PYTHON).json)
 FUZZ_EXAMPLES ?= 50000
-SANITIZE_ENV = VENV_PACKAGES="$(VENV_PACKAGES)" WERROR=$(WERROR) PYTEST_TIMEOUT=$(or $(SANITIZE_TIMEOUT),1800) \
-	PYTEST_ARGS="$(PYTEST_ARGS)"
+# .ci/sanitize runs this Makefile's steps (it sees PYTEST_ARGS, exported, unchanged).
+SANITIZE_ENV = WERROR=$(WERROR) PYTEST_TIMEOUT=$(or $(SANITIZE_TIMEOUT),1800)
 
 test-sanitize: deps
 	@$(SANITIZE_ENV) .ci/sanitize asan "$(call find_python,$(SANITIZE_PYTHON))"
@@ -318,3 +367,46 @@ clean:
 
 distclean: clean
 	rm -rf .venv-*
+
+# ---------------------------------------------------------------------------------------------
+# pydantic's own test suite with copy.deepcopy / copy.copy patched by copium: the sdist of
+# PYDANTIC_VERSION from PyPI (its tests/), the same version's wheel and the test dependencies
+# of its `dev` group (but coverage and pytest-pretty) from PyPI into .venv-pydantic-3.X, copium
+# built into it, pytest run with tests/pydantic/copium_patch_plugin.py loaded first (but
+# tests/test_docs.py, which reads the docs/ tree the sdist does not ship).
+
+PYDANTIC_PYTHON ?= 3.11
+PYDANTIC_TEST_PACKAGES := pytest pytest-mock pytest-examples pytest-benchmark pytest-codspeed \
+	pytest-run-parallel dirty-equals faker pytz packaging jsonschema time-machine cloudpickle
+PYDANTIC_PYTEST_ARGS ?= -q -p no:cacheprovider --benchmark-disable
+
+.PHONY: test-pydantic
+test-pydantic: deps-build
+	@py="$(call find_python,$(PYDANTIC_PYTHON))"; venv=".venv-pydantic-$(PYDANTIC_PYTHON)"; \
+	[ -n "$$py" ] || { echo "error: no CPython $(PYDANTIC_PYTHON)"; exit 1; }; \
+	[ -e "$$venv" ] || { echo "==> creating $$venv"; "$$py" -m venv "$$venv"; }; \
+	if ! "$$venv/bin/python" -c 'import pydantic, dirty_equals, faker, mesonpy; import sys; sys.exit(pydantic.VERSION != "$(PYDANTIC_VERSION)")' 2>/dev/null; then \
+		echo "==> installing pydantic==$(PYDANTIC_VERSION) and its test dependencies into $$venv"; \
+		"$$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+			$(foreach p,$(VENV_PACKAGES),'$(p)') --only-binary=pydantic-core \
+			pydantic==$(PYDANTIC_VERSION) $(PYDANTIC_TEST_PACKAGES); \
+	fi; \
+	echo "==> building copium into $$venv"; \
+	PATH="$(ROOT)/$$venv/bin:$$PATH" NINJA="$(ROOT)/$$venv/bin/ninja" \
+	"$$venv/bin/python" -m pip install --disable-pip-version-check --no-input \
+		--no-build-isolation --no-deps --force-reinstall -q \
+		--config-settings=build-dir="$(ROOT)/build/pydantic-$(PYDANTIC_PYTHON)" \
+		--config-settings=setup-args=-Dwerror=$(WERROR) .; \
+	src="build/pydantic-src/pydantic-$(PYDANTIC_VERSION)"; \
+	if [ ! -d "$$src/tests" ]; then \
+		echo "==> fetching the pydantic $(PYDANTIC_VERSION) sdist (its tests)"; \
+		mkdir -p build/pydantic-src; \
+		"$$venv/bin/python" -m pip download -q --disable-pip-version-check --no-input \
+			--no-binary :all: --no-deps -d build/pydantic-src pydantic==$(PYDANTIC_VERSION); \
+		tar -xzf "build/pydantic-src/pydantic-$(PYDANTIC_VERSION).tar.gz" -C build/pydantic-src; \
+	fi; \
+	echo "==> pytest: pydantic $(PYDANTIC_VERSION)'s tests with copium patched"; \
+	start=$$SECONDS; \
+	cd "$$src" && PYTHONPATH="$(ROOT)/tests/pydantic" "$(ROOT)/$$venv/bin/python" -m pytest tests \
+		-p copium_patch_plugin --ignore=tests/test_docs.py $(PYDANTIC_PYTEST_ARGS); \
+	echo "pydantic's test suite took $$((SECONDS - start)) s"

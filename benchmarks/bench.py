@@ -212,6 +212,34 @@ def ensure_peer(args, progress):
     return (None, why) if why else (python, None)
 
 
+def ensure_workload_packages(python, setup, progress, who):
+    """pydantic, Django and pyperformance (C.WORKLOAD_PACKAGES) into a bench venv, when
+    missing. Returns notes on what could not be installed (those workloads are skipped)."""
+    probe = ("import importlib.metadata as m\n"
+             "for d in %r:\n"
+             "    try: print(d, m.version(d))\n"
+             "    except m.PackageNotFoundError: print(d, '-')\n") % (
+                 [spec.split("==")[0] for spec in C.WORKLOAD_PACKAGES.values()],)
+    out = subprocess.run([python, "-c", probe], capture_output=True, text=True)
+    have = dict(line.split() for line in out.stdout.splitlines() if line.strip())
+    missing = []
+    for spec in C.WORKLOAD_PACKAGES.values():
+        name, _, version = spec.partition("==")
+        if have.get(name) in (None, "-") or (version and have.get(name) != version):
+            missing.append(spec)
+    if not missing:
+        return []
+    if not setup:
+        return ["%s: %s not installed (and --no-setup)" % (who, ", ".join(missing))]
+    progress.show("installing %s into %s's venv" % (", ".join(missing), who))
+    notes = []
+    for spec in missing:
+        err = pip_install(python, "--only-binary=pydantic-core", spec)
+        if err:
+            notes.append("%s: could not install %s: %s" % (who, spec, " ".join(err)))
+    return notes
+
+
 def ensure_peer_numpy(peer_python, numpy_version, setup, progress):
     """The peer's process copies the numpy cases too when it has the same numpy as ours."""
     probe = subprocess.run([peer_python, "-c", "import numpy; print(numpy.__version__)"],
@@ -304,6 +332,12 @@ def run(args, settings, progress):
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "mode": "quick" if args.quick else "full", "settings": settings, "notes": []}
 
+    wants_workloads = any(c.kind == "workload" for c in C.CASES
+                          if (not args.case or c.name in args.case) and
+                          (not args.section or c.group == args.section))
+    if wants_workloads:
+        info["notes"].extend(ensure_workload_packages(sys.executable, args.setup, progress,
+                                                      "copium"))
     ours = Worker("copium", sys.executable)
     hello = ours.start()
     info["copium"] = {"version": hello["copium_version"], "file": hello["copium_file"],
@@ -318,6 +352,9 @@ def run(args, settings, progress):
                                      progress)
             if note:
                 info["notes"].append("peer: %s; the numpy cases are copium-only" % note)
+        if wants_workloads:
+            info["notes"].extend(ensure_workload_packages(peer_python, args.setup, progress,
+                                                          "copium " + PEER_VERSION))
         peer = Worker("peer", peer_python)
         try:
             ph = peer.start()
@@ -333,9 +370,10 @@ def run(args, settings, progress):
         info["peer"] = {"available": False, "reason": why}
         progress.note("note: the published %s is left out of this run: %s" % (PEER_SPEC, why))
 
-    selected = [c for c in C.CASES if not args.case or c.name in args.case]
+    selected = [c for c in C.CASES if (not args.case or c.name in args.case) and
+                (not args.section or c.group == args.section)]
     results = []
-    steps = len(selected) * len(workers) + (0 if args.case else 3 * len(workers))
+    steps = len(selected) * len(workers) + (0 if args.case or args.section else 3 * len(workers))
     step = 0
     for i, case in enumerate(selected):
         row = {"name": case.name, "group": case.group, "description": case.description,
@@ -363,7 +401,7 @@ def run(args, settings, progress):
         results.append(row)
 
     extra = {}
-    if not args.case:
+    if not args.case and not args.section:
         for cmd, label, msg in (
                 ("history", "history independence",
                  {"rounds": settings["history_rounds"], "target": settings["history_target"]}),
@@ -778,6 +816,8 @@ def main(argv=None):
     ap.add_argument("--case", action="append", help="only this case (repeatable); the "
                     "history and memory measurements are left out")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument("--section", help="only the cases of this group (e.g. workloads); the "
+                    "history and memory measurements are left out")
     ap.add_argument("--no-peer", action="store_true", help="leave copium 0.1.0 out")
     ap.add_argument("--peer-python", help="the interpreter of a venv with copium 0.1.0 "
                     "(default: .venv-peer-3.X at the top of the repository, made if missing)")
@@ -804,7 +844,7 @@ def main(argv=None):
     if args.target:
         settings["target"] = args.target
     if args.publish is None:
-        args.publish = (not args.quick and not args.case and not args.rounds
+        args.publish = (not args.quick and not args.case and not args.section and not args.rounds
                         and not args.target and sys.version_info[:2] == REFERENCE_PYTHON)
 
     progress = Progress()

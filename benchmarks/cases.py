@@ -480,3 +480,234 @@ def check_batch(orig, n, std_list, got_list):
         raise Mismatch("replicate returned %s of length %s, expected a list of %d" % (
             type(got_list).__name__, getattr(got_list, "__len__", lambda: "?")(), n))
     check_same([orig] * n, std_list, got_list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads: what users run, measured as they run copium (copium.patch.enable(), so that
+# copy.deepcopy itself is copium's) against the same code unpatched. Third-party packages
+# (pydantic, Django, pyperformance) come from PyPI into the bench venvs (bench.py installs
+# them); each workload is made here and timed by the worker. A workload's make() returns a
+# dict: "timer": timer(loops) -> seconds spent in `loops` runs of the workload (pyperformance's
+# own timers return their own figure); "check": optional () -> (original, copy function),
+# whose copy is compared with stdlib's before anything is timed; "floor": optional
+# timer(loops) -> seconds of the workload's unavoidable Python calls alone.
+
+WORKLOAD_PACKAGES = {"pydantic": "pydantic==2.14.4", "django": "Django",
+                     "pyperformance": "pyperformance==1.14.0"}
+
+
+def _loop_timer(fn):
+    import time
+
+    def timer(loops):
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        return time.perf_counter() - t0
+    return timer
+
+
+def _pyperformance_deepcopy():
+    """pyperformance's bm_deepcopy module, as shipped in the installed package (its timers call
+    copy.deepcopy, so that they run copium when it is patched)."""
+    import importlib.util
+    import os
+    import pyperformance
+    path = os.path.join(os.path.dirname(pyperformance.__file__), "data-files", "benchmarks",
+                        "bm_deepcopy", "run_benchmark.py")
+    spec = importlib.util.spec_from_file_location("copium_bench_bm_deepcopy", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def wl_pyperf_dict_dataclass():
+    return {"timer": _pyperformance_deepcopy().benchmark}
+
+
+def wl_pyperf_memo():
+    return {"timer": _pyperformance_deepcopy().benchmark_memo}
+
+
+def wl_pyperf_reduce():
+    """The __reduce__ timer. Its floor: the three Python calls stdlib's route makes per object
+    (the class's __reduce__, the class call, __setstate__ with a fresh state dict), each run
+    from a C loop (map over itertools.repeat, drained by a zero-length deque)."""
+    import collections
+    import itertools
+    import time
+    bm = _pyperformance_deepcopy()
+
+    class C(object):  # the class of bm.benchmark_reduce, which defines it inside the timer
+        def __init__(self):
+            self.a = 1
+            self.b = 2
+
+        def __reduce__(self):
+            return (C, (), self.__dict__)
+
+        def __setstate__(self, state):
+            self.__dict__.update(state)
+
+    def floor(loops):
+        c = C()
+        states = [dict(c.__dict__) for _ in range(loops)]
+        ys = [C() for _ in range(loops)]
+        drain = collections.deque
+        t0 = time.perf_counter()
+        drain(map(C.__reduce__, itertools.repeat(c, loops)), 0)
+        t1 = time.perf_counter()
+        drain(itertools.starmap(C, itertools.repeat((), loops)), 0)
+        t2 = time.perf_counter()
+        drain(map(C.__setstate__, ys, states), 0)
+        t3 = time.perf_counter()
+        return (t1 - t0) + (t2 - t1) + (t3 - t2)
+
+    return {"timer": bm.benchmark_reduce, "floor": floor,
+            "check": lambda: (C(), lambda x: copy.deepcopy(x))}
+
+
+def _pydantic_models():
+    import pydantic
+
+    class Address(pydantic.BaseModel):
+        street: str
+        city: str
+        zip: str
+        tags: list[str] = []
+
+    class Item(pydantic.BaseModel):
+        sku: str
+        quantity: int
+        price: float
+        address: Address
+        attributes: dict[str, str] = {}
+
+    class Order(pydantic.BaseModel):
+        id: int
+        customer: str
+        items: list[Item]
+        notes: list[str] = []
+        meta: dict[str, int] = {}
+
+    def order():
+        return Order(id=1, customer="ada", notes=["gift"], meta={"v": 1}, items=[
+            Item(sku="sku%02d" % i, quantity=i, price=1.5 * i,
+                 address=Address(street="%d Main St" % i, city="Springfield", zip="%05d" % i,
+                                 tags=["home", "day"]),
+                 attributes={"color": "red", "size": "M"}) for i in range(10)])
+    return order
+
+
+def wl_pydantic_deepcopy():
+    """A pydantic v2 order with 20 nested models (10 items, each with an address)."""
+    x = _pydantic_models()()
+    return {"timer": _loop_timer(lambda: copy.deepcopy(x)),
+            "check": lambda: (x, lambda o: copy.deepcopy(o))}
+
+
+def wl_pydantic_model_copy():
+    """The same order, model_copy(deep=True)."""
+    x = _pydantic_models()()
+    return {"timer": _loop_timer(lambda: x.model_copy(deep=True)),
+            "check": lambda: (x, lambda o: o.model_copy(deep=True))}
+
+
+def wl_django_form():
+    """A Django form of 20 fields instantiated: BaseForm.__init__ deep-copies base_fields."""
+    import django
+    from django.conf import settings
+    if not settings.configured:
+        settings.configure(USE_I18N=False, USE_TZ=True, SECRET_KEY="bench")
+        django.setup()
+    from django import forms
+
+    choices = [("c%d" % i, "Choice %d" % i) for i in range(8)]
+    attrs = {}
+    for i in range(4):
+        attrs["name%d" % i] = forms.CharField(max_length=100, required=False)
+        attrs["email%d" % i] = forms.EmailField(required=False)
+        attrs["count%d" % i] = forms.IntegerField(min_value=0, required=False)
+        attrs["kind%d" % i] = forms.ChoiceField(choices=choices, required=False)
+        attrs["when%d" % i] = forms.DateField(required=False)
+    Form = type("BenchForm", (forms.Form,), attrs)
+    return {"timer": _loop_timer(Form)}
+
+
+def _agent_state():
+    @dataclasses.dataclass
+    class ToolCall:
+        id: str
+        name: str
+        arguments: dict
+
+    @dataclasses.dataclass
+    class Message:
+        role: str
+        content: str
+        tool_calls: list = dataclasses.field(default_factory=list)
+        metadata: dict = dataclasses.field(default_factory=dict)
+
+    messages = [Message("system", "You are a helpful assistant.")]
+    for turn in range(12):
+        messages.append(Message("user", "Question %d about the order history?" % turn,
+                                metadata={"ts": 1700000000 + turn, "lang": "en"}))
+        calls = [ToolCall("call_%d_%d" % (turn, k), ["search", "fetch", "compute"][k % 3],
+                          {"query": "orders since %d" % turn, "limit": 10,
+                           "filters": {"status": ["open", "shipped"], "min_total": 10.5}})
+                 for k in range(2)]
+        messages.append(Message("assistant", "", tool_calls=calls,
+                                metadata={"model": "m-1", "tokens": {"in": 120, "out": 30}}))
+        for call in calls:
+            messages.append(Message("tool", '{"results": [1, 2, 3]}',
+                                    metadata={"tool_call_id": call.id, "elapsed_ms": 12.5}))
+        messages.append(Message("assistant", "Answer %d." % turn,
+                                metadata={"citations": [{"doc": "d%d" % turn, "span": [0, 10]}]}))
+    return {"thread_id": "t-1", "messages": messages,
+            "scratchpad": {"plan": ["look up", "answer"], "step": 3},
+            "config": {"temperature": 0.2, "tools": ["search", "fetch", "compute"]}}
+
+
+def wl_agent_state():
+    """An LLM agent's state: 61 messages (dataclasses) with nested tool calls, dict metadata."""
+    x = _agent_state()
+    return {"timer": _loop_timer(lambda: copy.deepcopy(x)),
+            "check": lambda: (x, lambda o: copy.deepcopy(o))}
+
+
+def wl_deepcopy_hook():
+    """bench case deepcopy_hook_1000, patched: 1000 objects whose __deepcopy__ calls
+    copy.deepcopy(part, memo)."""
+    x = [Node("n%d" % i, [i, {"k": i}]) for i in range(1000)]
+    return {"timer": _loop_timer(lambda: copy.deepcopy(x)),
+            "check": lambda: (x, lambda o: copy.deepcopy(o))}
+
+
+WORKLOADS = [
+    Case("wl_pyperf_dict_dataclass", wl_pyperf_dict_dataclass, "workloads",
+         "pyperformance deepcopy, its main timer (a small dict and a dataclass)",
+         kind="workload", requires="pyperformance", in_geomean=False),
+    Case("wl_pyperf_reduce", wl_pyperf_reduce, "workloads",
+         "pyperformance deepcopy, its __reduce__ timer; floor: its 3 Python calls",
+         kind="workload", requires="pyperformance", in_geomean=False),
+    Case("wl_pyperf_memo", wl_pyperf_memo, "workloads",
+         "pyperformance deepcopy, its memo timer (one list shared 103 times)",
+         kind="workload", requires="pyperformance", in_geomean=False),
+    Case("wl_pydantic_deepcopy", wl_pydantic_deepcopy, "workloads",
+         "pydantic v2 order with 20 nested models, copy.deepcopy",
+         kind="workload", requires="pydantic", in_geomean=False),
+    Case("wl_pydantic_model_copy", wl_pydantic_model_copy, "workloads",
+         "the same order, model_copy(deep=True)",
+         kind="workload", requires="pydantic", in_geomean=False),
+    Case("wl_django_form", wl_django_form, "workloads",
+         "a 20-field Django form instantiated (deep-copies base_fields)",
+         kind="workload", requires="django", in_geomean=False),
+    Case("wl_agent_state", wl_agent_state, "workloads",
+         "LLM agent state: 61 messages, nested tool calls (dataclasses, dicts, lists)",
+         kind="workload", in_geomean=False),
+    Case("wl_deepcopy_hook_1000", wl_deepcopy_hook, "workloads",
+         "deepcopy_hook_1000 patched: __deepcopy__ calling copy.deepcopy(part, memo)",
+         kind="workload", in_geomean=False),
+]
+CASES.extend(WORKLOADS)
+CASES_BY_NAME = {c.name: c for c in CASES}

@@ -179,6 +179,12 @@ def implementations(case, obj=None):
 
 def available(case):
     """None when this process can run the case, else why not."""
+    if case.kind == "workload":
+        if not FEATURES.get("patch"):
+            return "copium.patch is missing"
+        if case.requires and not FEATURES.get(case.requires):
+            return "%s is not installed here" % case.requires
+        return None
     if case.requires == "numpy":
         if not FEATURES.get("numpy"):
             return "numpy is not installed here"
@@ -258,11 +264,84 @@ def cmd_hello(_msg):
             "pid": os.getpid()}
 
 
+def patched(on):
+    if on:
+        copium.patch.enable()
+    else:
+        copium.patch.disable()
+
+
+def calibrate_timer(timer, target):
+    number = 1
+    while True:
+        for mult in (1, 2, 5):
+            n = number * mult
+            if timer(n) >= target:
+                return n
+        number *= 10
+
+
+def cmd_workload(case, msg):
+    """A workload timed as users run it: stdlib (copium's patch off) against this process's
+    copium patched (copy.deepcopy is copium's), rounds interleaved, the patch switched before
+    each timing; the floor, when the workload has one, timed in the same rounds."""
+    w = case.make()
+    result = {"nodes": None, "errors": {}, "sizes": {}}
+    if "check" in w:
+        def verify():
+            orig, fn = w["check"]()
+            patched(False)
+            std = fn(orig)
+            for _ in range(2):
+                patched(True)
+                try:
+                    got = fn(orig)
+                finally:
+                    patched(False)
+                C.check_same(orig, std, got)
+        try:
+            in_thread(verify)
+        except C.Mismatch as e:
+            result["errors"][ROLE] = "wrong result: %s" % e
+            return result
+    names = ["stdlib", ROLE] + (["floor"] if "floor" in w and ROLE == "copium" else [])
+    timers = {"stdlib": w["timer"], ROLE: w["timer"], "floor": w.get("floor")}
+
+    def run(name, loops):
+        patched(name == ROLE)
+        try:
+            return timers[name](loops)
+        finally:
+            patched(False)
+
+    def timed():
+        loops = {k: calibrate_timer(lambda n, k=k: run(k, n), msg["target"]) for k in names}
+        times = {k: [] for k in names}
+        for r in range(msg["rounds"]):
+            shift = r % len(names)
+            for k in names[shift:] + names[:shift]:
+                times[k].append(run(k, loops[k]) / loops[k])
+        return times, loops
+
+    gc.collect()
+    t0 = time.perf_counter()
+    times, loops = in_thread(timed)
+    result["timing_s"] = time.perf_counter() - t0
+    result["loops"] = loops
+    result["results"] = summarise(times)
+    if "floor" in times:
+        result["vs_floor"] = statistics.median(
+            [t / f for t, f in zip(times[ROLE], times["floor"])])
+    return result
+
+
 def cmd_case(msg):
     case = C.CASES_BY_NAME[msg["name"]]
     why = available(case)
     if why:
         return {"skipped": why}
+    if case.kind == "workload":
+        return cmd_workload(case, msg)
     obj = case.make()
     try:
         return case_result(case, obj, msg)
@@ -461,6 +540,18 @@ def main():
     copium = mod
     FEATURES["replicate"] = callable(getattr(getattr(copium, "extra", None), "replicate", None))
     FEATURES["snapshot"] = callable(getattr(getattr(copium, "extra", None), "snapshot", None))
+    try:
+        import copium.patch
+        FEATURES["patch"] = callable(getattr(copium.patch, "enable", None))
+    except ImportError:
+        FEATURES["patch"] = False
+    import importlib.metadata as md
+    for mod, dist in (("pydantic", "pydantic"), ("django", "Django"),
+                      ("pyperformance", "pyperformance")):
+        try:
+            FEATURES[mod] = md.version(dist)
+        except md.PackageNotFoundError:
+            FEATURES[mod] = None
     try:
         import numpy  # noqa: F401
         FEATURES["numpy"] = numpy.__version__

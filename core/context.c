@@ -1,12 +1,13 @@
 /* Per-call contexts and their per-thread reuse (see context.h). A thread's context is owned by
  * a capsule in the thread-state dict, so it is freed when the thread ends; a C11 thread-local
- * pointer finds it without a dict lookup. */
+ * pointer finds it without a dict lookup. The contexts of a thread that handed Python code a
+memo dict form a stack (innermost first), where a call given that dict back finds its context. */
 #include "context.h"
 
 #include "guard.h"
-#include "pymemo.h"
 
 static _Thread_local copium_ctx *thread_ctx;
+static _Thread_local copium_ctx *mirroring; /* the innermost context with a mirror */
 
 static const char CAPSULE_NAME[] = "copium.context";
 
@@ -32,6 +33,7 @@ static void ctx_free(copium_ctx *ctx)
 {
     copium_memo_fini(&ctx->memo);
     copium_keepalive_fini(&ctx->keepalive);
+    copium_mirror_close(&ctx->mirror);
     Py_CLEAR(ctx->pymemo);
     PyMem_Free(ctx);
 }
@@ -87,9 +89,10 @@ copium_ctx *copium_ctx_acquire(void)
         ctx->in_use = 1;
         ctx->quiet_countdown = -1;
         ctx->pending.begun = ctx->pending.settled = 0;
-    }
-    if (ctx != NULL)
+        ctx->loud_depth = -1;
+        ctx->loud_obj = NULL;
         copium_guard_prepare(&ctx->guard);
+    }
     return ctx;
 }
 
@@ -102,19 +105,42 @@ void copium_ctx_release(copium_ctx *ctx)
         PyErr_Fetch(&type, &value, &tb);
     assert(ctx->pending.top == NULL); /* every handler takes its pending copy off the stack */
     ctx->pending.top = NULL;
-    Py_CLEAR(ctx->pymemo); /* a proxy kept by user code stays valid: it is simply not ours */
+    /* A dict kept by user code stays valid: it is simply not ours. Let go before the tables are
+     * reset (which may run finalisers): a call given it from then on starts afresh. */
+    if (ctx->memo_observed) {
+        copium_mirror_close(&ctx->mirror);
+        Py_CLEAR(ctx->pymemo);
+        ctx->memo_observed = 0;
+    }
     copium_memo_reset(&ctx->memo);
     copium_keepalive_reset(&ctx->keepalive);
     ctx->in_use = 0;
+    if (ctx->listed) {
+        if (mirroring == ctx)
+            mirroring = ctx->outer;
+        ctx->outer = NULL;
+        ctx->listed = 0;
+    }
     if (!ctx->owned_by_thread)
         ctx_free(ctx);
     if (failed)
         PyErr_Restore(type, value, tb);
 }
 
-PyObject *copium_ctx_pymemo(copium_ctx *ctx)
+void copium_ctx_list_mirror(copium_ctx *ctx)
 {
-    if (ctx->pymemo == NULL)
-        ctx->pymemo = copium_pymemo_from_native(&ctx->memo, &ctx->keepalive);
-    return ctx->pymemo;
+    if (ctx->listed)
+        return;
+    ctx->outer = mirroring;
+    mirroring = ctx;
+    ctx->listed = 1;
+}
+
+copium_ctx *copium_ctx_mirroring(PyObject *memo)
+{
+    for (copium_ctx *ctx = mirroring; ctx != NULL; ctx = ctx->outer) {
+        if (ctx->mirror.dict == memo)
+            return ctx;
+    }
+    return NULL;
 }

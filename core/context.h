@@ -1,8 +1,9 @@
 /* The per-call context: everything one top-level deepcopy owns (native memo, keepalive vector,
- * the Python-level memo once one is needed). A thread reuses its context from call to call so
- * that the tables stay allocated; a nested top-level call (a __deepcopy__ calling
- * copium.deepcopy(x) without a memo) gets a fresh one. Handlers go through engine.h, whose inline
- * fast path reads pymemo; plugins see the struct as opaque. */
+ * the dict Python code sees once it needs the memo). A thread reuses its context from call to
+ * call so that the tables stay allocated; a nested top-level call (a __deepcopy__ calling
+ * copium.deepcopy(x) without a memo) gets a fresh one, while a call given the dict a context of
+ * this thread handed to Python code goes on in that context. Handlers go through engine.h,
+ * whose inline fast path reads memo_observed; plugins see the struct as opaque. */
 #ifndef COPIUM_CONTEXT_H
 #define COPIUM_CONTEXT_H
 
@@ -12,15 +13,26 @@
 #include "guard.h"
 #include "keepalive.h"
 #include "memo.h"
+#include "mirror.h"
 #include "pending.h"
 
 struct copium_ctx {
     copium_memo memo;
     copium_keepalive keepalive;
     /* NULL while the native memo is authoritative. Otherwise the Python memo every memo
-     * operation goes to: the caller's memo argument, or the dict made the first time Python
-     * code needed one (a __deepcopy__ hook), filled from the native memo at that moment. */
+     * operation goes to: the caller's memo argument, or the mirror's dict once Python code
+     * changed it in a way the native memo cannot follow (or where no change can be seen). */
     PyObject *pymemo;
+    /* The dict Python code sees, kept up to date with the native memo (mirror.h). */
+    copium_mirror mirror;
+    /* Nonzero once there is a Python memo (pymemo or the mirror's dict): every child takes the
+     * engine's slow path. */
+    int memo_observed;
+    /* The guard depth of the innermost handler on the stack that may run Python code (not
+     * COPIUM_HANDLER_QUIET) and the object it copies, -1 and NULL without one: when a child
+     * returns to it, the mirror is written up to date. */
+    int loud_depth;
+    PyObject *loud_obj;
     copium_guard guard;
     /* Copies a handler fills out of stdlib's order, settled before Python code runs. */
     copium_pending_stack pending;
@@ -29,7 +41,9 @@ struct copium_ctx {
     int quiet_countdown;
     uint64_t code_events;
     int in_use;
-    int owned_by_thread; /* reused by later calls of its thread; else freed on release */
+    int owned_by_thread;      /* reused by later calls of its thread; else freed on release */
+    int listed;               /* on the thread's stack of contexts with a mirror */
+    struct copium_ctx *outer; /* the one below it there */
 };
 
 typedef struct copium_ctx copium_ctx;
@@ -41,8 +55,10 @@ copium_ctx *copium_ctx_acquire(void);
 /* Reset what the call used (O(entries)), shrink what grew, and hand it back (or free it). */
 void copium_ctx_release(copium_ctx *ctx);
 
-/* The Python memo of this call, created from the native memo on first use. Borrowed. Handlers
- * call engine.h's copium_ctx_memo, which first readies the call for Python code. */
-PyObject *copium_ctx_pymemo(copium_ctx *ctx);
+/* Put ctx, whose mirror was just opened, on its thread's stack of contexts with a mirror. */
+void copium_ctx_list_mirror(copium_ctx *ctx);
+
+/* The context of this thread whose mirror's dict is memo, or NULL. */
+copium_ctx *copium_ctx_mirroring(PyObject *memo);
 
 #endif

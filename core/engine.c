@@ -7,6 +7,7 @@
 #include "compat.h"
 #include "context.h"
 #include "guard.h"
+#include "mirror.h"
 #include "pymemo.h"
 #include "registry.h"
 
@@ -23,16 +24,186 @@ PyObject *copium_dispatch_default(copium_ctx *ctx, PyObject *obj, copium_hash_t 
     return copium_dispatch(ctx, obj, copium_registry_default(), hash);
 }
 
+/* ---- the mirror (mirror.h): when the dict is written up to date, and what it gives ------- */
+
+/* The dict becomes the call's memo, what the native memo has that it lacks written to it the
+ * way stdlib would write it. (The dict lacks nothing unless Python code changed it in the
+ * middle of a native stretch, in a finaliser say.) 0, or -1 with an exception set. */
+static int fall_back(copium_ctx *ctx)
+{
+    copium_mirror *m = &ctx->mirror;
+    size_t from = m->entries_out, kept = m->kept_out;
+    PyObject *dict = copium_mirror_detach(m);
+    ctx->pymemo = dict;
+    for (size_t i = from; i < ctx->memo.count; i++) {
+        const copium_memo_slot *slot = &ctx->memo.slots[ctx->memo.used[i]];
+        if (copium_pymemo_store(dict, (PyObject *)slot->key, slot->value, 0) < 0)
+            return -1;
+    }
+    for (size_t j = kept; j < ctx->keepalive.count; j++) {
+        if (copium_pymemo_keep_alive(dict, ctx->keepalive.items[j]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Take in what Python code changed in the dict since the last sync, if anything. known: a live
+ * non-atom the caller is about to store (a key for it is no atom's), or NULL. 0, or -1 with an
+ * exception set; ctx->mirror.dict is NULL afterwards when the dict became the call's memo. */
+static int mirror_sync(copium_ctx *ctx, PyObject *known)
+{
+    copium_mirror *m = &ctx->mirror;
+    if (!copium_mirror_changed(m))
+        return 0;
+    /* The object whose hook (or Python handler) is running is a live non-atom too: the key a
+     * hook stores for itself (`memo[id(self)] = new`) is no atom's. */
+    const void *live[2] = {ctx->loud_obj, known};
+    int rc = copium_mirror_absorb(m, &ctx->memo, &ctx->keepalive, live, 2);
+    if (rc < 0)
+        return -1;
+    /* Python code that fills the memo itself (stdlib's own deepcopy in the hooks, copy not
+     * patched) makes most of its entries: taking each in costs more than what the native
+     * operations save (a lookup or a store on the dict each), and the dict serves better as
+     * the call's memo. A key taken in costs about one and a half dict operations (callgrind,
+     * 3.11). */
+    if (rc == 0 && (m->taken < 64 || m->taken * 3 <= m->native_ops * 2))
+        return 0;
+    return fall_back(ctx);
+}
+
+/* mirror_sync before a memo operation on orig. The memo dict itself as orig (stdlib looks up
+ * memo[id(memo)], the keep-alive list, and may store a copy there): the dict becomes the memo. */
+static int mirror_ready(copium_ctx *ctx, PyObject *orig, PyObject *known)
+{
+    if (mirror_sync(ctx, known) < 0)
+        return -1;
+    if (ctx->mirror.dict != NULL && orig == ctx->mirror.dict)
+        return fall_back(ctx);
+    return 0;
+}
+
+int copium_ctx_mirror_settle(copium_ctx *ctx)
+{
+    if (mirror_sync(ctx, NULL) < 0)
+        return -1;
+    if (ctx->mirror.dict == NULL)
+        return 0;
+    return copium_mirror_flush(&ctx->mirror, &ctx->memo, &ctx->keepalive);
+}
+
+/* copium_ctx_mirror_settle after a copy (or NULL with an exception): a failure drops the copy;
+ * a pending exception stays the one reported. */
+static PyObject *settle_after(copium_ctx *ctx, PyObject *copy)
+{
+    if (copy != NULL) {
+        if (copium_ctx_mirror_settle(ctx) < 0)
+            Py_CLEAR(copy);
+        return copy;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (copium_ctx_mirror_settle(ctx) < 0)
+        PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return NULL;
+}
+
+PyObject *copium_ctx_child_done(copium_ctx *ctx, PyObject *copy)
+{
+    if (ctx->loud_depth != ctx->guard.depth || ctx->mirror.dict == NULL)
+        return copy;
+    return settle_after(ctx, copy);
+}
+
+/* Run h->deepcopy as a handler that may run Python code at any point: the memo's dict is up to
+ * date when it starts and whenever a child's copy returns to it (copium_ctx_child_done), or
+ * its own store (mirror_store) comes back to it. */
+static PyObject *run_loud(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
+                          copium_hash_t hash)
+{
+    int outer_depth = ctx->loud_depth;
+    PyObject *outer_obj = ctx->loud_obj;
+    ctx->loud_depth = ctx->guard.depth;
+    ctx->loud_obj = obj;
+    PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);
+    ctx->loud_depth = outer_depth;
+    ctx->loud_obj = outer_obj;
+    return copy;
+}
+
+PyObject *copium_dispatch_loud(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
+                               copium_hash_t hash)
+{
+    if (copium_before_python_code(ctx) < 0)
+        return NULL;
+    if (h->deepcopy == NULL)
+        return copium_dispatch_default(ctx, obj, hash);
+    if (copium_guard_enter(&ctx->guard) < 0)
+        return NULL;
+    PyObject *copy = run_loud(ctx, obj, h, hash);
+    copium_guard_leave(&ctx->guard);
+    if (copy == NULL && !PyErr_Occurred())
+        return copium_null_without_error(h);
+    if (ctx->mirror.dict != NULL)
+        return copium_ctx_child_done(ctx, copy);
+    return copy;
+}
+
+int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags)
+{
+    /* A caller's memo: its lookups may be observable (a defaultdict's __missing__, a mapping's
+     * methods), so handlers make each one stdlib makes, around atoms too (a tuple's re-check). */
+    const copium_mirror *m = &ctx->mirror;
+    if (m->dict == NULL)
+        return 0;
+#if PY_VERSION_HEX >= 0x030E0000
+    if (flags & COPIUM_HANDLER_STDLIB_ATOM)
+        return 1; /* 3.14: `if cls in _atomic_types: return x` comes before the memo */
+#else
+    (void)flags;
+#endif
+    return !m->atoms_keyed && !copium_mirror_changed(m);
+}
+
+/* orig's copy as the memo has it, through the mirror: 1 and a borrowed reference in *found, 0
+ * when absent, -1 on error. A native hit is confirmed in the dict once Python code may have
+ * replaced a value there. */
+static int mirror_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **found)
+{
+    ctx->mirror.native_ops++;
+    PyObject *v = copium_memo_lookup(&ctx->memo, orig, hash);
+    if (v != NULL && ctx->mirror.values_unverified) {
+        v = copium_mirror_confirm(&ctx->mirror, &ctx->memo, orig, hash, v);
+        if (v == NULL)
+            return -1;
+    }
+    *found = v;
+    return v != NULL;
+}
+
+static PyObject *child_through_mirror(copium_ctx *ctx, PyObject *obj, const copium_handler *h)
+{
+    PyObject *found;
+    if (h->flags & COPIUM_HANDLER_ATOMIC) {
+        if (copium_ctx_atoms_plain(ctx, h->flags))
+            return Py_NewRef(obj);
+        int rc = mirror_find(ctx, obj, copium_hash_ptr(obj), &found);
+        return rc < 0 ? NULL : Py_NewRef(rc > 0 ? found : obj);
+    }
+    copium_hash_t hash = copium_hash_ptr(obj);
+    int rc = mirror_find(ctx, obj, hash, &found);
+    if (rc != 0)
+        return rc > 0 ? Py_NewRef(found) : NULL;
+    return copium_dispatch(ctx, obj, h, hash);
+}
+
 PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copium_handler *h)
 {
-    if (ctx->pymemo == NULL) {
-        if (h->flags & COPIUM_HANDLER_ATOMIC)
-            return Py_NewRef(obj);
-        copium_hash_t hash = copium_hash_ptr(obj);
-        PyObject *found = copium_memo_lookup(&ctx->memo, obj, hash);
-        if (found != NULL)
-            return Py_NewRef(found);
-        return copium_dispatch(ctx, obj, h, hash);
+    if (ctx->mirror.dict != NULL) {
+        if (mirror_ready(ctx, obj, NULL) < 0)
+            return NULL;
+        if (ctx->mirror.dict != NULL)
+            return child_through_mirror(ctx, obj, h);
     }
     /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
 #if PY_VERSION_HEX >= 0x030E0000
@@ -50,35 +221,70 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
     return copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
 }
 
+/* ---- memo operations ------------------------------------------------------------------- */
+
+/* memo[orig] = copy (and orig kept alive) on the native memo behind the mirror. */
+static int mirror_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy,
+                        int keep)
+{
+    ctx->mirror.native_ops++;
+    PyObject *old = copium_memo_lookup(&ctx->memo, orig, hash);
+    if (old != copy) {
+        /* A value the dict holds already is replaced there first, while the native memo still
+         * holds the old one (nothing is freed in the middle of the write). */
+        if (old != NULL && copium_mirror_rewrite(&ctx->mirror, orig, copy) < 0)
+            return -1;
+        if (copium_memo_insert(&ctx->memo, orig, hash, copy) < 0)
+            return -1;
+    }
+    if (keep && copium_memo_keep_alive(ctx, orig) < 0)
+        return -1;
+    /* Back in a handler that may run Python code next. */
+    if (ctx->loud_depth == ctx->guard.depth && ctx->mirror.dict != NULL)
+        return copium_ctx_mirror_settle(ctx);
+    return 0;
+}
+
+/* A store once the memo is observable: through the mirror, or on the Python memo. */
+int copium_memo_store_observed(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy,
+                               int keep)
+{
+    if (ctx->mirror.dict != NULL && mirror_ready(ctx, orig, orig) < 0)
+        return -1;
+    if (ctx->mirror.dict != NULL)
+        return mirror_store(ctx, orig, hash, copy, keep);
+    return copium_pymemo_store(ctx->pymemo, orig, copy, keep);
+}
+
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
 {
-    if (ctx->pymemo != NULL)
-        return copium_pymemo_store(ctx->pymemo, orig, copy, 1);
+    if (ctx->memo_observed)
+        return copium_memo_store_observed(ctx, orig, hash, copy, 1);
     if (copium_memo_insert(&ctx->memo, orig, hash, copy) < 0)
         return -1;
-    return copium_keepalive_push(&ctx->keepalive, orig);
+    return copium_memo_keep_alive(ctx, orig);
 }
 
-int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
+/* A lookup once the memo is observable; getitem: with the semantics of `memo[id(orig)]`. */
+static COPIUM_NOINLINE int find_observed(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
+                                         PyObject **copy, int getitem)
 {
-    if (ctx->pymemo != NULL)
-        return copium_pymemo_store(ctx->pymemo, orig, copy, 1);
-    (void)hash;
-    (void)copy;
-    return copium_keepalive_push(&ctx->keepalive, orig);
-}
-
-int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
-{
-    if (ctx->pymemo != NULL)
-        return copium_pymemo_store(ctx->pymemo, orig, copy, 0);
-    return copium_memo_insert(&ctx->memo, orig, hash, copy) < 0 ? -1 : 0;
+    if (ctx->mirror.dict != NULL && mirror_ready(ctx, orig, NULL) < 0)
+        return -1;
+    if (ctx->mirror.dict == NULL) {
+        return getitem ? copium_pymemo_getitem(ctx->pymemo, orig, copy)
+                       : copium_pymemo_lookup(ctx->pymemo, orig, copy);
+    }
+    PyObject *found;
+    int rc = mirror_find(ctx, orig, hash, &found);
+    *copy = rc > 0 ? Py_NewRef(found) : NULL;
+    return rc;
 }
 
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
 {
-    if (ctx->pymemo != NULL)
-        return copium_pymemo_lookup(ctx->pymemo, orig, copy);
+    if (ctx->memo_observed)
+        return find_observed(ctx, orig, hash, copy, 0);
     PyObject *found = copium_memo_lookup(&ctx->memo, orig, hash);
     *copy = found ? Py_NewRef(found) : NULL;
     return found != NULL;
@@ -86,24 +292,36 @@ int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObje
 
 int copium_memo_getitem(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
 {
-    if (ctx->pymemo != NULL)
-        return copium_pymemo_getitem(ctx->pymemo, orig, copy);
+    if (ctx->memo_observed)
+        return find_observed(ctx, orig, hash, copy, 1);
     return copium_memo_find(ctx, orig, hash, copy);
-}
-
-PyObject *copium_ctx_python_memo(copium_ctx *ctx)
-{
-    return ctx->pymemo;
 }
 
 PyObject *copium_ctx_memo(copium_ctx *ctx)
 {
-    /* The memo is for Python code, which may then leave in it keys whose __eq__ the call's
-     * lookups run (the call must not pause the collector from here on), and the copies it
-     * holds must look as stdlib's would. */
-    if (ctx->pymemo == NULL && copium_before_python_code(ctx) < 0)
+    /* The memo is for Python code: everything is brought to stdlib's state first. */
+    if (copium_before_python_code(ctx) < 0)
         return NULL;
-    return copium_ctx_pymemo(ctx);
+    PyObject *memo = copium_ctx_python_memo(ctx);
+    if (memo != NULL)
+        return memo;
+    int rc = copium_mirror_open(&ctx->mirror, &ctx->memo, &ctx->keepalive);
+    if (rc < 0)
+        return NULL;
+    ctx->memo_observed = 1;
+    if (rc == 0) /* changes to the dict could not be seen: it is the memo from now on */
+        ctx->pymemo = copium_mirror_detach(&ctx->mirror);
+    else
+        copium_ctx_list_mirror(ctx);
+    return copium_ctx_python_memo(ctx);
+}
+
+/* ---- top-level calls --------------------------------------------------------------------- */
+
+/* Does anyone but the mirror hold its dict (or the keep-alive list in it)? */
+static int mirror_held(const copium_mirror *m)
+{
+    return Py_REFCNT(m->dict) > 1 || (m->ka_list != NULL && Py_REFCNT(m->ka_list) > 2);
 }
 
 /* Out of line (also under LTO): inlined, they would make every caller of the inline
@@ -122,6 +340,9 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
 #endif
     /* A fresh memo is empty: no lookup for the top object. */
     PyObject *copy = copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    /* A memo dict someone kept holds stdlib's final state; one nobody holds is not filled. */
+    if (ctx->mirror.dict != NULL && mirror_held(&ctx->mirror))
+        copy = settle_after(ctx, copy);
     copium_gc_resume();
     copium_ctx_release(ctx);
     return copy;
@@ -129,10 +350,19 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
 
 COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *memo)
 {
-    copium_ctx *ctx = copium_ctx_acquire();
+    copium_ctx *ctx = PyDict_CheckExact(memo) ? copium_ctx_mirroring(memo) : NULL;
+    if (ctx != NULL) {
+        /* The dict a call in progress handed to Python code, given back by it: the call goes
+         * on, on its native memo (the child's slow path takes in what Python code changed in
+         * the dict first), and the dict is up to date when Python code resumes. */
+        PyObject *copy = copium_deepcopy_child(ctx, obj);
+        return ctx->mirror.dict != NULL ? settle_after(ctx, copy) : copy;
+    }
+    ctx = copium_ctx_acquire();
     if (ctx == NULL)
         return NULL;
     ctx->pymemo = Py_NewRef(memo);
+    ctx->memo_observed = 1;
     PyObject *copy = copium_deepcopy_child(ctx, obj);
     copium_ctx_release(ctx);
     return copy;
@@ -156,8 +386,7 @@ PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t 
     /* The protocol runs Python code: a quiet handler deferring to it needs no care of its own. */
     if (copium_before_python_code(ctx) < 0)
         return NULL;
-    const copium_handler *h = copium_registry_default();
-    return h->deepcopy(ctx, obj, hash, h->data);
+    return run_loud(ctx, obj, copium_registry_default(), hash);
 }
 
 PyObject *copium_copy_default(PyObject *obj)

@@ -24,17 +24,25 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
 PyObject *copium_dispatch_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash);
 PyObject *copium_null_without_error(const copium_handler *h);
 
-/* Before anything that may run Python code during a call: end the collector's pause and
- * settle the pending copies (pending.h). Handlers call it where their own work may run Python
- * code (hashing a key whose hash is not computed in C); copium_dispatch calls it before every
- * handler without COPIUM_HANDLER_QUIET, and the Python memo's creation before it exists. The
- * registry's resolvers are the exception: what Python code they may run is given types only,
- * never a copy, so they only end the pause. 0, or -1 with an exception set. */
+/* Bring the mirror's dict up to date (what Python code changed in it taken in first): before
+ * Python code may run. 0, or -1 with an exception set. */
+int copium_ctx_mirror_settle(copium_ctx *ctx);
+
+/* Before anything that may run Python code during a call: end the collector's pause, settle
+ * the pending copies (pending.h) and write the mirror's dict up to date (mirror.h). Handlers
+ * call it where their own work may run Python code (hashing a key whose hash is not computed
+ * in C); copium_dispatch calls it before every handler without COPIUM_HANDLER_QUIET (and
+ * writes the dict up to date again whenever a child's copy returns to such a handler), and
+ * copium_ctx_memo before it hands the memo out. The registry's resolvers are the exception:
+ * what Python code they may run is given types only, never a copy or the memo, so they only
+ * end the pause. 0, or -1 with an exception set. */
 static inline int copium_before_python_code(copium_ctx *ctx)
 {
     copium_gc_resume();
-    if (ctx->pending.top != NULL)
-        return copium_pending_settle_all(&ctx->pending);
+    if (ctx->pending.top != NULL && copium_pending_settle_all(&ctx->pending) < 0)
+        return -1;
+    if (ctx->mirror.dict != NULL)
+        return copium_ctx_mirror_settle(ctx);
     return 0;
 }
 
@@ -55,17 +63,23 @@ static inline void copium_pending_end(copium_ctx *ctx, copium_pending *p)
     copium_pending_pop(&ctx->pending, p);
 }
 
+/* copium_dispatch for a handler that may run Python code (not COPIUM_HANDLER_QUIET). */
+PyObject *copium_dispatch_loud(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
+                               copium_hash_t hash);
+
+/* After a child's copy returned (copy, or NULL with an exception) while the call has a mirror:
+ * to a handler that may run Python code next, the dict is written up to date. */
+PyObject *copium_ctx_child_done(copium_ctx *ctx, PyObject *copy);
+
 /* Run h's deepcopy for obj (not in the memo) one level deeper under the recursion guard. */
 static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
                                         copium_hash_t hash)
 {
-    if (!(h->flags & COPIUM_HANDLER_QUIET)) {
-        if (copium_before_python_code(ctx) < 0)
-            return NULL;
-    }
+    if (!(h->flags & COPIUM_HANDLER_QUIET))
+        return copium_dispatch_loud(ctx, obj, h, hash);
 #ifdef COPIUM_GC_CAN_PAUSE
-    else if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0 &&
-             ctx->code_events == copium_gc_code_events)
+    if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0 &&
+        ctx->code_events == copium_gc_code_events)
         copium_gc_pause();
 #endif
     if (h->deepcopy == NULL)
@@ -76,6 +90,8 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
     copium_guard_leave(&ctx->guard);
     if (copy == NULL && !PyErr_Occurred())
         return copium_null_without_error(h);
+    if (ctx->mirror.dict != NULL)
+        return copium_ctx_child_done(ctx, copy);
     return copy;
 }
 
@@ -86,7 +102,7 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
 static inline PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
 {
     const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
-    if (ctx->pymemo != NULL)
+    if (ctx->memo_observed)
         return copium_deepcopy_child_slow(ctx, obj, h);
     if (h->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(obj);
@@ -97,6 +113,20 @@ static inline PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
     return copium_dispatch(ctx, obj, h, hash);
 }
 
+/* The memo operations below once the call has a Python memo (or the mirror of one): keep is
+ * 0 for copium_memo_remember, 1 for a store. */
+int copium_memo_store_observed(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy,
+                               int keep);
+
+/* orig kept alive until the call ends (stdlib's _keep_alive), with the position the memo's
+ * keep-alive list takes among its entries noted at the call's first. 0 or -1. */
+static inline int copium_memo_keep_alive(copium_ctx *ctx, PyObject *orig)
+{
+    if (ctx->keepalive.count == 0)
+        ctx->mirror.keepalive_at = ctx->memo.count;
+    return copium_keepalive_push(&ctx->keepalive, orig);
+}
+
 /* memo[orig] = copy, and orig kept alive until the call ends: what stdlib's deepcopy() does
  * when a copier returns a result other than the object. 0, or -1 with an error. */
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
@@ -104,12 +134,25 @@ int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObj
 /* memo[orig] = copy alone, for a container that must be found while its children are copied
  * (stdlib's `memo[id(x)] = y` in _deepcopy_list); call copium_memo_complete (or
  * copium_memo_store) once it is complete, so that the keepalive list records completed copies
- * in stdlib's order. 0 or -1. */
-int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
+ * in stdlib's order. 0 or -1. Inline: containers call it (and complete) once each. */
+static inline int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
+                                       PyObject *copy)
+{
+    if (ctx->memo_observed)
+        return copium_memo_store_observed(ctx, orig, hash, copy, 0);
+    return copium_memo_insert(&ctx->memo, orig, hash, copy) < 0 ? -1 : 0;
+}
 
 /* copium_memo_store for a copy that copium_memo_remember recorded: the same effect, without
- * a second probe of the native memo (no Python code can have changed that entry). */
-int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy);
+ * a second probe of the native memo while no Python code can have changed that entry (no
+ * Python memo: with one, stdlib's store is made again). */
+static inline int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
+                                       PyObject *copy)
+{
+    if (ctx->memo_observed)
+        return copium_memo_store_observed(ctx, orig, hash, copy, 1);
+    return copium_memo_keep_alive(ctx, orig);
+}
 
 /* 1 with a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
@@ -118,21 +161,39 @@ int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObje
  * memo, only a KeyError means absent). Same returns as copium_memo_find. */
 int copium_memo_getitem(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
 
-/* The memo as a Python object, for protocols that hand it to Python code (__deepcopy__).
- * From then on the call's memo operations go through it. Borrowed reference, or NULL. */
+/* The memo as a Python object, for protocols that hand it to Python code (__deepcopy__): the
+ * call's Python memo, or its mirror's dict (made now if need be), up to date. Borrowed
+ * reference, or NULL with an exception set. */
 PyObject *copium_ctx_memo(copium_ctx *ctx);
 
-/* The Python memo of this call (the caller's memo, or the dict a __deepcopy__ was given), or
- * NULL while only the native memo exists: where the memo is observable, handlers reproduce
- * stdlib's memo entries exactly. Borrowed. */
-PyObject *copium_ctx_python_memo(copium_ctx *ctx);
+/* The Python memo of this call (the caller's memo, or the dict handed to Python code), or NULL
+ * while only the native memo exists: once there is one, Python code may look at the memo, and
+ * handlers reproduce stdlib's memo entries exactly. Borrowed. */
+static inline PyObject *copium_ctx_python_memo(copium_ctx *ctx)
+{
+    return ctx->pymemo != NULL ? ctx->pymemo : ctx->mirror.dict;
+}
+
+/* Is an atom (a type with an ATOMIC handler, flags its handler's) its own copy, with nothing
+ * around it to do? Always with the native memo alone (the caller checks memo_observed). With
+ * a Python memo stdlib looks atoms up first (before 3.14, and from 3.14 those not in its
+ * _atomic_types), and with a caller's memo every lookup a handler makes around its children
+ * may be observable: not then. With the mirror's dict, yes unless Python code may have put an
+ * atom's id in it: a key the native memo has not yet taken in, or one not known to be a live
+ * non-atom's. */
+int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags);
+
+/* The native memo is authoritative (the mirror's dict, if there is one, follows it). */
+static inline int copium_ctx_memo_native(const copium_ctx *ctx)
+{
+    return ctx->pymemo == NULL;
+}
 
 /* A container's loop over its children asks, for each child, whether it is an atom of this
- * call (an atomic handler and no Python memo: the copy is the child itself, nothing else to
- * do). Children of one container are mostly of one type, so the last answer is kept: one
- * pointer comparison per child. Forget it (copium_atom_cache_reset) after copying a child
- * that is not an atom, since that may have run Python code that changed the registry or
- * created the Python memo. */
+ * call (see copium_ctx_atoms_plain: the copy is the child itself, nothing else to do).
+ * Children of one container are mostly of one type, so the last answer is kept: one pointer
+ * comparison per child. Forget it (copium_atom_cache_reset) after copying a child that is not
+ * an atom, since that may have run Python code that changed the registry or the memo. */
 typedef struct {
     PyTypeObject *type;
     int atomic;
@@ -143,8 +204,9 @@ static inline int copium_child_is_atom(copium_ctx *ctx, copium_atom_cache *cache
     PyTypeObject *type = Py_TYPE(obj);
     if (type != cache->type) {
         cache->type = type;
-        cache->atomic =
-            (copium_registry_lookup(type)->flags & COPIUM_HANDLER_ATOMIC) && ctx->pymemo == NULL;
+        uint32_t flags = copium_registry_lookup(type)->flags;
+        cache->atomic = (flags & COPIUM_HANDLER_ATOMIC) &&
+                        (!ctx->memo_observed || copium_ctx_atoms_plain(ctx, flags));
     }
     return cache->atomic;
 }
@@ -155,7 +217,8 @@ static inline void copium_atom_cache_reset(copium_atom_cache *cache)
 }
 
 /* The parts of copium_deepcopy after its atom check: a fresh memo and the registry's answer h
- * for obj's type, or the caller's memo. */
+ * for obj's type, or the caller's memo (the dict a call in progress on this thread handed to
+ * Python code: that call goes on, on its native memo). */
 PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_handler *h);
 PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *memo);
 

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* copium_hash_t is uint64_t (declared in plugins/copium.h as well). */
+/* copium_hash_t is uint64_t (declared in include/copium/copium.h as well). */
 typedef uint64_t copium_hash_t;
 
 static inline copium_hash_t copium_hash_ptr(const void *ptr)

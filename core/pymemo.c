@@ -76,7 +76,7 @@ int copium_pymemo_getitem(PyObject *memo, PyObject *orig, PyObject **copy)
     return 0;
 }
 
-static int keep_alive(PyObject *memo, PyObject *orig)
+int copium_pymemo_keep_alive(PyObject *memo, PyObject *orig)
 {
     PyObject *key = PyLong_FromVoidPtr(memo);
     if (key == NULL)
@@ -115,34 +115,5 @@ int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy, int keep
     Py_DECREF(key);
     if (rc < 0 || !keepalive)
         return rc;
-    return keep_alive(memo, orig);
-}
-
-PyObject *copium_pymemo_from_native(const copium_memo *memo, const copium_keepalive *ka)
-{
-    PyObject *dict = PyDict_New();
-    if (dict == NULL)
-        return NULL;
-    for (size_t n = 0; n < memo->count; n++) {
-        const copium_memo_slot *slot = &memo->slots[memo->used[n]];
-        PyObject *key = PyLong_FromVoidPtr((void *)slot->key);
-        if (key == NULL || PyDict_SetItem(dict, key, slot->value) < 0) {
-            Py_XDECREF(key);
-            goto error;
-        }
-        Py_DECREF(key);
-    }
-    if (ka->count > 0) {
-        PyObject *list = copium_keepalive_as_list(ka);
-        PyObject *key = PyLong_FromVoidPtr(dict);
-        int rc = (list && key) ? PyDict_SetItem(dict, key, list) : -1;
-        Py_XDECREF(list);
-        Py_XDECREF(key);
-        if (rc < 0)
-            goto error;
-    }
-    return dict;
-error:
-    Py_DECREF(dict);
-    return NULL;
+    return copium_pymemo_keep_alive(memo, orig);
 }

@@ -8,9 +8,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "keepalive.h"
-#include "memo.h"
-
 /* deepcopy()'s own lookup, as the running version's stdlib makes it: 1 and a new reference in
  * *copy, 0 when absent, -1 on error. */
 int copium_pymemo_lookup(PyObject *memo, PyObject *orig, PyObject **copy);
@@ -21,7 +18,7 @@ int copium_pymemo_getitem(PyObject *memo, PyObject *orig, PyObject **copy);
 /* memo[id(orig)] = copy, then (with keepalive) orig appended to memo[id(memo)]. 0 or -1. */
 int copium_pymemo_store(PyObject *memo, PyObject *orig, PyObject *copy, int keepalive);
 
-/* A new dict holding the native memo's entries keyed by id and the keepalive list. */
-PyObject *copium_pymemo_from_native(const copium_memo *memo, const copium_keepalive *ka);
+/* `_keep_alive(orig, memo)`: orig appended to memo[id(memo)], made on first use. 0 or -1. */
+int copium_pymemo_keep_alive(PyObject *memo, PyObject *orig);
 
 #endif

@@ -57,6 +57,17 @@ void copium_registry_invalidate(void)
     memset(copium_registry_cache, 0, sizeof(copium_registry_cache));
 }
 
+void copium_registry_forget(PyTypeObject *type)
+{
+    copium_registry_cache_entry *set = copium_registry_cache_set(type);
+    if (set[1].type == type)
+        set[1].type = NULL;
+    if (set[0].type == type) {
+        set[0] = set[1];
+        set[1].type = NULL;
+    }
+}
+
 static int check_handler(const copium_handler *h)
 {
     if (h == NULL) {
@@ -191,8 +202,11 @@ COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type
         h = resolver ? resolver(type) : default_handler;
         /* A type the resolver claims is registered, so that the registry holds it alive: a
          * cache entry for a dead type whose address a new type reuses must only ever say
-         * "default handler", which is right for any type. */
-        if (h != default_handler && copium_registry_register(type, h) < 0) {
+         * "default handler", which is right for any type. A SELF_CHECKED handler is right for
+         * any type too (it recognises its own types and defers the rest to the default), so
+         * its types are only cached, and may die (classes made at run time). */
+        if (h != default_handler && !(h->flags & COPIUM_HANDLER_SELF_CHECKED) &&
+            copium_registry_register(type, h) < 0) {
             PyErr_Clear(); /* out of memory: use it uncached this time */
             cache = 0;
         }

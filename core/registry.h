@@ -56,6 +56,9 @@ void copium_registry_invalidate(void);
 typedef const copium_handler *(*copium_decorator_fn)(PyTypeObject *type, const copium_handler *h,
                                                      void *data);
 void copium_registry_set_decorator(copium_decorator_fn fn, void *data);
+/* Forget the cached resolution of type alone (a SELF_CHECKED handler that found a type it
+ * does not serve, so that the resolver is asked again). */
+void copium_registry_forget(PyTypeObject *type);
 
 /* Two-way set-associative: a pair of entries per set, the most recently resolved type first,
  * so two types whose addresses map to the same set (say list and a plugin's type in one hot

@@ -434,7 +434,10 @@ static PyObject *dict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
 {
     (void)data;
     PyObject *copy;
-    if (copium_ctx_python_memo(ctx) == NULL) { /* else no child is an atom: no clone */
+    /* A clone only while atoms are their own copies without a look at the memo (engine.h):
+     * always with the native memo alone, and while the memo's dict has no key for one. */
+    if (copium_ctx_python_memo(ctx) == NULL ||
+        (copium_ctx_memo_native(ctx) && copium_ctx_atoms_plain(ctx, 0))) {
         copium_dict_entries e;
         copy = copium_dict_entries_of(obj, &e) ? fill_clone(ctx, obj, hash, &e)
                                                : clone_atoms(ctx, obj, hash);

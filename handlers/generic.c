@@ -10,6 +10,7 @@
  * (copium_ctx_memo: the caller's memo or a real dict mirroring the native one). */
 #include "handlers.h"
 
+#include "culprit.h"
 #include "memo_rejected.h"
 #include "protocol.h"
 
@@ -75,6 +76,8 @@ static PyObject *reduce_value(PyObject *x, int deep)
         int use = deep ? PyObject_IsTrue(reductor) : 1;
         if (use != 0) {
             rv = use > 0 ? PyObject_CallOneArg(reductor, x) : NULL;
+            if (rv == NULL && use > 0)
+                copium_culprit(COPIUM_PART_TABLE, x, deep, NULL, reductor, NULL);
             Py_DECREF(reductor);
             return rv;
         }
@@ -92,9 +95,9 @@ static PyObject *reduce_ex_value(PyObject *x, int deep)
     if (rc < 0)
         return NULL;
     if (rc > 0 && reductor != Py_None) {
-        PyObject *proto = PyLong_FromLong(4);
-        rv = proto ? PyObject_CallOneArg(reductor, proto) : NULL;
-        Py_XDECREF(proto);
+        rv = PyObject_CallOneArg(reductor, copium_stdlib.protocol4);
+        if (rv == NULL)
+            copium_culprit(COPIUM_PART_REDUCE_EX, x, deep, NULL, reductor, NULL);
         Py_DECREF(reductor);
         return rv;
     }
@@ -105,6 +108,8 @@ static PyObject *reduce_ex_value(PyObject *x, int deep)
     int truth = rc > 0 ? PyObject_IsTrue(reductor) : 0;
     if (truth > 0) {
         rv = PyObject_CallNoArgs(reductor);
+        if (rv == NULL)
+            copium_culprit(COPIUM_PART_REDUCE, x, deep, NULL, reductor, NULL);
         Py_DECREF(reductor);
         return rv;
     }
@@ -132,11 +137,19 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     /* A __deepcopy__ earlier in this call may have changed stdlib's tables. */
     if (copium_handlers_sync() < 0)
         return NULL;
-    int deep_reduce;
-    if (copium_object_deepcopy(ctx, x, hash, &y, &deep_reduce))
+    copium_reduce_route route;
+    if (copium_object_deepcopy(ctx, x, hash, &y, &route))
         return y; /* memoized by object.c */
     PyTypeObject *cls = Py_TYPE(x);
-    if (deep_reduce) {
+    if (route.reduce_func != NULL) {
+        /* `x.__reduce_ex__(4)` is object.__reduce_ex__, which calls the class's Python
+         * __reduce__: called unbound, no bound methods, no int argument. */
+        PyObject *rv = PyObject_Vectorcall(route.reduce_func, &x, 1, NULL);
+        Py_DECREF(route.reduce_func);
+        y = from_reduce_value(ctx, x, hash, rv);
+        goto done;
+    }
+    if (route.deep_reduce) {
         /* Nothing in the tables, not a class, no __deepcopy__ (cached facts of the type). */
         y = from_reduce_value(ctx, x, hash, reduce_ex_value(x, 1));
         goto done;

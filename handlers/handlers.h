@@ -52,6 +52,12 @@ int copium_datetime_recipe(const copium_handler *h, PyObject *obj, copium_rebuil
                            PyObject **source, PyObject **child);
 int copium_uuid_recipe(const copium_handler *h, PyObject *obj, copium_rebuild_fn *rebuild,
                        PyObject **source, PyObject **child);
+/* The handler for pydantic v2 model classes (pydantic.c) that keep pydantic's own
+ * __deepcopy__ / __copy__, for the pydantic versions it knows; NULL for any other type.
+ * Never fails, never imports pydantic. Its types are cached, not registered (SELF_CHECKED). */
+const copium_handler *copium_pydantic_handler_for(PyTypeObject *type);
+int copium_pydantic_is_handler(const copium_handler *h);
+void copium_pydantic_clear_cache(void);
 
 /* Stdlib's lookup order for every type without a handler of its own (generic.c):
  * copy._deepcopy_dispatch, classes as atoms, __deepcopy__ / __copy__, copyreg.dispatch_table,

@@ -10,6 +10,7 @@
 
 #include "../core/registry.h"
 #include "dict_table.h"
+#include "memo_rejected.h"
 #include "protocol.h"
 
 typedef struct {
@@ -100,6 +101,8 @@ static const copium_handler *resolve(PyTypeObject *type)
     const copium_handler *value_type = copium_datetime_handler_for(type);
     if (value_type == NULL)
         value_type = copium_uuid_handler_for(type);
+    if (value_type == NULL)
+        value_type = copium_pydantic_handler_for(type);
     if (value_type != NULL)
         return value_type;
     /* stdlib: `issubclass(cls, type)` makes every class an atom (after the dispatch table). */
@@ -146,8 +149,10 @@ int copium_handlers_install(void)
 
 void copium_handlers_fini(void)
 {
+    copium_pydantic_clear_cache();
     copium_registry_fini();
     copium_stdlib_fini();
+    copium_memo_rejected_clear();
 }
 
 int copium_handlers_is_builtin(PyTypeObject *type)

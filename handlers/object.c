@@ -32,6 +32,8 @@
 
 #include <string.h>
 
+#include "culprit.h"
+
 #if PY_VERSION_HEX >= 0x030C0000
 #define SLOT_MEMBER_TYPE Py_T_OBJECT_EX
 #else
@@ -49,6 +51,12 @@ typedef struct {
      * instance dict for one to be in, generic getattr, metaclass exactly type (a table lookup
      * with the class as key runs no code). */
     unsigned char deep_reduce;
+    /* deep_reduce holds only if the instance dict has no __deepcopy__ (checked per object). */
+    unsigned char dict_checks;
+    /* With deep_reduce: object's __reduce_ex__ and a Python function as the class's
+     * __reduce__ (borrowed, valid under the version tag), which object.__reduce_ex__(4)
+     * calls, unless the instance dict holds either name. */
+    PyObject *reduce_func;
     unsigned char names_known; /* slotnames fetched (only once a path needs them) */
     Py_ssize_t allowance;      /* basicsize object_getstate_default allows, slots aside */
     PyObject *slotnames;       /* list from copyreg._slotnames (strong), NULL for None */
@@ -219,8 +227,17 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     /* Skipping the table lookups per object is exact only when they run no code: under a
      * metaclass that is exactly type (its hash and equality are type's own). */
     info->deep_reduce = Py_TYPE(tp) == &PyType_Type && !in_deep && !in_table && no_deepcopy &&
-                        tp->tp_dictoffset == 0 && tp->tp_getattro == PyObject_GenericGetAttr &&
+                        tp->tp_getattro == PyObject_GenericGetAttr &&
                         !PyType_IsSubtype(tp, &PyType_Type);
+    info->dict_checks = tp->tp_dictoffset != 0;
+    if (info->deep_reduce) {
+        /* object.__reduce_ex__: `getattr(type(self), '__reduce__') is not object.__reduce__`
+         * (under metaclass type a function is itself there), then `self.__reduce__()`. */
+        PyObject *reduce = copium_type_lookup(tp, copium_names.reduce);
+        if (copium_type_lookup(tp, copium_names.reduce_ex) == copium_stdlib.object_reduce_ex &&
+            reduce != NULL && PyFunction_Check(reduce))
+            info->reduce_func = reduce;
+    }
     /* From here on, the object path's own conditions. */
     if (tp->tp_new != PyBaseObject_Type.tp_new || tp->tp_itemsize != 0 ||
         tp->tp_getattro != PyObject_GenericGetAttr)
@@ -424,6 +441,8 @@ typedef struct {
     unsigned int version; /* the type's version tag the slot offsets were resolved under */
     int into_values;      /* copy x.__dict__ into y's values (see copy_dict_into) */
     int deep_reduce;      /* the type's deep_reduce fact (see type_info) */
+    int dict_checks;
+    PyObject *reduce_func; /* borrowed */
     slot_values slots;
 } object_state;
 
@@ -468,6 +487,8 @@ static int gather(PyObject *x, int deep, object_state *st)
     const type_info *info = get_info(tp, deep, &tmp);
     st->version = info->version;
     st->deep_reduce = info->deep_reduce;
+    st->dict_checks = info->dict_checks;
+    st->reduce_func = info->version != 0 ? info->reduce_func : NULL;
     if (!(deep ? info->deep_ok : info->copy_ok))
         goto done;
     /* info may be replaced by code run below (any allocation may run a finaliser): copy out
@@ -541,7 +562,8 @@ static PyObject *new_instance(PyTypeObject *tp)
     return PyBaseObject_Type.tp_new(tp, copium_stdlib.empty_tuple, NULL);
 }
 
-static int set_slots(PyObject *y, const object_state *st, copium_ctx *ctx)
+/* x only names the culprit of a failure. */
+static int set_slots(PyObject *x, PyObject *y, const object_state *st, copium_ctx *ctx)
 {
     const slot_values *sv = &st->slots;
     for (Py_ssize_t i = 0; i < sv->count; i++) {
@@ -560,8 +582,10 @@ static int set_slots(PyObject *y, const object_state *st, copium_ctx *ctx)
         }
         int rc = PyObject_SetAttr(y, sv->items[i].name, value);
         Py_DECREF(value);
-        if (rc < 0)
+        if (rc < 0) {
+            copium_culprit(COPIUM_PART_SLOTSTATE, x, ctx != NULL, y, NULL, NULL);
             return -1;
+        }
     }
     return 0;
 }
@@ -653,16 +677,58 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
     return rc;
 }
 
+/* The route's facts for x, from the type's (st) and x's instance dict, where getattr looks
+ * first: a __deepcopy__ there ends deep_reduce, a __reduce_ex__ or __reduce__ the direct call.
+ * (The dict is made if the instance keeps its attributes without one, as the object path
+ * does.) */
+static void reduce_route(PyObject *x, const object_state *st, copium_reduce_route *route)
+{
+    route->deep_reduce = st->deep_reduce;
+    route->reduce_func = NULL;
+    if (!st->deep_reduce)
+        return;
+    PyObject *reduce_func = st->reduce_func;
+    if (st->dict_checks) {
+        PyObject *dict = PyObject_GenericGetDict(x, NULL);
+        if (dict == NULL) {
+            PyErr_Clear();
+            route->deep_reduce = 0; /* the lookup order finds the error again */
+            return;
+        }
+        int rc = PyDict_GET_SIZE(dict) == 0 ? 0 : PyDict_Contains(dict, copium_names.deepcopy);
+        if (rc == 0 && reduce_func != NULL && PyDict_GET_SIZE(dict) != 0) {
+            PyObject *const names[] = {copium_names.reduce_ex, copium_names.reduce};
+            int over = instance_overrides(dict, names, 2);
+            if (over != 0)
+                reduce_func = NULL;
+            if (over < 0)
+                rc = -1;
+        }
+        Py_DECREF(dict);
+        if (rc != 0) {
+            PyErr_Clear();
+            route->deep_reduce = 0;
+            return;
+        }
+    }
+    route->reduce_func = Py_XNewRef(reduce_func);
+}
+
 int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject **result,
-                           int *deep_reduce)
+                           copium_reduce_route *route)
 {
     object_state st;
     int rc = gather(x, 1, &st);
-    *deep_reduce = st.deep_reduce;
     if (rc <= 0) {
         *result = NULL;
+        route->deep_reduce = 0;
+        route->reduce_func = NULL;
+        if (rc == 0)
+            reduce_route(x, &st, route);
         return rc < 0; /* an error is handled (NULL result), a refusal is not */
     }
+    route->deep_reduce = 0;
+    route->reduce_func = NULL;
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y = NULL;
     if (copium_ctx_python_memo(ctx) != NULL) {
@@ -684,7 +750,7 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
             goto error;
         if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values) < 0)
             goto error;
-        if (set_slots(y, &st, ctx) < 0)
+        if (set_slots(x, y, &st, ctx) < 0)
             goto error;
         if (copium_memo_complete(ctx, x, hash, y) < 0)
             goto error;
@@ -719,7 +785,7 @@ int copium_object_copy(PyObject *x, PyObject **result)
         if (urc < 0)
             goto error;
     }
-    if (set_slots(y, &st, NULL) < 0)
+    if (set_slots(x, y, &st, NULL) < 0)
         goto error;
     state_clear(&st);
     *result = y;

@@ -45,6 +45,17 @@ typedef struct {
     PyObject *items;         /* "items" */
     PyObject *get;           /* "get" */
     PyObject *copy_method;   /* "copy" (list.copy and friends in copy._copy_dispatch) */
+    /* pydantic.c: the names pydantic's BaseModel.__deepcopy__ / __copy__ read. */
+    PyObject *pydantic_extra;      /* "__pydantic_extra__" */
+    PyObject *pydantic_fields_set; /* "__pydantic_fields_set__" */
+    PyObject *pydantic_private;    /* "__pydantic_private__" */
+    PyObject *deepcopy_func;       /* "deepcopy" (a module global) */
+    PyObject *object_setattr;      /* "_object_setattr" */
+    PyObject *pydantic_undefined;  /* "PydanticUndefined" */
+    PyObject *version;             /* "VERSION" */
+    PyObject *root;                /* "root" */
+    PyObject *getattribute;        /* "__getattribute__" */
+    PyObject *setattr;             /* "__setattr__" */
 } copium_names_t;
 
 /* What stdlib's copy functions see, as bound right now (strong references, refreshed by
@@ -67,10 +78,12 @@ typedef struct {
      * meets them (compared by identity, never called through these references). */
     PyObject *orig_newobj;          /* copyreg.__newobj__ */
     PyObject *orig_deepcopy_atomic; /* copy._deepcopy_atomic */
+    PyObject *orig_error;           /* copy.Error (copium.Error): the class of culprit.c's causes */
     /* object's own protocol entries (from object's type dict). */
     PyObject *object_reduce_ex, *object_reduce, *object_getstate /* NULL before 3.11 */;
     PyObject *object_new; /* object.__new__ */
     PyObject *empty_tuple;
+    PyObject *protocol4; /* the int 4 stdlib passes to __reduce_ex__ */
     /* Bumped whenever a watched table or module binding changed: per-type facts computed from
      * the tables (object.c's cache) are valid only for the epoch they were computed in. */
     uint64_t epoch;
@@ -202,14 +215,23 @@ Py_ssize_t copium_dict_inserted_sizeof(Py_ssize_t n, int str_keys);
 
 /* ---- object.c ---------------------------------------------------------------------------- */
 
+/* What object.c's per-type facts say about stdlib's route for an object it did not copy:
+ * deep_reduce, stdlib's lookup order reaches getattr(obj, "__reduce_ex__") with nothing
+ * before it to find; reduce_func (a new reference, or NULL), that `obj.__reduce_ex__(4)` is
+ * object.__reduce_ex__ calling the class's own Python __reduce__, i.e. reduce_func(obj). */
+typedef struct {
+    int deep_reduce;
+    PyObject *reduce_func;
+} copium_reduce_route;
+
 /* The native path for an instance whose type keeps object's default reduce protocol (see
  * object.c for the exact conditions). Returns 1 with the copy (or NULL and an exception) in
  * *result when it handled obj, 0 when obj must take stdlib's lookup order instead (nothing
- * was done that stdlib would not do). The deep version stores memo[obj] itself, and sets
- * *deep_reduce when stdlib's lookup order for obj's type would reach getattr(obj,
- * "__reduce_ex__") with nothing before it to find (per-type facts, cached). */
+ * was done that stdlib would not do), with *route filled from the cached per-type facts and
+ * the instance dict (which getattr would look in first). The deep version stores memo[obj]
+ * itself. */
 int copium_object_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, PyObject **result,
-                           int *deep_reduce);
+                           copium_reduce_route *route);
 int copium_object_copy(PyObject *obj, PyObject **result);
 
 /* Forget the per-type facts (at finalisation). */

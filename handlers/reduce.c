@@ -10,7 +10,11 @@
  * does its own checks (so type(sys.flags) raises TypeError as in stdlib). */
 #include "protocol.h"
 
-/* _PyObject_FunctionStr's naming of a callable in call errors: "module.qualname()". */
+#include "culprit.h"
+
+#if PY_VERSION_HEX < 0x030F0000
+/* _PyObject_FunctionStr's naming of a callable in call errors: "module.qualname()" (up to
+ * 3.14: 3.15's message for a `*args` that is not iterable names no function). */
 static PyObject *function_str(PyObject *func)
 {
     PyObject *qualname, *module = NULL, *result = NULL;
@@ -35,6 +39,7 @@ done:
     Py_XDECREF(module);
     return result;
 }
+#endif
 
 /* `func(*args)`: args as the call would see them. New reference to a tuple, or NULL. */
 static PyObject *star_args(PyObject *func, PyObject *args)
@@ -42,12 +47,19 @@ static PyObject *star_args(PyObject *func, PyObject *args)
     if (PyTuple_CheckExact(args))
         return Py_NewRef(args);
     if (Py_TYPE(args)->tp_iter == NULL && !PySequence_Check(args)) {
+#if PY_VERSION_HEX >= 0x030F0000
+        /* 3.15 no longer names the function here. */
+        (void)func;
+        PyErr_Format(PyExc_TypeError, "Value after * must be an iterable, not %.200s",
+                     Py_TYPE(args)->tp_name);
+#else
         PyObject *name = function_str(func);
         if (name != NULL) {
             PyErr_Format(PyExc_TypeError, "%U argument after * must be an iterable, not %.200s",
                          name, Py_TYPE(args)->tp_name);
             Py_DECREF(name);
         }
+#endif
         return NULL;
     }
     return PySequence_Tuple(args);
@@ -209,7 +221,14 @@ int copium_unpack2(PyObject *seq, PyObject **a, PyObject **b)
     extra = PyIter_Next(it);
     if (extra != NULL) {
         Py_DECREF(extra);
-        PyErr_SetString(PyExc_ValueError, "too many values to unpack (expected 2)");
+#if PY_VERSION_HEX >= 0x030E0000
+        /* 3.14's unpacking gives the length of an exact list, tuple or dict. */
+        if (PyList_CheckExact(seq) || PyTuple_CheckExact(seq) || PyDict_CheckExact(seq))
+            PyErr_Format(PyExc_ValueError, "too many values to unpack (expected 2, got %zd)",
+                         PyDict_CheckExact(seq) ? PyDict_GET_SIZE(seq) : Py_SIZE(seq));
+        else
+#endif
+            PyErr_SetString(PyExc_ValueError, "too many values to unpack (expected 2)");
         goto error;
     }
     if (PyErr_Occurred())
@@ -283,15 +302,43 @@ int copium_update_dict(PyObject *y, PyObject *state)
     return rc;
 }
 
-/* The state step of _reconstruct, with state already deep-copied when deep. */
-static int apply_state(PyObject *y, PyObject *state)
+/* `y.__setstate__(state)` when y's type holds a Python function of that name and instances
+ * use generic attribute access: hasattr is then true whatever the instance dict holds, and
+ * the vectorcall finds the same callable getattr would, without a bound method. 1 when it
+ * called (*result: 0 or -1), 0 when the general path must decide. */
+static int setstate_direct(PyObject *y, PyObject *state, int *result)
+{
+    PyTypeObject *tp = Py_TYPE(y);
+    if (tp->tp_getattro != PyObject_GenericGetAttr)
+        return 0;
+    PyObject *f = copium_type_lookup(tp, copium_names.setstate);
+    if (f == NULL || !PyFunction_Check(f))
+        return 0;
+    PyObject *args[] = {y, state};
+    PyObject *r = PyObject_VectorcallMethod(copium_names.setstate, args, 2, NULL);
+    Py_XDECREF(r);
+    *result = r ? 0 : -1;
+    return 1;
+}
+
+/* The state step of _reconstruct, with state already deep-copied when deep (x and deep only
+ * name the culprit of a failure). */
+static int apply_state(PyObject *x, int deep, PyObject *y, PyObject *state)
 {
     PyObject *setstate;
-    int rc = copium_get_optional_attr(y, copium_names.setstate, &setstate);
+    int rc;
+    if (setstate_direct(y, state, &rc)) {
+        if (rc < 0)
+            copium_culprit(COPIUM_PART_SETSTATE, x, deep, y, state, NULL);
+        return rc;
+    }
+    rc = copium_get_optional_attr(y, copium_names.setstate, &setstate);
     if (rc < 0)
         return -1;
     if (rc > 0) { /* hasattr(y, '__setstate__'): y.__setstate__(state) */
         PyObject *r = PyObject_CallOneArg(setstate, state);
+        if (r == NULL)
+            copium_culprit(COPIUM_PART_SETSTATE, x, deep, y, state, setstate);
         Py_DECREF(setstate);
         Py_XDECREF(r);
         return r ? 0 : -1;
@@ -309,21 +356,25 @@ static int apply_state(PyObject *y, PyObject *state)
         dictstate = Py_NewRef(state);
     }
     rc = 0;
-    if (dictstate != Py_None)
-        rc = copium_update_dict(y, dictstate);
-    if (rc == 0 && slotstate != NULL && slotstate != Py_None)
-        rc = set_slot_state(y, slotstate);
+    if (dictstate != Py_None && (rc = copium_update_dict(y, dictstate)) < 0)
+        copium_culprit(slotstate ? COPIUM_PART_DICTSTATE_OF : COPIUM_PART_DICTSTATE, x, deep, y,
+                       dictstate, NULL);
+    if (rc == 0 && slotstate != NULL && slotstate != Py_None &&
+        (rc = set_slot_state(y, slotstate)) < 0)
+        copium_culprit(COPIUM_PART_SLOTSTATE, x, deep, y, slotstate, NULL);
     Py_DECREF(dictstate);
     Py_XDECREF(slotstate);
     return rc;
 }
 
 /* `for item in listiter: y.append(deepcopy(item, memo))` */
-static int append_items(copium_ctx *ctx, PyObject *y, PyObject *listiter)
+static int append_items(copium_ctx *ctx, PyObject *x, PyObject *y, PyObject *listiter)
 {
     PyObject *it = PyObject_GetIter(listiter), *item;
-    if (it == NULL)
+    if (it == NULL) {
+        copium_culprit(COPIUM_PART_LISTITEMS, x, ctx != NULL, y, listiter, NULL);
         return -1;
+    }
     while ((item = PyIter_Next(it)) != NULL) {
         if (ctx != NULL) {
             PyObject *copy = copium_deepcopy_child(ctx, item);
@@ -333,8 +384,10 @@ static int append_items(copium_ctx *ctx, PyObject *y, PyObject *listiter)
         }
         PyObject *r = PyObject_CallMethodOneArg(y, copium_names.append, item);
         Py_DECREF(item);
-        if (r == NULL)
+        if (r == NULL) {
+            copium_culprit(COPIUM_PART_APPEND, x, ctx != NULL, y, listiter, NULL);
             goto error;
+        }
         Py_DECREF(r);
     }
     if (PyErr_Occurred())
@@ -348,14 +401,18 @@ error:
 
 /* `for key, value in dictiter: y[deepcopy(key)] = deepcopy(value)`, the key copied first (two
  * separate statements in _reconstruct). */
-static int set_items(copium_ctx *ctx, PyObject *y, PyObject *dictiter)
+static int set_items(copium_ctx *ctx, PyObject *x, PyObject *y, PyObject *dictiter)
 {
     PyObject *it = PyObject_GetIter(dictiter), *item;
-    if (it == NULL)
+    if (it == NULL) {
+        copium_culprit(COPIUM_PART_DICTITEMS, x, ctx != NULL, y, dictiter, NULL);
         return -1;
+    }
     while ((item = PyIter_Next(it)) != NULL) {
         PyObject *key, *value;
         int rc = copium_unpack2(item, &key, &value);
+        if (rc < 0)
+            copium_culprit(COPIUM_PART_DICTITEM_PAIR, x, ctx != NULL, y, item, NULL);
         Py_DECREF(item);
         if (rc < 0)
             goto error;
@@ -365,6 +422,8 @@ static int set_items(copium_ctx *ctx, PyObject *y, PyObject *dictiter)
                 Py_SETREF(value, copium_deepcopy_child(ctx, value));
         }
         rc = (key && value) ? PyObject_SetItem(y, key, value) : -1;
+        if (rc < 0 && key && value)
+            copium_culprit(COPIUM_PART_SETITEM, x, ctx != NULL, y, dictiter, NULL);
         Py_XDECREF(key);
         Py_XDECREF(value);
         if (rc < 0)
@@ -388,12 +447,16 @@ PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t h
     if (ctx != NULL && (copy_args = PyObject_IsTrue(args)) < 0) /* `if deep and args:` */
         return NULL;
     callargs = copy_args ? deepcopy_args(ctx, args) : star_args(func, args);
-    if (callargs == NULL)
+    if (callargs == NULL) {
+        copium_culprit(COPIUM_PART_ARGS, x, ctx != NULL, NULL, args, NULL);
         return NULL;
+    }
     if (func == copium_stdlib.orig_newobj && func != NULL)
         y = newobj(callargs);
     else
         y = PyObject_Call(func, callargs, NULL);
+    if (y == NULL)
+        copium_culprit(COPIUM_PART_CALLABLE, x, ctx != NULL, NULL, func, callargs);
     Py_DECREF(callargs);
     if (y == NULL)
         return NULL;
@@ -403,14 +466,14 @@ PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t h
         PyObject *st = ctx != NULL ? copium_deepcopy_child(ctx, state) : Py_NewRef(state);
         if (st == NULL)
             goto error;
-        int rc = apply_state(y, st);
+        int rc = apply_state(x, ctx != NULL, y, st);
         Py_DECREF(st);
         if (rc < 0)
             goto error;
     }
-    if (listiter != NULL && listiter != Py_None && append_items(ctx, y, listiter) < 0)
+    if (listiter != NULL && listiter != Py_None && append_items(ctx, x, y, listiter) < 0)
         goto error;
-    if (dictiter != NULL && dictiter != Py_None && set_items(ctx, y, dictiter) < 0)
+    if (dictiter != NULL && dictiter != Py_None && set_items(ctx, x, y, dictiter) < 0)
         goto error;
     return y;
 error:
@@ -428,6 +491,7 @@ PyObject *copium_reconstruct(copium_ctx *ctx, PyObject *x, copium_hash_t hash, P
         if (Py_TYPE(rv)->tp_iter == NULL && !PySequence_Check(rv)) {
             PyErr_Format(PyExc_TypeError, "Value after * must be an iterable, not %.200s",
                          Py_TYPE(rv)->tp_name);
+            copium_culprit(COPIUM_PART_VALUE, x, ctx != NULL, NULL, rv, NULL);
             return NULL;
         }
         seq = PySequence_Tuple(rv);
@@ -446,6 +510,9 @@ PyObject *copium_reconstruct(copium_ctx *ctx, PyObject *x, copium_hash_t hash, P
         PyErr_Format(PyExc_TypeError,
                      "_reconstruct() takes from 4 to 7 positional arguments but %zd were given",
                      n + 2);
+    }
+    if (n < 2 || n > 5) {
+        copium_culprit(COPIUM_PART_VALUE, x, ctx != NULL, NULL, rv, seq);
     } else {
         PyObject **p = &PyTuple_GET_ITEM(seq, 0);
         y = copium_reconstruct_parts(ctx, x, hash, p[0], p[1], n > 2 ? p[2] : NULL,

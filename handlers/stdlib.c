@@ -117,6 +117,16 @@ static int intern_names(void)
         {&copium_names.items, "items"},
         {&copium_names.get, "get"},
         {&copium_names.copy_method, "copy"},
+        {&copium_names.pydantic_extra, "__pydantic_extra__"},
+        {&copium_names.pydantic_fields_set, "__pydantic_fields_set__"},
+        {&copium_names.pydantic_private, "__pydantic_private__"},
+        {&copium_names.deepcopy_func, "deepcopy"},
+        {&copium_names.object_setattr, "_object_setattr"},
+        {&copium_names.pydantic_undefined, "PydanticUndefined"},
+        {&copium_names.version, "VERSION"},
+        {&copium_names.root, "root"},
+        {&copium_names.getattribute, "__getattribute__"},
+        {&copium_names.setattr, "__setattr__"},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (*table[i].slot == NULL) {
@@ -283,7 +293,8 @@ static int take_fixed_references(void)
         return -1;
     }
     copium_stdlib.empty_tuple = PyTuple_New(0);
-    if (copium_stdlib.empty_tuple == NULL)
+    copium_stdlib.protocol4 = PyLong_FromLong(4);
+    if (copium_stdlib.empty_tuple == NULL || copium_stdlib.protocol4 == NULL)
         return -1;
     if (is_stdlib_function(copium_stdlib.newobj, "copyreg", "__newobj__"))
         copium_stdlib.orig_newobj = Py_NewRef(copium_stdlib.newobj);
@@ -312,6 +323,7 @@ int copium_stdlib_init(void)
         PyErr_SetString(PyExc_ImportError, "copium: copy.Error is missing");
         goto error;
     }
+    copium_stdlib.orig_error = Py_NewRef(copium_stdlib.error);
     if (take_fixed_references() < 0 || snapshot_tables() < 0)
         goto error;
 #if PY_VERSION_HEX >= 0x030C0000

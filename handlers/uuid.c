@@ -149,10 +149,12 @@ static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
     return copy;
 }
 
-/* Shallow copies keep stdlib's protocol (copy is NULL). */
+/* Shallow copies keep stdlib's protocol (copy is NULL). Quiet: the handler runs no Python code
+ * itself (stdlib's path, copium_deepcopy_default, readies the call for it first). */
 static const copium_handler uuid_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "uuid",
+    .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = uuid_deepcopy,
 };
 

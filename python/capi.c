@@ -1,6 +1,6 @@
-/* The C API capsule: the function table plugins fetch with copium_import() (plugins/copium.h).
- * The table is static and never changes after start-up; registration goes through the same
- * registry functions the Python-level copium.register_handler uses. */
+/* The C API capsule: the function table plugins fetch with copium_import()
+ * (include/copium/copium.h). The table is static and never changes after start-up; registration
+ * goes through the same registry functions the Python-level copium.register_handler uses. */
 #include "capi.h"
 
 #include "../core/engine.h"

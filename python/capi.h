@@ -1,4 +1,4 @@
-/* The C API capsule of copium._copium (see plugins/copium.h for what plugins see). */
+/* The C API capsule of copium._copium (see include/copium/copium.h for what plugins see). */
 #ifndef COPIUM_CAPI_H
 #define COPIUM_CAPI_H
 

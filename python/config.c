@@ -44,9 +44,9 @@ PyObject *copium_config_copy(PyObject *x)
 PyObject *copium_py_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 2) {
+    if (nargs != 3) {
         PyErr_Format(PyExc_TypeError,
-                     "_configure() takes 2 positional arguments but %zd were "
+                     "_configure() takes 3 positional arguments but %zd were "
                      "given",
                      nargs);
         return NULL;
@@ -54,11 +54,16 @@ PyObject *copium_py_configure(PyObject *module, PyObject *const *args, Py_ssize_
     int memo_dict = PyObject_IsTrue(args[0]);
     if (memo_dict < 0)
         return NULL;
-    int retry = PyObject_IsTrue(args[1]);
-    if (retry < 0)
+    long mode = PyLong_AsLong(args[1]);
+    if (mode == -1 && PyErr_Occurred())
+        return NULL;
+    if (mode < COPIUM_MEMO_REJECTED_RAISE || mode > COPIUM_MEMO_REJECTED_SILENT) {
+        PyErr_Format(PyExc_ValueError, "_configure(): no mode %ld", mode);
+        return NULL;
+    }
+    if (copium_memo_rejected_set((copium_memo_rejected_mode)mode, args[2]) < 0)
         return NULL;
     copium_config_memo_dict = memo_dict;
-    copium_memo_rejected_retry = retry;
     Py_RETURN_NONE;
 }
 
@@ -66,6 +71,9 @@ PyObject *copium_py_configuration(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    return Py_BuildValue("(OO)", copium_config_memo_dict ? Py_True : Py_False,
-                         copium_memo_rejected_retry ? Py_True : Py_False);
+    PyObject *suppressed = copium_memo_rejected_suppressed();
+    if (suppressed == NULL)
+        return NULL;
+    return Py_BuildValue("(OiN)", copium_config_memo_dict ? Py_True : Py_False,
+                         (int)copium_memo_rejected.mode, suppressed);
 }

@@ -32,8 +32,9 @@ static inline PyObject *copium_config_deepcopy_fresh(PyObject *x)
 /* copy(x) for a Python caller. */
 PyObject *copium_config_copy(PyObject *x);
 
-/* copium._copium._configure(memo_dict, retry_rejected_memo) and _configuration() -> (memo_dict,
- * retry_rejected_memo): the private functions behind copium.config. */
+/* copium._copium._configure(memo_dict, on_incompatible, suppress_warnings) and
+ * _configuration() -> the same three: the private functions behind copium.config
+ * (on_incompatible as an int: 0 raise, 1 warn, 2 silent; suppress_warnings a tuple of str). */
 PyObject *copium_py_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *copium_py_configuration(PyObject *module, PyObject *unused);
 

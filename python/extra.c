@@ -10,14 +10,13 @@
 #include "args.h"
 #include "config.h"
 
-PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                              PyObject *kwnames)
+PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
     static const char *const names[] = {"obj", "n"};
     PyObject *params[2];
     Py_ssize_t n;
-    if (copium_parse_args("replicate", args, nargs, kwnames, names, 2, 2, params) < 0 ||
+    if (copium_parse_args("replicate", args, nargs, NULL, names, 2, 2, params) < 0 ||
         copium_parse_count("replicate", "n", params[1], &n) < 0)
         return NULL;
     PyObject *obj = params[0];
@@ -47,14 +46,13 @@ error:
     return NULL;
 }
 
-PyObject *copium_py_repeatcall(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                               PyObject *kwnames)
+PyObject *copium_py_repeatcall(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    static const char *const names[] = {"function", "n"};
+    static const char *const names[] = {"function", "size"};
     PyObject *params[2];
     Py_ssize_t n;
-    if (copium_parse_args("repeatcall", args, nargs, kwnames, names, 2, 2, params) < 0)
+    if (copium_parse_args("repeatcall", args, nargs, NULL, names, 2, 2, params) < 0)
         return NULL;
     PyObject *function = params[0];
     if (!PyCallable_Check(function)) {
@@ -64,7 +62,7 @@ PyObject *copium_py_repeatcall(PyObject *module, PyObject *const *args, Py_ssize
                      Py_TYPE(function)->tp_name);
         return NULL;
     }
-    if (copium_parse_count("repeatcall", "n", params[1], &n) < 0)
+    if (copium_parse_count("repeatcall", "size", params[1], &n) < 0)
         return NULL;
     PyObject *result = copium_list_presized(n);
     if (result == NULL)

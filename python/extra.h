@@ -6,10 +6,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                              PyObject *kwnames);
-PyObject *copium_py_repeatcall(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                               PyObject *kwnames);
+/* Both take positional arguments only (METH_FASTCALL), with copium 0.1.0's signatures:
+ * replicate(obj, n, /) and repeatcall(function, size, /). */
+PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *copium_py_repeatcall(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 PyObject *copium_py_snapshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames);
@@ -21,14 +21,14 @@ PyObject *copium_py_pinned(PyObject *module, PyObject *unused);
 PyObject *copium_py_clear_pins(PyObject *module, PyObject *unused);
 
 #define COPIUM_REPLICATE_DOC                                                                       \
-    "replicate($module, /, obj, n)\n--\n\n"                                                        \
+    "replicate($module, obj, n, /)\n--\n\n"                                                        \
     "A list of n independent deep copies of obj: the same as [deepcopy(obj) for _ in "             \
     "range(n)], faster when obj's copy is fixed by the graph alone (containers, plain "            \
     "instances, dataclasses, datetimes, UUIDs, atoms)."
 #define COPIUM_REPEATCALL_DOC                                                                      \
-    "repeatcall($module, /, function, n)\n--\n\n"                                                  \
-    "A list of the results of n calls of function() with no arguments: the same as "               \
-    "[function() for _ in range(n)]."
+    "repeatcall($module, function, size, /)\n--\n\n"                                               \
+    "A list of the results of size calls of function() with no arguments: the same as "            \
+    "[function() for _ in range(size)]."
 
 #define COPIUM_SNAPSHOT_DOC                                                                        \
     "snapshot($module, /, obj)\n--\n\n"                                                            \

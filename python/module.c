@@ -16,6 +16,10 @@
 #include "extra.h"
 #include "patch.h"
 
+#ifndef COPIUM_VERSION
+#error "COPIUM_VERSION (the project version in meson.build) must be defined by the build"
+#endif
+
 static PyObject *error_type; /* copy.Error */
 
 /* deepcopy's arguments in any other shape than (x) or (x, memo), keywords included. */
@@ -200,9 +204,9 @@ static PyMethodDef module_methods[] = {
                "A read-only mapping of every registered type to its handler's name, builtins "
                "included.")},
     /* copium.extra, copium.config and copium.patch (python/extra.c, config.c, patch.c). */
-    {"replicate", (PyCFunction)(void (*)(void))copium_py_replicate, METH_FASTCALL | METH_KEYWORDS,
+    {"replicate", (PyCFunction)(void (*)(void))copium_py_replicate, METH_FASTCALL,
      PyDoc_STR(COPIUM_REPLICATE_DOC)},
-    {"repeatcall", (PyCFunction)(void (*)(void))copium_py_repeatcall, METH_FASTCALL | METH_KEYWORDS,
+    {"repeatcall", (PyCFunction)(void (*)(void))copium_py_repeatcall, METH_FASTCALL,
      PyDoc_STR(COPIUM_REPEATCALL_DOC)},
     {"snapshot", (PyCFunction)(void (*)(void))copium_py_snapshot, METH_FASTCALL | METH_KEYWORDS,
      PyDoc_STR(COPIUM_SNAPSHOT_DOC)},
@@ -238,6 +242,7 @@ static void module_free(void *module)
 #endif
     copium_batch_fini();
     copium_handlers_fini();
+    copium_mirror_fini();
     Py_CLEAR(error_type);
 }
 
@@ -263,6 +268,9 @@ PyMODINIT_FUNC PyInit__copium(void)
     error_type = PyObject_GetAttrString(copy_module, "Error");
     Py_DECREF(copy_module);
     if (error_type == NULL)
+        goto error;
+    /* copium.__version__ (python/copium/__init__.py takes it from here). */
+    if (PyModule_AddStringConstant(module, "__version__", COPIUM_VERSION) < 0)
         goto error;
     if (PyModule_AddObjectRef(module, "Error", error_type) < 0 ||
         PyModule_AddObjectRef(module, "error", error_type) < 0)

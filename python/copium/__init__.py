@@ -4,6 +4,11 @@
 ``copy.copy``; ``copium.replace`` exists where ``copy.replace`` does (Python 3.13+);
 ``copium.Error`` (alias ``copium.error``) is ``copy.Error`` itself.
 
+``configure(**options)`` and ``get_config()`` are ``copium.config.apply`` and
+``copium.config.get`` (see copium.config). ``copium.memo`` is the type of the memo a
+``__deepcopy__`` method receives from copium: ``dict`` itself (copium 0.1.0 had a type of its
+own there; this copium hands hooks a real dict).
+
 Handlers teach copium how to copy a type: ``register_handler(type, fn)`` with
 ``fn(obj, memo) -> copy``, or a capsule from a C plugin (see docs/plugins.md);
 ``unregister_handler(type)``; ``handlers()`` lists what is registered. C plugins compile
@@ -15,6 +20,7 @@ import os as _os
 
 from copium._copium import (
     Error,
+    __version__,
     copy,
     deepcopy,
     error,
@@ -25,13 +31,16 @@ from copium._copium import (
 
 __all__ = [
     "Error",
+    "config",
     "copy",
     "deepcopy",
     "error",
+    "extra",
     "get_include",
     "get_pkgconfig_dir",
     "handlers",
     "load_plugins",
+    "patch",
     "register_handler",
     "unregister_handler",
 ]
@@ -43,11 +52,15 @@ except ImportError:  # Python < 3.13, where copy.replace does not exist either
 else:
     __all__.append("replace")
 
-__version__ = "0.1.0"
-
-# Submodules (see their docstrings): config applies COPIUM_MEMO / COPIUM_ON_MEMO_REJECTED from
-# the environment as copium is imported; patch and extra only define functions.
+# Submodules (see their docstrings): config applies its environment variables as copium is
+# imported; patch and extra only define functions.
 from copium import config, extra, patch  # noqa: E402
+
+configure = config.apply
+get_config = config.get
+
+# The type of the memo copium hands a __deepcopy__ method: always a real dict.
+memo = dict
 
 PLUGIN_ENTRY_POINT_GROUP = "copium.plugins"
 

@@ -1,18 +1,21 @@
 import sys
 from types import MappingProxyType
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeAlias, TypeVar
 
 from copium import config as config, extra as extra, patch as patch
 
 __all__ = [
     "Error",
+    "config",
     "copy",
     "deepcopy",
     "error",
+    "extra",
     "get_include",
     "get_pkgconfig_dir",
     "handlers",
     "load_plugins",
+    "patch",
     "register_handler",
     "unregister_handler",
 ]
@@ -27,6 +30,12 @@ PLUGIN_ENTRY_POINT_GROUP: str
 class Error(Exception): ...
 
 error = Error
+
+# The type of the memo a __deepcopy__ method receives from copium: dict itself.
+memo: TypeAlias = dict[int, Any]
+
+configure = config.apply
+get_config = config.get
 
 def deepcopy(x: _T, memo: dict[int, Any] | None = None) -> _T: ...
 def copy(x: _T) -> _T: ...

@@ -11,9 +11,12 @@ Python code can run meanwhile; it runs as usual right after). A graph holding an
 (an object with ``__deepcopy__`` or ``__reduce__``, say) is copied one deep copy after another,
 with the same result.
 
-``repeatcall(function, n)`` returns ``[function() for _ in range(n)]``, the loop run in C.
+``repeatcall(function, size)`` returns ``[function() for _ in range(size)]``, the loop run in
+C.
 
-n must be an integer >= 0 (``TypeError`` / ``ValueError`` otherwise).
+Both take their arguments by position only (copium 0.1.0's signatures: ``replicate(obj, n,
+/)``, ``repeatcall(function, size, /)``); n and size must be integers >= 0 (``TypeError`` /
+``ValueError`` otherwise).
 
 ``snapshot(obj)`` records obj's state now as the plan of one deep copy and returns a
 ``Snapshot``: each call ``snap()`` returns a new deep copy of obj as it was when the snapshot

@@ -8,7 +8,9 @@ whether the patch is on.
 
 Setting the environment variable ``COPIUM_PATCH=1`` enables the patch at interpreter start-up
 (through the ``copium-autopatch.pth`` file installed in site-packages), without any change to
-the program.
+the program. copium 0.1.0's variables work too: ``COPIUM_PATCH_ENABLE`` set to anything enables
+it, unless ``COPIUM_PATCH_DISABLE`` is set to anything as well. When both families are set and
+disagree, nothing is patched and stderr says why.
 
 The patched functions behave as ``copium.deepcopy`` and ``copium.copy``: the same arguments
 (``deepcopy(x, memo=None)``; stdlib's private third parameter is accepted and ignored), the
@@ -40,6 +42,9 @@ __all__ = ["disable", "enable", "enabled"]
 _ENV_VAR = "COPIUM_PATCH"
 _ENV_ON = ("1", "true", "yes", "on")
 _ENV_OFF = ("", "0", "false", "no", "off")
+# copium 0.1.0's: set to anything (non-empty) they count, whatever the value.
+_LEGACY_ENABLE = "COPIUM_PATCH_ENABLE"
+_LEGACY_DISABLE = "COPIUM_PATCH_DISABLE"
 
 _VECTORCALL = hasattr(_copium, "_patch_vectorcall")
 
@@ -138,16 +143,54 @@ def enabled() -> bool:
     return _swapped is not None
 
 
-def _autopatch():
-    """Called by copium-autopatch.pth at start-up when COPIUM_PATCH is set and not "0": enable
-    the patch for "1" (or true/yes/on), do nothing for an off value, and say so on stderr for
-    anything else (start-up goes on either way)."""
-    value = _os.environ.get(_ENV_VAR, "")
-    if value.strip().lower() in _ENV_ON:
-        enable()
-    elif value.strip().lower() not in _ENV_OFF:
-        _sys.stderr.write(
+def _start_up_choice(environ):
+    """What the environment asks for at start-up: (True: patch, False: do not, None: nothing
+    asked; the message for stderr or None)."""
+    value = environ.get(_ENV_VAR, "")
+    normalized = value.strip().lower()
+    message = None
+    if normalized in _ENV_ON:
+        ours = True
+    elif normalized in _ENV_OFF:
+        ours = False if normalized else None
+    else:
+        ours = None
+        message = (
             "copium: ignoring %s=%r: use 1 to patch copy.deepcopy and copy.copy at start-up, "
-            "0 (or unset) not to\n" % (_ENV_VAR, value)
+            "0 (or unset) not to" % (_ENV_VAR, value)
         )
+    enable_value = environ.get(_LEGACY_ENABLE, "")
+    disable_value = environ.get(_LEGACY_DISABLE, "")
+    if enable_value:
+        legacy = not disable_value  # 0.1.0: COPIUM_PATCH_DISABLE wins
+    elif disable_value:
+        legacy = False
+    else:
+        legacy = None
+    if ours is not None and legacy is not None and ours != legacy:
+        return None, (
+            "copium: not patching copy.deepcopy and copy.copy at start-up: %s=%r asks %s, but "
+            "%s=%r and %s=%r (copium 0.1.0's variables) ask %s; set only one of them"
+            % (
+                _ENV_VAR,
+                value,
+                "for the patch" if ours else "for none",
+                _LEGACY_ENABLE,
+                enable_value,
+                _LEGACY_DISABLE,
+                disable_value,
+                "for the patch" if legacy else "for none",
+            )
+        )
+    return (ours if ours is not None else legacy), message
 
+
+def _autopatch():
+    """Called by copium-autopatch.pth at start-up when COPIUM_PATCH is set and not "0", or
+    COPIUM_PATCH_ENABLE is set and COPIUM_PATCH_DISABLE is not: enable the patch when the environment asks for it (see
+    _start_up_choice), and say on stderr what was ignored (start-up goes on either way)."""
+    choice, message = _start_up_choice(_os.environ)
+    if message is not None:
+        _sys.stderr.write(message + "\n")
+    if choice:
+        enable()

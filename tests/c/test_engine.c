@@ -130,6 +130,53 @@ static void test_deepcopy_hook_sees_memo(void **state)
     run_exec("del Spy, sibling, outer, c, kept, kept_len, c2, after_hook, c3\n");
 }
 
+/* The dict a hook got, given back as memo (the C API's deepcopy, as a patched copy.deepcopy):
+ * the call that made it goes on in its own context, on its native memo, one level deeper for
+ * each level the copy goes; a dict of no call in progress gets a context of its own.
+ * Afterwards the context is clean. mirroring(memo): the recursion depth of the call in
+ * progress whose dict memo is, or None. */
+static PyObject *fixture_mirroring(PyObject *self, PyObject *memo)
+{
+    (void)self;
+    copium_ctx *ctx = copium_ctx_mirroring(memo);
+    if (ctx == NULL || !ctx->in_use || ctx->pymemo != NULL)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(ctx->guard.depth);
+}
+
+static PyMethodDef mirroring_def = {"mirroring", fixture_mirroring, METH_O, NULL};
+
+static void assert_context_clean(int just_shrunk);
+
+static void test_memo_dict_given_back_goes_on_natively(void **state)
+{
+    (void)state;
+    PyObject *f = PyCFunction_New(&mirroring_def, NULL);
+    assert_non_null(f);
+    bind("mirroring", f);
+    Py_DECREF(f);
+    run_exec("seen = []\n"
+             "class Back:\n"
+             "    def __init__(self, part):\n"
+             "        self.part = part\n"
+             "    def __deepcopy__(self, memo):\n"
+             "        seen.append(mirroring(memo))\n"
+             "        new = Back(None)\n"
+             "        memo[id(self)] = new\n"
+             "        new.part = cdeepcopy(self.part, memo)\n"
+             "        seen.append(mirroring({}))\n"
+             "        return new\n"
+             "shared = [1, {'a': [2]}]\n"
+             "x = [shared, Back([shared, Back((shared, [3]))]), shared]\n"
+             "c = cdeepcopy(x)\n");
+    /* x (1), the outer Back (2); given back: its part (3), the inner Back (4). */
+    assert_py_true("seen == [2, 4, None, None]");
+    assert_py_true("c[0] is c[2] is c[1].part[0] is c[1].part[1].part[0] and c[0] == shared");
+    assert_py_true("type(c[1].part[1]) is Back and c[1].part[1].part[1] == [3]");
+    assert_context_clean(0);
+    run_exec("del seen, Back, shared, x, c, mirroring\n");
+}
+
 static void test_refcounts_unchanged(void **state)
 {
     (void)state;
@@ -167,11 +214,15 @@ static void assert_context_clean(int just_shrunk)
     size_t memo_count = ctx->memo.count, ka_count = ctx->keepalive.count;
     size_t memo_capacity = copium_memo_capacity(&ctx->memo);
     size_t ka_capacity = ctx->keepalive.capacity;
-    PyObject *pymemo = ctx->pymemo;
+    PyObject *pymemo = ctx->pymemo, *mirror = ctx->mirror.dict;
+    int observed = ctx->memo_observed, listed = ctx->listed;
     copium_ctx_release(ctx);
     assert_int_equal(memo_count, 0);
     assert_int_equal(ka_count, 0);
     assert_null(pymemo);
+    assert_null(mirror);
+    assert_int_equal(observed, 0);
+    assert_int_equal(listed, 0);
     assert_true(memo_capacity <= COPIUM_MEMO_RETAIN_CAPACITY);
     assert_true(ka_capacity <= COPIUM_KEEPALIVE_RETAIN_CAPACITY);
     if (just_shrunk) {
@@ -454,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_user_memo_filled),
         cmocka_unit_test(test_user_memo_honoured),
         cmocka_unit_test(test_deepcopy_hook_sees_memo),
+        cmocka_unit_test(test_memo_dict_given_back_goes_on_natively),
         cmocka_unit_test(test_refcounts_unchanged),
         cmocka_unit_test(test_error_propagates),
         cmocka_unit_test(test_nested_top_level_call),

@@ -11,9 +11,9 @@ import pytest
 
 import copium
 import copium.config
-from graphs import assert_same_copy, assert_same_memo
+from compare import assert_same_copy, assert_same_memo
 
-DEFAULTS = {"memo": "native", "on_memo_rejected": "raise"}
+DEFAULTS = {"memo": "native", "on_incompatible": "raise", "suppress_warnings": ()}
 
 
 @pytest.fixture(autouse=True)
@@ -39,11 +39,12 @@ def test_get_returns_a_fresh_dict():
 
 def test_apply_and_get():
     assert copium.config.apply(memo="dict") is None
-    assert copium.config.get() == {"memo": "dict", "on_memo_rejected": "raise"}
-    copium.config.apply(on_memo_rejected="warn")
-    assert copium.config.get() == {"memo": "dict", "on_memo_rejected": "warn"}
-    copium.config.apply()  # nothing to change
-    assert copium.config.get() == {"memo": "dict", "on_memo_rejected": "warn"}
+    assert copium.config.get() == {**DEFAULTS, "memo": "dict"}
+    copium.config.apply(on_memo_rejected="warn")  # the other name of on_incompatible
+    assert copium.config.get() == {**DEFAULTS, "memo": "dict", "on_incompatible": "warn"}
+    copium.config.apply(memo=None)  # no option given: the defaults, as copium 0.1.0's
+    assert copium.config.get() == DEFAULTS
+    copium.config.apply(memo="dict", on_memo_rejected="warn")
     copium.config.apply(memo="native", on_memo_rejected="raise")
     assert copium.config.get() == DEFAULTS
 
@@ -53,8 +54,8 @@ def test_apply_and_get():
     [
         ({"memo": "Dict"}, "'native', 'dict'"),
         ({"memo": "python"}, "'native', 'dict'"),
-        ({"on_memo_rejected": "ignore"}, "'raise', 'warn'"),
-        ({"on_memo_rejected": ""}, "'raise', 'warn'"),
+        ({"on_memo_rejected": "ignore"}, "'raise', 'warn', 'silent'"),
+        ({"on_memo_rejected": ""}, "'raise', 'warn', 'silent'"),
     ],
 )
 def test_invalid_values_name_the_accepted_ones(options, accepted):
@@ -329,14 +330,14 @@ def test_environment_unset():
 @pytest.mark.parametrize(
     "env,expected",
     [
-        ({"COPIUM_MEMO": "dict"}, {"memo": "dict", "on_memo_rejected": "raise"}),
-        ({"COPIUM_MEMO": " DICT "}, {"memo": "dict", "on_memo_rejected": "raise"}),
+        ({"COPIUM_MEMO": "dict"}, {**DEFAULTS, "memo": "dict"}),
+        ({"COPIUM_MEMO": " DICT "}, {**DEFAULTS, "memo": "dict"}),
         ({"COPIUM_MEMO": "native"}, DEFAULTS),
         ({"COPIUM_MEMO": ""}, DEFAULTS),
-        ({"COPIUM_ON_MEMO_REJECTED": "warn"}, {"memo": "native", "on_memo_rejected": "warn"}),
+        ({"COPIUM_ON_MEMO_REJECTED": "warn"}, {**DEFAULTS, "on_incompatible": "warn"}),
         (
             {"COPIUM_MEMO": "dict", "COPIUM_ON_MEMO_REJECTED": "Warn"},
-            {"memo": "dict", "on_memo_rejected": "warn"},
+            {**DEFAULTS, "memo": "dict", "on_incompatible": "warn"},
         ),
     ],
 )
@@ -348,7 +349,7 @@ def test_environment_values(env, expected):
 
 @pytest.mark.parametrize(
     "variable,accepted",
-    [("COPIUM_MEMO", "'native', 'dict'"), ("COPIUM_ON_MEMO_REJECTED", "'raise', 'warn'")],
+    [("COPIUM_MEMO", "'native', 'dict'"), ("COPIUM_ON_MEMO_REJECTED", "'raise', 'warn', 'silent'")],
 )
 def test_environment_invalid_value_is_a_clear_import_error(variable, accepted):
     r = _run(GET, **{variable: "bogus"})

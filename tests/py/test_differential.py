@@ -1,7 +1,7 @@
 """Differential property tests: random object graphs (builtin containers, atoms, shared
 references, cycles, instances of classes using each copy protocol) copied by stdlib `copy` and
 by the implementation under test give results with the same types, values and identity
-pattern (see graphs.Walker)."""
+pattern (see compare.Walker)."""
 
 import copy
 import gc
@@ -11,12 +11,10 @@ import sys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from graphs import (  # noqa: E402
+from compare import Walker, assert_same_copy, assert_same_memo, outcome, short
+from conftest import (
     DC, NT, CopyHook, DeepHook, DeepHookStdlib, DictSub, FrozenDC, ListSub, Plain, Reducer,
-    ReducerEx, Slotted, SlottedChild, Walker, WithState, assert_same_copy, assert_same_memo,
-    impl, outcome, short, using,
+    ReducerEx, Slotted, SlottedChild, WithState, impl, using,
 )
 
 SETTINGS = settings(

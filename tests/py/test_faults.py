@@ -16,7 +16,6 @@ COPIUM_FAULT_STEP=k sweeps every k-th n only (a quicker run); the default is eve
 
 import collections
 import copy
-import dataclasses
 import datetime
 import decimal
 import functools
@@ -28,13 +27,13 @@ import uuid
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from copyhooks import CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState  # noqa: E402
-from graphs import assert_same_copy, short  # noqa: E402
-
-import copium  # noqa: E402
-import copium.extra  # noqa: E402
+import copium
+import copium.extra
+from compare import assert_same_copy, short
+from conftest import (
+    NT, CopyHook, Data, HookMemo, HookNoMemo, ListSub, Plain, Reduced, Registered, Slots,
+    WithState, mirror_graph,
+)
 
 try:
     from copium import _faults
@@ -56,32 +55,8 @@ POINTS = collections.Counter()
 # The representative objects: every kind of handler copium has.
 
 
-class Plain:
-    def __init__(self, a=None, b=None):
-        self.a = a
-        self.b = b
-
-
-@dataclasses.dataclass
-class Data:
-    x: object
-    y: object = None
-
-
-class Slots:
-    __slots__ = ("p", "q", "unset")
-
-    def __init__(self, p, q):
-        self.p = p
-        self.q = q
-
-
-class ListSub(list):
-    pass
-
-
-NT = collections.namedtuple("NT", "a b")
-
+# Plain, Data, Slots, ListSub and NT are conftest's; the hooks too (HookMemo, HookNoMemo call
+# copium back).
 
 # Not here, because CPython itself misbehaves when these allocations fail:
 # - bytearray: PyByteArray_FromStringAndSize releases the new object when its buffer cannot be
@@ -113,21 +88,21 @@ def make_graph():
         "frozenset": frozenset({(1, 2), "z"}),
         "dict": d,
         "cycle": cyc,
-        "plain": Plain(shared, {"n": [1, 2]}),
+        "plain": Plain(a=shared, b={"n": [1, 2]}),
         "data": Data([1], {"y": shared}),
         "slots": Slots([1], (shared,)),
         "reduced": red,
-        "state": WithState([1, {2: 3}]),
+        "state": WithState(v=[1, {2: 3}]),
         "hook_memo": HookMemo([shared, {"h": [1]}]),
         "hook_nomemo": HookNoMemo({"p": [1, 2]}),
         "registered": Registered([5, shared]),
-        "copy_hook": CopyHook([1]),
+        "copy_hook": CopyHook(v=[1]),
         "listsub": ls,
         "namedtuple": NT([1], shared),
         "deque": collections.deque([shared, [1]], maxlen=5),
         "decimal": decimal.Decimal("1.25"),
-        "partial": functools.partial(Plain, [1]),
-        "method": Plain([1]).__init__,
+        "partial": functools.partial(Plain, a=[1]),
+        "method": Plain(a=[1]).__init__,
         "function": make_graph,
         "type": Plain,
         "range": range(3),
@@ -163,7 +138,7 @@ def make_value_types():
 
 def make_state():
     """The input of the handler registration case."""
-    return [Plain([1], {"a": 2}) for _ in range(3)]
+    return [Plain(a=[1], b={"a": 2}) for _ in range(3)]
 
 
 def plain_handler(obj, memo):
@@ -194,7 +169,7 @@ def make_pending():
     (core/pending.h) when Python code runs below them: a nested top-level copy, a reduce with
     state. The settling's own allocations are swept too."""
     return [{"a%d" % i: [i], "b": {"c": [i], "d": [HookNoMemo([i])], "e": {"f": (i, [i])}},
-             "g": [i, {"h": [WithState([i])]}], "z": {"y": [i]}} for i in range(4)]
+             "g": [i, {"h": [WithState(v=[i])]}], "z": {"y": [i]}} for i in range(4)]
 
 
 def no_memo(x):
@@ -251,6 +226,8 @@ CASES = {
     "deepcopy_value_types": (make_value_types, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_pending": (make_pending, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_handler": (make_state, copium.deepcopy, no_memo, copy.deepcopy),
+    # the memo dict hooks get (core/mirror.h): entries taken in, given up on, filled at the end
+    "deepcopy_memo_dict_uses": (mirror_graph, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
     "replicate_objects": (make_batch_graph, copium.extra.replicate, replicas,
@@ -261,6 +238,31 @@ CASES = {
                       copy.deepcopy),
     "deepcopy_pinned": (make_pinned, copium.deepcopy, no_memo, pinned_reference),
 }
+
+try:
+    import pydantic
+except ImportError:  # where the Makefile could not install it
+    pydantic = None
+
+if pydantic is not None:
+    class PydInner(pydantic.BaseModel):
+        tags: list = []
+
+    class PydOuter(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="allow")
+        inner: PydInner
+        by_name: dict = {}
+        _private: dict = pydantic.PrivateAttr(default_factory=dict)
+
+    def make_pydantic():
+        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models."""
+        i = PydInner(tags=["a", [1]])
+        o = PydOuter(inner=i, by_name={"i": i, "j": PydInner()}, more={"x": [2]})
+        o._private["inner"] = i
+        return [o, pydantic.RootModel[list]([i, [3]])]
+
+    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, no_memo, copy.deepcopy)
+    CASES["copy_pydantic"] = (make_pydantic, copium.copy, no_memo, copy.copy)
 
 # --------------------------------------------------------------------------------------------
 # Leak accounting

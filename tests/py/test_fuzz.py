@@ -7,7 +7,7 @@ thing, mutate what is being copied or call back into the copier, keys whose __ha
 raise once they are copies, objects whose attribute lookup lies or raises. The spec is built
 twice, into two identical fresh graphs: stdlib copies one, copium the other (deepcopy, deepcopy
 with a memo, and copy of every node). The outcomes must match: the same result (types, values
-and identities, see graphs.Walker) or an exception of the same type; and since hooks log what
+and identities, see compare.Walker) or an exception of the same type; and since hooks log what
 they see and may mutate the graph, the logs and the originals afterwards must match too.
 
 Every example set is deterministic: hashes are by tag (never by address), so set order, and
@@ -28,11 +28,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from graphs import NO_ORIGINAL, Walker, short  # noqa: E402
-
-import copium  # noqa: E402
+import copium
+from compare import NO_ORIGINAL, Walker, short
 
 EXAMPLES = int(os.environ.get("COPIUM_FUZZ_EXAMPLES", "150"))
 SETTINGS = settings(
@@ -72,7 +69,8 @@ def raise_kind(kind, where):
 
 
 # --------------------------------------------------------------------------------------------
-# Hostile classes. Every instance has a `tag` (its node index) and hashes by it.
+# Hostile classes. Every instance has a `tag` (its node index) and hashes by it (hence the
+# Tagged names: these are not conftest's shapes, which hash by identity).
 
 
 class Tagged:
@@ -82,11 +80,11 @@ class Tagged:
         return hash(("tagged", self.tag))
 
 
-class Plain(Tagged):
+class TaggedPlain(Tagged):
     pass
 
 
-class Slots:
+class TaggedSlots:
     __slots__ = ("tag", "a", "b")
 
     def __hash__(self):
@@ -94,7 +92,7 @@ class Slots:
 
 
 def make_plain(tag):
-    p = Plain()
+    p = TaggedPlain()
     if type(tag) is int:
         p.tag = tag
     else:  # an argument that is a graph node: kept, but not as the tag (which must hash)
@@ -198,7 +196,7 @@ class ReduceShapes(Tagged):
         if shape == "dictitems_raises":
             return (dict, (), None, None, raising_iter(self.kind, [("k", p[0])]))
         if shape == "newobj":
-            return (copyreg.__newobj__, (Plain,), {"tag": self.tag, "x": p[0]})
+            return (copyreg.__newobj__, (TaggedPlain,), {"tag": self.tag, "x": p[0]})
         if shape == "newobj_no_args":
             return (copyreg.__newobj__, ())
         if shape == "newobj_not_class":
@@ -206,17 +204,17 @@ class ReduceShapes(Tagged):
         if shape == "newobj_uninstantiable":
             return (copyreg.__newobj__, (type(sys.flags),))
         if shape == "newobj_other_class":
-            return (copyreg.__newobj__, (Slots,), (None, {"tag": self.tag, "a": p[0]}))
+            return (copyreg.__newobj__, (TaggedSlots,), (None, {"tag": self.tag, "a": p[0]}))
         if shape == "newobj_ex":
-            return (copyreg.__newobj_ex__, (Plain, (), {}), {"tag": self.tag})
+            return (copyreg.__newobj_ex__, (TaggedPlain, (), {}), {"tag": self.tag})
         if shape == "newobj_ex_bad_kwargs":
-            return (copyreg.__newobj_ex__, (Plain, (), [1]))
+            return (copyreg.__newobj_ex__, (TaggedPlain, (), [1]))
         if shape == "newobj_ex_bad_args":
-            return (copyreg.__newobj_ex__, (Plain, 5, {}))
+            return (copyreg.__newobj_ex__, (TaggedPlain, 5, {}))
         if shape == "newobj_ex_short":
-            return (copyreg.__newobj_ex__, (Plain,))
+            return (copyreg.__newobj_ex__, (TaggedPlain,))
         if shape == "reconstructor":
-            return (copyreg._reconstructor, (Plain, object, None), {"tag": self.tag})
+            return (copyreg._reconstructor, (TaggedPlain, object, None), {"tag": self.tag})
         if shape == "raises":
             raise_kind(self.kind, "__reduce_ex__")
         if shape == "mutates_parent":
@@ -260,7 +258,7 @@ def mutate(target):
         target.add(("added", len(target)))
 
 
-class DeepHook(Tagged):
+class TaggedDeepHook(Tagged):
     """__deepcopy__ that does what `behavior` says."""
 
     def __deepcopy__(self, memo):
@@ -268,12 +266,12 @@ class DeepHook(Tagged):
         log("deepcopy", self.tag, b, type(memo).__name__)
         dc = module().deepcopy
         if b == "proper":
-            new = DeepHook.__new__(DeepHook)
+            new = TaggedDeepHook.__new__(TaggedDeepHook)
             memo[id(self)] = new
             new.__dict__.update(dc(self.__dict__, memo))
             return new
         if b == "no_memo":
-            new = DeepHook.__new__(DeepHook)
+            new = TaggedDeepHook.__new__(TaggedDeepHook)
             new.__dict__.update(dc(self.__dict__))
             return new
         if b == "raise":
@@ -295,7 +293,7 @@ class DeepHook(Tagged):
             memo[12345] = "other"
             return dc(self.payload, memo)
         if b == "memo_delete_self":
-            new = DeepHook.__new__(DeepHook)
+            new = TaggedDeepHook.__new__(TaggedDeepHook)
             memo[id(self)] = new
             new.__dict__.update(dc(self.__dict__, memo))
             del memo[id(self)]
@@ -324,7 +322,7 @@ class DeepHook(Tagged):
             return self
         if b == "mutate_then_copy":
             mutate(self.target)
-        new = DeepHook.__new__(DeepHook)
+        new = TaggedDeepHook.__new__(TaggedDeepHook)
         new.__dict__.update(self.__dict__)
         return new
 
@@ -441,7 +439,7 @@ class Lookups(Tagged):
             if mode == "int" and name in ("__deepcopy__", "__copy__", "__reduce_ex__"):
                 return 42
             if mode == "class_lies" and name == "__class__":
-                return Plain
+                return TaggedPlain
         return object.__getattribute__(self, name)
 
 
@@ -466,17 +464,17 @@ class Getattr(Tagged):
 GETATTR_MODES = ("raises", "callable", "recurses", "missing")
 
 
-class ListSub(list):
+class TaggedListSub(list):
     def __hash__(self):
         return hash(("listsub", getattr(self, "tag", -1)))
 
 
-class DictSub(dict):
+class TaggedDictSub(dict):
     def __hash__(self):
         return hash(("dictsub", getattr(self, "tag", -1)))
 
 
-class Registered(Tagged):
+class TaggedRegistered(Tagged):
     """Copied through copyreg.dispatch_table."""
 
 
@@ -489,7 +487,7 @@ def _reduce_registered(obj):
     return (make_plain, (obj.tag,), {"a": obj.__dict__.get("a")})
 
 
-copyreg.pickle(Registered, _reduce_registered)
+copyreg.pickle(TaggedRegistered, _reduce_registered)
 
 # --------------------------------------------------------------------------------------------
 # Specs and building
@@ -600,19 +598,20 @@ def build(spec):
         elif k == "list":
             nodes[i] = []
         elif k == "listsub":
-            nodes[i] = ListSub()
+            nodes[i] = TaggedListSub()
         elif k == "dict":
             nodes[i] = {}
         elif k == "dictsub":
-            nodes[i] = DictSub()
+            nodes[i] = TaggedDictSub()
         elif k == "set":
             nodes[i] = set()
         elif k == "key":
             nodes[i] = Key(i, s[1])
         else:
-            cls = {"plain": Plain, "slots": Slots, "reduce": ReduceShapes, "deep": DeepHook,
-                   "state": StateHook, "state_noset": StateNoSetstate, "lookups": Lookups,
-                   "getattr": Getattr, "registered": Registered}[k]
+            cls = {"plain": TaggedPlain, "slots": TaggedSlots, "reduce": ReduceShapes,
+                   "deep": TaggedDeepHook, "state": StateHook, "state_noset": StateNoSetstate,
+                   "lookups": Lookups,
+                   "getattr": Getattr, "registered": TaggedRegistered}[k]
             obj = cls.__new__(cls)
             if k == "slots":
                 obj.tag = i

@@ -8,15 +8,13 @@ import copy
 import copyreg
 import datetime
 import gc
-import os
 import sys
 import threading
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from graphs import IMPL_NAME, impl  # noqa: E402
+from compare import IMPL_NAME
+from conftest import impl
 
 pytestmark = pytest.mark.skipif(IMPL_NAME != "copium", reason="copium's own collector pause")
 

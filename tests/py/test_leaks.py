@@ -40,9 +40,10 @@ import pytest
 
 import copium
 import copium.extra
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from copyhooks import CopyHook, HookMemo, HookNoMemo, Reduced, Registered, WithState  # noqa: E402
+from conftest import (
+    NT, CopyHook, Data, DictSub, HookMemo, HookNoMemo, ListSub, Plain, Reduced, Registered,
+    Slots, WithState, mirror_graph, plain_holding,
+)
 
 # (A debug interpreter is several times slower, and counts every reference exactly.)
 COPIES = int(os.environ.get("COPIUM_LEAK_COPIES",
@@ -64,16 +65,7 @@ CHECKED = {"cases": 0, "copies": 0}
 # The cases
 
 
-class Plain:
-    def __init__(self, v=None):
-        self.v = v
-        self.items = [v, (v, "x")]
-
-
-@dataclasses.dataclass
-class Data:
-    a: object
-    b: object = None
+# Plain (plain_holding), Data, Slots, ListSub, DictSub, NT and the hooks are conftest's.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,27 +74,8 @@ class Frozen:
     b: object = None
 
 
-class Slots:
-    __slots__ = ("a", "b", "unset")
-
-    def __init__(self, a, b):
-        self.a = a
-        self.b = b
-
-
 class SlotsDict(Slots):
     __slots__ = ("c", "__dict__")
-
-
-class ListSub(list):
-    pass
-
-
-class DictSub(dict):
-    pass
-
-
-NT = collections.namedtuple("NT", "a b")
 
 
 class Color(enum.Enum):
@@ -201,7 +174,7 @@ def cyclic():
     a.append(a)
     d = {"a": a}
     d["d"] = d
-    p = Plain()
+    p = plain_holding()
     p.v = p
     return [a, d, p]
 
@@ -239,14 +212,15 @@ CASES = {
     "big": big,
     "deep": lambda: deep_nesting(200),
     # instances
-    "plain": lambda: [Plain([1]), Plain({"a": Plain()})],
+    "plain": lambda: [plain_holding([1]), plain_holding({"a": plain_holding()})],
     "dataclass": lambda: [Data([1], {"b": 2}), Frozen((1, [2]))],
     "slots": lambda: [Slots([1], (2,)), SlotsDict([1], 2)],
     "namedtuple": lambda: NT([1], {"b": 2}),
     "subclasses": lambda: (lambda ls, ds: [ls, ds])(ListSub([1, [2]]), DictSub(a=[1])),
-    "hooks": lambda: [HookMemo([1, {"a": [2]}]), HookNoMemo({"b": [3]}), CopyHook([4])],
+    "hooks": lambda: [HookMemo([1, {"a": [2]}]), HookNoMemo({"b": [3]}), CopyHook(v=[4])],
+    "memo_dict_uses": mirror_graph,
     "reduce": red,
-    "state": lambda: WithState([1, {2: 3}]),
+    "state": lambda: WithState(v=[1, {2: 3}]),
     "registered": lambda: Registered([5]),
     # the standard library
     "stdlib": lambda: [decimal.Decimal("1.5"), fractions.Fraction(1, 3),
@@ -254,9 +228,10 @@ CASES = {
                        collections.deque([1, [2]], maxlen=5),
                        collections.OrderedDict(a=[1]), collections.defaultdict(list, a=[1]),
                        collections.Counter("abc"), re.compile("a+"), range(10), slice(1, 5),
-                       functools.partial(Plain, [1]), Color.RED, uuid.UUID(int=5),
+                       functools.partial(Plain, v=[1]), Color.RED, uuid.UUID(int=5),
                        pathlib.PurePosixPath("/a/b"), array.array("i", [1, 2, 3])],
-    "callables": lambda: [Plain.__init__, Plain([1]).__init__, len, Plain, big, lambda: 1],
+    "callables": lambda: [Plain.__init__, plain_holding([1]).__init__, len, Plain, big,
+                          lambda: 1],
     # failing half-way
     "fail_hook_value": lambda: [[1], {"a": [2]}, RaisingHook(ValueError)],
     "fail_hook_key": lambda: [[1], RaisingHook(KeyError)],
@@ -270,6 +245,37 @@ CASES = {
     "fail_recursion": lambda: deep_nesting(100_000),
     "fail_dict_changed": mutating_dict,
 }
+
+try:
+    import pydantic
+except ImportError:  # the pydantic cases run where the Makefile could install it
+    pydantic = None
+
+if pydantic is not None:
+    class PydAddress(pydantic.BaseModel):
+        street: str
+        tags: list = []
+
+    class PydUser(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="allow", arbitrary_types_allowed=True)
+        name: str
+        address: PydAddress
+        meta: dict = {}
+        _cache: dict = pydantic.PrivateAttr(default_factory=dict)
+
+    class PydRoot(pydantic.RootModel[list]):
+        pass
+
+    def pydantic_models():
+        a = PydAddress(street="s", tags=["t"])
+        u = PydUser(name="n", address=a, meta={"a": a, "b": PydAddress(street="b")}, more=[1])
+        u._cache["self"] = u
+        return [u, PydRoot([a, {"k": [1]}]), u]
+
+    CASES["pydantic"] = pydantic_models
+    CASES["fail_pydantic"] = lambda: [
+        PydUser(name="n", address=PydAddress(street="s"), meta={"x": [1], "y": RaisingHook(ValueError)})]
+
 
 def snapshot_twice(x):
     snap = copium.extra.snapshot(x)  # recording (the first build, for engine parts)

@@ -224,7 +224,7 @@ def test_patched_deepcopy_arguments(marker_handler):
 
 
 def test_memo_same_as_stdlib():
-    from graphs import assert_same_copy, assert_same_memo
+    from compare import assert_same_copy, assert_same_memo
 
     shared = [1, 2]
     x = {"a": shared, "b": (shared, "s"), "c": [shared, {1, 2}]}
@@ -423,25 +423,31 @@ def test_autopatch_with_configuration():
         COPIUM_MEMO="dict",
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "True {'memo': 'dict', 'on_memo_rejected': 'raise'}"
+    assert r.stdout.strip() == (
+        "True {'memo': 'dict', 'on_incompatible': 'raise', 'suppress_warnings': ()}"
+    )
 
 
-def test_pth_line_costs_nothing_when_unset():
-    """The line site executes at every start-up: with COPIUM_PATCH unset, far under 1 ms."""
-    import timeit
-
+def test_pth_line_does_nothing_when_unset():
+    """The line site executes at every start-up: with no patch variable set it reads the
+    environment and stops there (no import, no patch). Checked in a fresh interpreter, where
+    copium is not imported yet. (How long the line takes is the benchmark's business: a timed
+    assertion fails on a loaded machine or under a sanitizer.)"""
     with open(_site_packages_pth()) as f:
         line = f.read().strip()
-    env = os.environ.copy()
-    os.environ.pop("COPIUM_PATCH", None)
-    try:
-        code = compile(line, "copium-autopatch.pth", "exec")
-        n = 2000
-        per_run = min(timeit.repeat(lambda: exec(code, {}), number=n, repeat=5)) / n
-    finally:
-        os.environ.clear()
-        os.environ.update(env)
-    assert per_run < 50e-6, per_run
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPIUM_PATCH")}
+    # -S: the .pth itself is not run at start-up; os is what site would have imported, and
+    # the folder copium is in goes on the path so that an import the line made would work.
+    probe = (
+        "import os, sys\n"
+        "sys.path.append(%r)\n"
+        "before = set(sys.modules)\n"
+        "exec(compile(%r, 'copium-autopatch.pth', 'exec'), {})\n"
+        "print(sorted(set(sys.modules) - before))\n" % (os.path.dirname(_site_packages_pth()), line)
+    )
+    out = subprocess.run([sys.executable, "-S", "-c", probe], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "[]", out
 
 
 # ---- CPython's test_copy.py against the real, patched copy module ----------------------------

@@ -10,14 +10,12 @@ stdlib's exact size."""
 import copy
 import datetime
 import gc
-import os
 import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from graphs import assert_same_copy, impl  # noqa: E402
+from compare import assert_same_copy
+from conftest import Plain, impl
 
 IMPLS = {"stdlib": copy.deepcopy, "impl": impl.deepcopy}
 
@@ -345,16 +343,11 @@ def test_a_failure_while_pending_leaves_nothing_half_built():
         assert all(r is x or r is x["b"] for r in holders), holders
 
 
-class Plain:
-    def __init__(self, i):
-        self.i = i
-
-
 def test_a_call_whose_dicts_keep_settling_copies_as_stdlib():
     # Every dict here is settled by the instance below it: after the first few, the call stops
     # cloning (core/pending.h, copium_pending_worthwhile) and builds the rest the ordinary
     # way. Both halves must give stdlib's copy, sizes included; so must a dict-only tail.
-    x = [{"a": i, "name": "x", "b": [Plain(i)], "c": [1, 2], "d": "y"} for i in range(50)]
+    x = [{"a": i, "name": "x", "b": [Plain(i=i)], "c": [1, 2], "d": "y"} for i in range(50)]
     x += [{"k%d" % j: [j] for j in range(i % 12)} for i in range(50)]
     a, b = copy.deepcopy(x), impl.deepcopy(x)
     assert_same_copy(x, a, b)

@@ -21,7 +21,7 @@ import copium  # noqa: E402
 import copium.extra  # noqa: E402
 import copium.patch  # noqa: E402
 from copium.extra import Pin, clear_pins, pin, pinned, replicate, snapshot, unpin  # noqa: E402
-from graphs import assert_same_copy  # noqa: E402
+from compare import assert_same_copy  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -10,10 +10,8 @@ some in a few rounds, fewer each time. So, as regrtest decides, a case leaks whe
 adds more than the harness alone does."""
 
 import copy
-import dataclasses
 import decimal
 import gc
-import os
 import sys
 import threading
 
@@ -21,9 +19,9 @@ import pytest
 
 import copium
 import copium.extra
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from copyhooks import HookMemo  # noqa: E402
+from conftest import (
+    Data, DictSub, HookMemo, ListSub, Plain, Reduced, Slots, mirror_graph, plain_holding,
+)
 
 pytestmark = pytest.mark.skipif(
     not hasattr(sys, "gettotalrefcount"), reason="needs a debug build of CPython")
@@ -32,40 +30,7 @@ ROUNDS = 8
 COPIES_PER_ROUND = 50
 
 
-class Plain:
-    def __init__(self, v):
-        self.v = v
-        self.items = [v, (v, "x")]
-
-
-@dataclasses.dataclass
-class Data:
-    a: int
-    b: list
-
-
-class Slots:
-    __slots__ = ("a", "b", "unset")
-
-    def __init__(self):
-        self.a = [1]
-        self.b = {"k": (2, [3])}
-
-
-class Reduced:
-    def __init__(self, v):
-        self.v = v
-
-    def __reduce__(self):
-        return (Reduced, (self.v,), {"extra": [self.v]}, iter([]), iter([]))
-
-
-class ListSub(list):
-    pass
-
-
-class DictSub(dict):
-    pass
+# Plain (plain_holding), Data, Slots, Reduced, ListSub, DictSub and HookMemo are conftest's.
 
 
 class Raising:
@@ -87,13 +52,15 @@ def graph():
     l2.attr = {"x": 1}
     # dicts copied from clones, settled when the hook below them runs (handlers/dict.c)
     pending = {"a": [1], "b": {"c": [2], "d": [HookMemo([3])], "e": {"f": [4]}}, "g": [5]}
-    return [doc, cyc, d, pending, (1, [2]), {1, 2, frozenset({3})}, bytearray(b"ab"), Plain([1]),
-            Data(1, [2]), Slots(), HookMemo([1, {"a": [2]}]), Reduced([5]), l2, DictSub(a=[1]),
-            decimal.Decimal("1.5"), Plain.__init__, Plain([0]).__init__, range(3), slice(1, 2)]
+    return [doc, cyc, d, pending, (1, [2]), {1, 2, frozenset({3})}, bytearray(b"ab"),
+            plain_holding([1]), Data(1, [2]), Slots([1], {"k": (2, [3])}),
+            HookMemo([1, {"a": [2]}]), Reduced([5]), l2, DictSub(a=[1]), decimal.Decimal("1.5"),
+            Plain.__init__, plain_holding([0]).__init__, range(3), slice(1, 2),
+            mirror_graph()]
 
 
 def failing_graph():
-    return [[1, 2], {"k": [3]}, Plain([4]), {"a": [5], "b": {"c": [Raising()]}, "d": [6]},
+    return [[1, 2], {"k": [3]}, plain_holding([4]), {"a": [5], "b": {"c": [Raising()]}, "d": [6]},
             Raising()]
 
 

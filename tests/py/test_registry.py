@@ -358,7 +358,7 @@ def test_handlers_mapping(registered):
 
 
 class _Handler(ctypes.Structure):
-    """struct copium_handler (plugins/copium.h), level 1 layout."""
+    """struct copium_handler (include/copium/copium.h), level 1 layout."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),

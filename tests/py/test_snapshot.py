@@ -24,9 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import copium  # noqa: E402
 import copium.extra  # noqa: E402
 from copium.extra import Snapshot, snapshot  # noqa: E402
-from graphs import (  # noqa: E402
-    ATOM_TYPES, DC, NO_ORIGINAL, DeepHook, Plain, Slotted, Walker, assert_same_copy, using,
-)
+from compare import ATOM_TYPES, NO_ORIGINAL, Walker, assert_same_copy  # noqa: E402
+from conftest import DC, DeepHook, Plain, Slotted, using  # noqa: E402
 from test_differential import graphs  # noqa: E402
 
 SETTINGS = settings(

@@ -3,7 +3,7 @@ call back into copium (with the memo and without it, so that a thread runs neste
 copies), hooks that let other threads run in the middle of a copy, a thread registering and
 unregistering handlers all the while, and threads that start, copy once and end (each leaves a
 per-thread context behind, freed with the thread). Every copy is compared with stdlib's copy of
-the same original (graphs.assert_same_copy: values, types and the identity pattern); no thread
+the same original (compare.assert_same_copy: values, types and the identity pattern); no thread
 may raise, and every thread must finish in time (a deadlock fails the test instead of hanging
 it). The GIL switch interval is made tiny so that threads interleave inside copies.
 
@@ -11,7 +11,6 @@ COPIUM_THREAD_ITERATIONS scales the rounds per thread (default 40)."""
 
 import collections
 import copy
-import dataclasses
 import os
 import sys
 import threading
@@ -19,12 +18,9 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from copyhooks import HookMemo, HookNoMemo  # noqa: E402
-from graphs import assert_same_copy  # noqa: E402
-
-import copium  # noqa: E402
+import copium
+from compare import assert_same_copy
+from conftest import Data, HookMemo, HookNoMemo, Plain, Reduced, Slots, mirror_graph
 
 THREADS = 8
 ITERATIONS = int(os.environ.get("COPIUM_THREAD_ITERATIONS", "40"))
@@ -32,24 +28,7 @@ JOIN_TIMEOUT = 300.0
 COPIES = collections.Counter()  # copies made and checked, per test (printed at the end)
 
 
-class Plain:
-    def __init__(self, tag, payload=None):
-        self.tag = tag
-        self.payload = payload
-
-
-@dataclasses.dataclass
-class Data:
-    x: object
-    y: object = None
-
-
-class Slots:
-    __slots__ = ("a", "b")
-
-    def __init__(self, a, b):
-        self.a = a
-        self.b = b
+# Plain, Data, Slots, Reduced and the hooks that call copium back are conftest's.
 
 
 class HookYields:
@@ -65,18 +44,6 @@ class HookYields:
         new.payload = copium.deepcopy(self.payload, memo)
         time.sleep(0)
         return new
-
-
-class Reduced:
-    def __init__(self, v):
-        self.v = v
-        self.items = [v]
-
-    def append(self, item):
-        self.items.append(item)
-
-    def __reduce_ex__(self, protocol):
-        return (Reduced, (self.v,), {"extra": [self.v]}, iter(self.items[1:]))
 
 
 class Churn:
@@ -108,16 +75,17 @@ def make_graph(seed):
         "cycle": cyc,
         "dict": d,
         "set": {1, 2, frozenset({seed, (3, 4)})},
-        "plain": [Plain(i, [shared, i]) for i in range(5)],
+        "plain": [Plain(tag=i, payload=[shared, i]) for i in range(5)],
         "data": Data([seed], {"y": shared}),
         "slots": Slots([seed], (shared,)),
         "hook_memo": HookMemo([shared, {"h": [seed]}]),
         "hook_nomemo": HookNoMemo({"p": [seed, shared]}),
-        "hook_yields": HookYields([shared, Plain(seed, [seed])]),
+        "hook_yields": HookYields([shared, Plain(tag=seed, payload=[seed])]),
         "reduced": red,
         "churn": [Churn([seed, shared]), Churn({"c": Churn(seed)})],
         "bytes": [b"x" * 10, bytearray(b"abc"), 10 ** 40, 1.5, None, True],
         "deep": nested(30, seed),
+        "memo_dict_uses": mirror_graph(),
     }
 
 
@@ -236,10 +204,11 @@ def test_threads_hooks_into_copium_with_and_without_memo(fast_switching):
     def worker(i):
         def body():
             for n in range(ITERATIONS):
-                payload = [i, {"n": n}, Plain(n, [i])]
+                payload = [i, {"n": n}, Plain(tag=n, payload=[i])]
                 x = [HookMemo([payload, HookNoMemo(payload)]),
                      HookYields([payload, HookMemo(payload)]),
-                     HookNoMemo([HookYields(payload), payload]), payload]
+                     HookNoMemo([HookYields(payload), payload]), payload, mirror_graph(),
+                     HookYields([mirror_graph(), payload])]
                 expected = copy.deepcopy(x)
                 assert_same_copy(x, expected, copium.deepcopy(x))
                 assert_same_copy(x, expected, copium.deepcopy(x, {}))

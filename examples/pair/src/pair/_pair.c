@@ -1,288 +1,100 @@
-/* pair._pair: an example copium plugin.
+/* pair._pair: an example copium plugin, and the module of it. The plugin is three C files:
+ *   pair_type.c     the Pair type (plain CPython C API, nothing copium-specific);
+ *   pair_handler.c  the two copy functions and the copium_handler struct;
+ *   _pair.c         this file: the module, which imports copium and registers the handler.
+ * They share one pointer to copium's function table: pair.h defines COPIUM_UNIQUE_SYMBOL for all
+ * three, and this file, the only one without COPIUM_NO_IMPORT, defines the pointer and calls
+ * copium_import() to fill it. The plugin never links against copium.
  *
- * It defines a small mutable container type, pair.Pair(first, second), and teaches copium how
- * to copy it through copium's public C API (copium.h, found with copium.get_include()). The
- * plugin never links against copium: copium_import() fetches copium's function table at import
- * time, and every copium_* macro below calls through that table.
- *
- * Read it in this order: the Pair type (plain CPython C API, nothing copium-specific), then the
- * two handler functions and the copium_handler struct, then the module init that calls
- * copium_import() and registers the handler. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+ * The module is written as an isolated extension module: multi-phase initialisation (PEP 489:
+ * PyInit__pair only returns the definition, the work is done in the Py_mod_exec function for
+ * each module object), the Pair type a heap type kept in the module's state, and no C global
+ * holding a Python object. copium's function table is process-wide C data (no Python object),
+ * so one pointer to it serves every module object. */
+#include "pair.h"
 
-#include <copium.h>
-
-/* ------------------------------------------------------------------------------------------ */
-/* The type: two strong references, never NULL (tp_clear puts None back instead of NULL), so   */
-/* neither the methods nor the copy handler have to check for a half-cleared Pair.             */
-
+/* Everything the module keeps: per module object, released with it. */
 typedef struct {
-    PyObject ob_base; /* what PyObject_HEAD expands to */
-    PyObject *first;
-    PyObject *second;
-} PairObject;
+    PyObject *pair_type; /* the Pair type made for this module object */
+} pair_state;
 
-static PyTypeObject PairType;
-
-/* A new Pair holding new references to first and second. */
-static PyObject *pair_create(PyObject *first, PyObject *second)
+static pair_state *get_state(PyObject *module)
 {
-    PairObject *self = PyObject_GC_New(PairObject, &PairType);
-    if (self == NULL)
-        return NULL;
-    self->first = Py_NewRef(first);
-    self->second = Py_NewRef(second);
-    PyObject_GC_Track(self);
-    return (PyObject *)self;
+    return (pair_state *)PyModule_GetState(module);
 }
 
-static PyObject *pair_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+static int pair_exec(PyObject *module)
 {
-    (void)type;
-    static char *kwlist[] = {"first", "second", NULL};
-    PyObject *first, *second;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:Pair", kwlist, &first, &second))
-        return NULL;
-    return pair_create(first, second);
-}
+    pair_state *state = get_state(module);
 
-static int pair_traverse(PairObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(self->first);
-    Py_VISIT(self->second);
-    return 0;
-}
-
-static int pair_clear(PairObject *self)
-{
-    Py_SETREF(self->first, Py_NewRef(Py_None));
-    Py_SETREF(self->second, Py_NewRef(Py_None));
-    return 0;
-}
-
-/* The trashcan turns the destruction of a long chain of Pairs into a loop instead of a deep
- * C recursion, as for CPython's own containers. */
-/* clang-format off */
-static void pair_dealloc(PairObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    Py_TRASHCAN_BEGIN(self, pair_dealloc)
-    Py_CLEAR(self->first);
-    Py_CLEAR(self->second);
-    PyObject_GC_Del(self);
-    Py_TRASHCAN_END
-}
-/* clang-format on */
-
-static PyObject *pair_repr(PairObject *self)
-{
-    int rc = Py_ReprEnter((PyObject *)self);
-    if (rc != 0)
-        return rc > 0 ? PyUnicode_FromString("Pair(...)") : NULL;
-    PyObject *repr = PyUnicode_FromFormat("Pair(%R, %R)", self->first, self->second);
-    Py_ReprLeave((PyObject *)self);
-    return repr;
-}
-
-/* == and != compare first with first, then second with second (as tuples compare). */
-static PyObject *pair_richcompare(PyObject *a, PyObject *b, int op)
-{
-    if ((op != Py_EQ && op != Py_NE) || !PyObject_TypeCheck(b, &PairType))
-        Py_RETURN_NOTIMPLEMENTED;
-    PairObject *x = (PairObject *)a, *y = (PairObject *)b;
-    if (Py_EnterRecursiveCall(" in Pair comparison"))
-        return NULL;
-    /* Hold the items: a comparison may run code that reassigns them. */
-    PyObject *items[4] = {Py_NewRef(x->first), Py_NewRef(y->first), Py_NewRef(x->second),
-                          Py_NewRef(y->second)};
-    int eq = PyObject_RichCompareBool(items[0], items[1], Py_EQ);
-    if (eq > 0)
-        eq = PyObject_RichCompareBool(items[2], items[3], Py_EQ);
-    for (int i = 0; i < 4; i++)
-        Py_DECREF(items[i]);
-    Py_LeaveRecursiveCall();
-    if (eq < 0)
-        return NULL;
-    return PyBool_FromLong(op == Py_EQ ? eq : !eq);
-}
-
-/* For pickle and for the standard library's copy module: Pair(None, None) and then
- * __setstate__((first, second)). Reconstructing from a state rather than from the constructor
- * arguments is what lets copy.deepcopy copy a Pair that is part of a cycle: the new, empty Pair
- * is in the memo before its contents are copied. */
-static PyObject *pair_reduce(PairObject *self, PyObject *unused)
-{
-    (void)unused;
-    return Py_BuildValue("O(OO)(OO)", (PyObject *)Py_TYPE(self), Py_None, Py_None, self->first,
-                         self->second);
-}
-
-static PyObject *pair_setstate(PairObject *self, PyObject *state)
-{
-    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 2) {
-        PyErr_SetString(PyExc_TypeError, "Pair.__setstate__ needs a (first, second) tuple");
-        return NULL;
-    }
-    Py_SETREF(self->first, Py_NewRef(PyTuple_GET_ITEM(state, 0)));
-    Py_SETREF(self->second, Py_NewRef(PyTuple_GET_ITEM(state, 1)));
-    Py_RETURN_NONE;
-}
-
-static PyObject *pair_get(PairObject *self, void *closure)
-{
-    return Py_NewRef(closure ? self->second : self->first);
-}
-
-static int pair_set(PairObject *self, PyObject *value, void *closure)
-{
-    if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "Pair attributes cannot be deleted");
+    /* First, before anything else can fail half-way: import copium and check that the
+     * installed copium serves the API level this plugin was built for. On failure an
+     * ImportError says what to rebuild or upgrade, and the import of pair fails with it. */
+    if (copium_import() < 0)
         return -1;
-    }
-    if (closure)
-        Py_SETREF(self->second, Py_NewRef(value));
-    else
-        Py_SETREF(self->first, Py_NewRef(value));
+
+    state->pair_type = pair_type_create(module);
+    if (state->pair_type == NULL)
+        return -1;
+    if (PyModule_AddObjectRef(module, "Pair", state->pair_type) < 0)
+        return -1;
+
+    /* The same handler as a capsule, for copium.register_handler(pair.Pair, capsule) from
+     * Python (to restore it after copium.unregister_handler, say). copium checks its name. */
+    PyObject *capsule = PyCapsule_New((void *)&pair_handler, "copium.handler", NULL);
+    if (capsule == NULL)
+        return -1;
+    int rc = PyModule_AddObjectRef(module, "handler", capsule);
+    Py_DECREF(capsule);
+    if (rc < 0)
+        return -1;
+
+    /* Last: once registered, copium.deepcopy and copium.copy use pair_handler for this module's
+     * Pair type. copium's registry holds a reference to the type until it is unregistered. */
+    return copium_register_handler((PyTypeObject *)state->pair_type, &pair_handler);
+}
+
+static int pair_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    Py_VISIT(get_state(module)->pair_type);
     return 0;
 }
 
-static PyGetSetDef pair_getset[] = {
-    {"first", (getter)pair_get, (setter)pair_set, PyDoc_STR("The first item."), NULL},
-    {"second", (getter)pair_get, (setter)pair_set, PyDoc_STR("The second item."), (void *)1},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyMethodDef pair_methods[] = {
-    {"__reduce__", (PyCFunction)pair_reduce, METH_NOARGS, NULL},
-    {"__setstate__", (PyCFunction)pair_setstate, METH_O, NULL},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyTypeObject PairType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pair.Pair",
-    .tp_doc = PyDoc_STR("Pair(first, second)\n--\n\nA mutable pair of any two objects."),
-    .tp_basicsize = sizeof(PairObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, /* final: no subclasses */
-    .tp_new = pair_new,
-    .tp_dealloc = (destructor)pair_dealloc,
-    .tp_traverse = (traverseproc)pair_traverse,
-    .tp_clear = (inquiry)pair_clear,
-    .tp_repr = (reprfunc)pair_repr,
-    .tp_richcompare = pair_richcompare,
-    .tp_hash = PyObject_HashNotImplemented,
-    .tp_getset = pair_getset,
-    .tp_methods = pair_methods,
-};
-
-/* ------------------------------------------------------------------------------------------ */
-/* The copium handler.                                                                        */
-
-/* Deep copy. copium calls this for an object of exactly type Pair that is not in the memo yet;
- * hash is the object's address hash, handed back to the memo functions. The steps are the ones
- * of copium's own list handler:
- *   1. make the new, still empty Pair;
- *   2. copium_memo_remember(obj -> copy), so that a child that leads back to obj (obj.first is
- *      obj, or a list holding obj) finds this copy instead of copying obj again forever;
- *   3. copy the children with copium_deepcopy_child (memo, cycles, recursion limit and
- *      keepalive then work as for builtin containers);
- *   4. copium_memo_store(obj -> copy) once the copy is complete.
- * On any error: release what we made and return NULL with the exception set. */
-static PyObject *pair_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
+static int pair_clear(PyObject *module)
 {
-    (void)data;
-    PairObject *self = (PairObject *)obj;
-    PairObject *copy = (PairObject *)pair_create(Py_None, Py_None);
-    if (copy == NULL)
-        return NULL;
-    if (copium_memo_remember(ctx, obj, hash, (PyObject *)copy) < 0)
-        goto error;
-
-    /* Copying a child can run Python code (a __deepcopy__ method) that reassigns obj.first:
-     * hold a reference to the child while it is copied. */
-    PyObject *child = Py_NewRef(self->first);
-    PyObject *child_copy = copium_deepcopy_child(ctx, child);
-    Py_DECREF(child);
-    if (child_copy == NULL)
-        goto error;
-    Py_SETREF(copy->first, child_copy);
-
-    child = Py_NewRef(self->second);
-    child_copy = copium_deepcopy_child(ctx, child);
-    Py_DECREF(child);
-    if (child_copy == NULL)
-        goto error;
-    Py_SETREF(copy->second, child_copy);
-
-    if (copium_memo_store(ctx, obj, hash, (PyObject *)copy) < 0)
-        goto error;
-    return (PyObject *)copy;
-error:
-    Py_DECREF(copy);
-    return NULL;
+    Py_CLEAR(get_state(module)->pair_type);
+    return 0;
 }
 
-/* Shallow copy: a new Pair holding the same two objects. */
-static PyObject *pair_copy(PyObject *obj, void *data)
+static void pair_free(void *module)
 {
-    (void)data;
-    PairObject *self = (PairObject *)obj;
-    return pair_create(self->first, self->second);
+    (void)pair_clear((PyObject *)module);
 }
 
-/* The vtable. copium keeps its own copy of this struct, so it need not be static, but the name
- * must stay valid for as long as the registration lasts (a string literal always does). */
-static const copium_handler pair_handler = {
-    .struct_size = sizeof(copium_handler), /* always sizeof: copium checks it */
-    .name = "pair.Pair",                   /* what copium.handlers()[pair.Pair] shows */
-    /* Not COPIUM_HANDLER_ATOMIC: Pair is mutable. COPIUM_HANDLER_RECORDABLE: pair_deepcopy
-     * runs no Python code of its own, reads nothing but the Pair and copies both children
-     * through copium_deepcopy_child, so a snapshot may keep a private copy of a Pair and copy
-     * that with it on every call, and replicate may copy it without copying it all anew. */
-    .flags = COPIUM_HANDLER_RECORDABLE,
-    .deepcopy = pair_deepcopy, /* NULL would mean: stdlib's protocol (__reduce__) */
-    .copy = pair_copy,         /* idem */
-    .data = NULL,              /* handed back to both functions as `data` */
+static PyModuleDef_Slot pair_module_slots[] = {
+    {Py_mod_exec, (void *)pair_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Not offered to subinterpreters yet, although nothing in this module stands in the way:
+     * copium's handler registry is process-wide today (one registry for every interpreter, and
+     * copium itself uses single-phase initialisation), so the registration above would hand one
+     * interpreter's type to all of them. Without this slot, 3.12+ would assume support. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+    {0, NULL},
 };
-
-/* ------------------------------------------------------------------------------------------ */
-/* The module.                                                                                */
 
 static struct PyModuleDef pair_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pair._pair",
     .m_doc = "An example copium plugin: a Pair type and its copy handler.",
-    .m_size = -1,
+    .m_size = sizeof(pair_state),
+    .m_slots = pair_module_slots,
+    .m_traverse = pair_traverse,
+    .m_clear = pair_clear,
+    .m_free = pair_free,
 };
 
 PyMODINIT_FUNC PyInit__pair(void)
 {
-    /* First, before anything else can fail half-way: import copium and check that the
-     * installed copium speaks the ABI this file was compiled against. On failure an
-     * ImportError says what to rebuild or upgrade, and the import of pair fails with it. */
-    if (copium_import() < 0)
-        return NULL;
-    if (PyType_Ready(&PairType) < 0)
-        return NULL;
-    PyObject *module = PyModule_Create(&pair_module);
-    if (module == NULL)
-        return NULL;
-    if (PyModule_AddObjectRef(module, "Pair", (PyObject *)&PairType) < 0)
-        goto error;
-    /* The same handler as a capsule, for copium.register_handler(pair.Pair, capsule) from
-     * Python (to restore it after copium.unregister_handler, say). copium checks its name. */
-    PyObject *capsule = PyCapsule_New((void *)&pair_handler, "copium.handler", NULL);
-    if (capsule == NULL)
-        goto error;
-    int rc = PyModule_AddObjectRef(module, "handler", capsule);
-    Py_DECREF(capsule);
-    if (rc < 0)
-        goto error;
-    /* Last: once registered, copium.deepcopy and copium.copy use pair_handler for Pair. */
-    if (copium_register_handler(&PairType, &pair_handler) < 0)
-        goto error;
-    return module;
-error:
-    Py_DECREF(module);
-    return NULL;
+    return PyModuleDef_Init(&pair_module);
 }

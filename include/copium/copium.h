@@ -1,13 +1,27 @@
 /* copium's public C API: the one header a plugin (a C extension that teaches copium how to copy
  * its own types) compiles against. A plugin never links against copium: its module init calls
  * copium_import(), which fetches a table of functions from a capsule on copium._copium and
- * checks that this header and the installed copium agree (numpy's import_array and CPython's
- * PyDateTime_IMPORT work the same way). It then registers a copium_handler for each of its
- * types. Rules that keep old plugins working with new copium (SQLite's iVersion rule): structs
- * carry their own size and only ever grow at the end; COPIUM_ABI_VERSION changes only when
- * something existing changes (every plugin must then be rebuilt); COPIUM_API_LEVEL grows when
- * functions are appended to copium_api (a plugin needs at least the level it was built with).
- * See docs/plugins.md for a walk-through. */
+ * checks that the installed copium serves what this plugin needs (numpy's import_array and
+ * CPython's PyDateTime_IMPORT work the same way). It then registers a copium_handler for each of
+ * its types. An installed copium ships this header in its package (copium.get_include()).
+ *
+ * The rules that keep old plugins working with new copium (SQLite's iVersion rule):
+ * - structs carry their own size and only ever grow at the end;
+ * - COPIUM_ABI_VERSION changes only when something existing changes (every plugin must then be
+ *   rebuilt); it must be equal;
+ * - COPIUM_API_LEVEL grows when something is appended (functions at the end of copium_api,
+ *   fields at the end of copium_handler, flag bits); COPIUM_API_LEVEL_<n>_SIZE is the size of
+ *   the table as level n defined it, and never changes;
+ * - a plugin states the oldest level it runs with (COPIUM_TARGET_API_LEVEL, by default this
+ *   header's level); copium_import() checks the installed level and table size against that.
+ *
+ * One C file: include this header, call copium_import() in the module's exec function. Several
+ * C files: define COPIUM_UNIQUE_SYMBOL to one name in every file before including this header,
+ * and COPIUM_NO_IMPORT as well in every file but the one that calls copium_import() (numpy's
+ * PY_ARRAY_UNIQUE_SYMBOL / NO_IMPORT_ARRAY, SQLite's SQLITE_EXTENSION_INIT1 / INIT3): the API
+ * pointer is then defined once, in that file, and shared by all of them.
+ *
+ * See docs/plugins.md for a walk-through and examples/pair for a complete plugin. */
 #ifndef COPIUM_H
 #define COPIUM_H
 
@@ -54,8 +68,24 @@ typedef PyObject *(*copium_copy_fn)(PyObject *obj, void *data);
  * has no other effect. A snapshot (copium.extra.snapshot, pins) may then keep a private copy
  * of such an object and call deepcopy on it at each build, with the children it reaches
  * resolved to that build's copies (docs/plugins.md, "Snapshots"). */
-#define COPIUM_HANDLER_RECORDABLE  0x2u
+#define COPIUM_HANDLER_RECORDABLE 0x2u
+/* Every bit a plugin may set (API level 2). Registration rejects any other bit. */
 #define COPIUM_HANDLER_KNOWN_FLAGS (COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_RECORDABLE)
+
+/* Bits copium's own handlers use, named here so that no public flag ever takes them; a plugin
+ * that sets one is rejected like any unknown bit. STDLIB_ATOM: one of the types stdlib's
+ * deepcopy returns before it looks at the memo. QUIET: the handler runs no Python code.
+ * SELF_CHECKED: the handler checks per object that it serves the object's type. */
+#define COPIUM_HANDLER_RESERVED_STDLIB_ATOM  0x80000000u
+#define COPIUM_HANDLER_RESERVED_QUIET        0x40000000u
+#define COPIUM_HANDLER_RESERVED_SELF_CHECKED 0x10000000u
+#define COPIUM_HANDLER_RESERVED_FLAGS                                                              \
+    (COPIUM_HANDLER_RESERVED_STDLIB_ATOM | COPIUM_HANDLER_RESERVED_QUIET |                         \
+     COPIUM_HANDLER_RESERVED_SELF_CHECKED)
+
+#if (COPIUM_HANDLER_KNOWN_FLAGS & COPIUM_HANDLER_RESERVED_FLAGS) != 0
+#error "a public copium flag overlaps a reserved one"
+#endif
 
 /* How to copy one exact type (subclasses are not covered: each type is registered on its own).
  * copium keeps its own copy of the struct: it need not outlive the registration call. */
@@ -66,15 +96,19 @@ typedef struct copium_handler {
     copium_deepcopy_fn deepcopy; /* NULL: stdlib's protocol (__deepcopy__, __reduce_ex__, ...) */
     copium_copy_fn copy;         /* NULL: stdlib's protocol (__copy__, __reduce_ex__, ...) */
     void *data;                  /* handed back to both functions */
+    /* Fields of later API levels go here, at the end; zero means the level-1 behaviour. */
 } copium_handler;
 
-/* The smallest struct_size copium accepts: the first published layout. */
-#define COPIUM_HANDLER_MIN_SIZE (offsetof(copium_handler, data) + sizeof(void *))
+/* The handler as API level 1 defined it, which is the smallest struct_size copium accepts. */
+#define COPIUM_HANDLER_LEVEL_1_SIZE (offsetof(copium_handler, data) + sizeof(void *))
+#define COPIUM_HANDLER_MIN_SIZE     COPIUM_HANDLER_LEVEL_1_SIZE
 
-/* The function table behind the capsule. Fields are only ever appended; check api_level (or
- * struct_size) before using a field newer than COPIUM_API_LEVEL 1. */
+/* The function table behind the capsule. The first three fields are the same in every ABI
+ * version, so that copium_import() can always read them. Fields are only ever appended: a
+ * field newer than the plugin's COPIUM_TARGET_API_LEVEL is used only after
+ * copium_has_api_level() said it is there. */
 typedef struct copium_api {
-    size_t struct_size;
+    size_t struct_size;   /* sizeof(copium_api) of the installed copium */
     uint32_t abi_version; /* COPIUM_ABI_VERSION of the installed copium */
     uint32_t api_level;   /* COPIUM_API_LEVEL of the installed copium */
 
@@ -93,7 +127,8 @@ typedef struct copium_api {
     /* 1 and a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
     int (*memo_find)(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
     /* The memo as the dict a __deepcopy__(memo) method expects (borrowed), or NULL with an
-     * exception set. From then on the rest of the copy uses that dict as its memo. */
+     * exception set: stdlib's memo at this point, kept so whenever Python code may run, and
+     * what is changed in it is seen by the memo functions. */
     PyObject *(*ctx_memo)(copium_ctx *ctx);
     /* stdlib's protocol for obj, for a handler that defers in some cases. */
     PyObject *(*deepcopy_default)(copium_ctx *ctx, PyObject *obj, copium_hash_t hash);
@@ -106,27 +141,73 @@ typedef struct copium_api {
     /* The address hash the memo functions take, for an object other than the handler's own
      * (whose hash the handler is given). */
     copium_hash_t (*hash_object)(PyObject *obj);
+
+    /* --- Functions of later API levels go here, at the end. --- */
 } copium_api;
 
-/* The end of the table as API level 1 defined it. */
+/* The size of the table as each API level defined it: a table at least this big has every
+ * function of that level. One constant per level, never changed once published. */
 #define COPIUM_API_LEVEL_1_SIZE (offsetof(copium_api, hash_object) + sizeof(void *))
+/* Level 2 added a flag bit (COPIUM_HANDLER_RECORDABLE), no function. */
+#define COPIUM_API_LEVEL_2_SIZE COPIUM_API_LEVEL_1_SIZE
 
-#ifndef COPIUM_INTERNAL
+/* The table size API level `level` needs; SIZE_MAX for a level this header does not know, so
+ * that a check against it fails rather than reads past the table. */
+#define COPIUM_API_SIZE_FOR_LEVEL(level)                                                           \
+    ((level) == 1 ? COPIUM_API_LEVEL_1_SIZE : (level) == 2 ? COPIUM_API_LEVEL_2_SIZE : SIZE_MAX)
+
+#ifdef COPIUM_INTERNAL
+/* copium's own table: whoever raises COPIUM_API_LEVEL defines that level's size constant. */
+_Static_assert(COPIUM_API_SIZE_FOR_LEVEL(COPIUM_API_LEVEL) <= sizeof(copium_api),
+               "COPIUM_API_SIZE_FOR_LEVEL does not know COPIUM_API_LEVEL");
+_Static_assert(COPIUM_HANDLER_MIN_SIZE <= sizeof(copium_handler), "handler floor");
+#else
 
 /* The oldest copium this plugin accepts, as an API level: define it before including this
- * header to use only older functions and run with an older copium (like numpy's
- * NPY_TARGET_VERSION). It defaults to the level of this header. */
+ * header to run with an older copium (like numpy's NPY_TARGET_VERSION). It defaults to the level
+ * of this header. A function newer than the target level is there only when
+ * copium_has_api_level(its level) says so. */
 #ifndef COPIUM_TARGET_API_LEVEL
 #define COPIUM_TARGET_API_LEVEL COPIUM_API_LEVEL
 #endif
+#if COPIUM_TARGET_API_LEVEL < 1 || COPIUM_TARGET_API_LEVEL > COPIUM_API_LEVEL
+#error "COPIUM_TARGET_API_LEVEL must be at least 1 and at most this header's COPIUM_API_LEVEL"
+#endif
 
-/* This translation unit's pointer to the table, set by copium_import(). A plugin made of
- * several C files calls copium_import() in each file that uses the API (it is cheap). */
+/* The pointer to the table, set by copium_import() and used by every copium_* macro.
+ * - Neither macro defined (a plugin of one C file): a static pointer in this file.
+ * - COPIUM_UNIQUE_SYMBOL defined (to a name unique to the plugin, in every C file of it): one
+ *   pointer of that name for the whole plugin, defined in the file that calls copium_import();
+ *   the other files define COPIUM_NO_IMPORT too, and only declare it (they have no
+ *   copium_import()). The pointer is hidden from other shared objects where the compiler can
+ *   say so. */
+#if defined(COPIUM_NO_IMPORT) && !defined(COPIUM_UNIQUE_SYMBOL)
+#error "COPIUM_NO_IMPORT needs COPIUM_UNIQUE_SYMBOL: define it to the same name in every file"
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define COPIUM_API_POINTER_VISIBILITY __attribute__((visibility("hidden")))
+#else
+#define COPIUM_API_POINTER_VISIBILITY
+#endif
+
+#ifdef COPIUM_UNIQUE_SYMBOL
+#define copium_API COPIUM_UNIQUE_SYMBOL
+#ifdef COPIUM_NO_IMPORT
+extern COPIUM_API_POINTER_VISIBILITY const copium_api *copium_API;
+#else
+COPIUM_API_POINTER_VISIBILITY const copium_api *copium_API = NULL;
+#endif
+#else
 static const copium_api *copium_API = NULL;
+#endif
 
-/* Import copium and check that it matches this header. Returns 0, or -1 with ImportError set
- * (the message says what to rebuild or upgrade). Call it from the plugin's module init with
- * the GIL held. The first three fields of copium_api are the same in every ABI version. */
+#ifndef COPIUM_NO_IMPORT
+
+/* Import copium and check it against this plugin. Returns 0, or -1 with ImportError set (the
+ * message says what to rebuild or upgrade). Call it from the plugin's module init (its exec
+ * function, with multi-phase init) with the GIL held; calling it again is harmless. On failure
+ * copium_API is left as it was. */
 static inline int copium_import(void)
 {
     const copium_api *api = (const copium_api *)PyCapsule_Import(COPIUM_CAPSULE_NAME, 0);
@@ -147,23 +228,32 @@ static inline int copium_import(void)
                      COPIUM_ABI_VERSION, (unsigned)api->abi_version);
         return -1;
     }
-    if (api->api_level < COPIUM_TARGET_API_LEVEL) {
+    if (api->api_level < (uint32_t)COPIUM_TARGET_API_LEVEL) {
         PyErr_Format(PyExc_ImportError,
                      "this plugin needs copium C API level %d, but the installed copium provides "
                      "level %u: upgrade copium",
                      COPIUM_TARGET_API_LEVEL, (unsigned)api->api_level);
         return -1;
     }
-    if (api->struct_size < COPIUM_API_LEVEL_1_SIZE) {
+    if (api->struct_size < COPIUM_API_SIZE_FOR_LEVEL(COPIUM_TARGET_API_LEVEL)) {
         PyErr_Format(PyExc_ImportError,
-                     "the installed copium's C API table is %zu bytes, smaller than API level 1's "
+                     "the installed copium's C API table is %zu bytes, smaller than API level %d's "
                      "%zu: the copium installation is broken, reinstall it",
-                     api->struct_size, (size_t)COPIUM_API_LEVEL_1_SIZE);
+                     api->struct_size, COPIUM_TARGET_API_LEVEL,
+                     (size_t)COPIUM_API_SIZE_FOR_LEVEL(COPIUM_TARGET_API_LEVEL));
         return -1;
     }
     copium_API = api;
     return 0;
 }
+
+#endif /* COPIUM_NO_IMPORT */
+
+/* Nonzero when the installed copium (imported) has every function of API level `level`: check
+ * it before calling a function newer than COPIUM_TARGET_API_LEVEL. */
+#define copium_has_api_level(level)                                                                \
+    (copium_API->api_level >= (uint32_t)(level) &&                                                 \
+     copium_API->struct_size >= COPIUM_API_SIZE_FOR_LEVEL(level))
 
 #define copium_register_handler(type, handler) (copium_API->register_handler((type), (handler)))
 #define copium_unregister_handler(type)        (copium_API->unregister_handler(type))

@@ -1,25 +1,22 @@
-"""Shared helpers for the differential tests: the implementation under test, classes that use
-each copy protocol, and `assert_same_copy`, which compares a copy made by stdlib `copy` with a
-copy made by the implementation under test, value by value and identity by identity.
+"""How the tests compare a copy made by the implementation under test with stdlib's copy of
+the same original: value by value and identity by identity (Walker, assert_same_copy), and
+outcomes that may be exceptions (outcome, assert_same_outcome). The helper classes and graph
+builders the tests copy are in conftest.py.
 
-The implementation under test is `copium` unless the environment variable COPIUM_TEST_IMPL
-names another module with the same API; `COPIUM_TEST_IMPL=copy` runs the whole suite against
-stdlib itself, which shows that the tests are consistent with the reference they compare to.
+IMPL_NAME names the implementation under test: `copium` unless the environment variable
+COPIUM_TEST_IMPL names another module with the same API (conftest.py imports it as `impl`);
+`COPIUM_TEST_IMPL=copy` runs the whole suite against stdlib itself, which shows that the tests
+are consistent with the reference they compare to. Here it only labels failure messages.
 """
 
 import collections
 import collections.abc
-import copy
-import dataclasses
-import importlib
 import math
 import os
 import reprlib
-import threading
 import types
 
 IMPL_NAME = os.environ.get("COPIUM_TEST_IMPL", "copium")
-impl = importlib.import_module(IMPL_NAME)
 
 # Exact types that both deepcopy and copy return as themselves; equal values of these may or
 # may not be the same object depending on the interpreter's caches, so identity between two
@@ -37,168 +34,6 @@ def short(obj):
         return _repr.repr(obj)
     except Exception as exc:  # a half-built object may not repr
         return "<%s, repr failed: %r>" % (type(obj).__name__, exc)
-
-
-# --------------------------------------------------------------------------------------------
-# The deepcopy that a __deepcopy__ hook should call for its children: the copier of the run in
-# progress (stdlib's for the reference run, the implementation's for the run under test), kept
-# per thread so that concurrent tests do not mix them up.
-
-_current = threading.local()
-
-
-def current_deepcopy():
-    return getattr(_current, "deepcopy", copy.deepcopy)
-
-
-class using:
-    """Context manager: hooks call `module.deepcopy` for their children while it is active."""
-
-    def __init__(self, module):
-        self.module = module
-
-    def __enter__(self):
-        self.saved = getattr(_current, "deepcopy", None)
-        _current.deepcopy = self.module.deepcopy
-        return self.module
-
-    def __exit__(self, *exc):
-        if self.saved is None:
-            del _current.deepcopy
-        else:
-            _current.deepcopy = self.saved
-        return False
-
-
-# --------------------------------------------------------------------------------------------
-# Classes using each copy protocol. Instances carry a `tag` (an int) so that members of sets can
-# be matched between two copies without relying on identity.
-
-
-class Plain:
-    """No copy protocol of its own: object.__reduce_ex__ with the instance __dict__."""
-
-
-@dataclasses.dataclass(eq=False)
-class DC:
-    a: object = None
-    b: object = None
-    tag: int = 0
-
-
-@dataclasses.dataclass(eq=False, frozen=True)
-class FrozenDC:
-    a: object = None
-    b: object = None
-    tag: int = 0
-
-
-class Slotted:
-    """Only slots; some of them may be left unset."""
-
-    __slots__ = ("a", "b", "c", "tag")
-
-
-class SlottedChild(Slotted):
-    """Slots on two levels of the hierarchy plus a __dict__."""
-
-    __slots__ = ("d", "__dict__")
-
-
-class WithState:
-    """__getstate__ / __setstate__ of its own; __setstate__ marks the copy."""
-
-    def __getstate__(self):
-        return {"wrapped": dict(self.__dict__)}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state["wrapped"])
-        self.restored = True
-
-
-class Reducer:
-    """__reduce__ with constructor arguments (x) and a state dict (y)."""
-
-    def __init__(self, x=None):
-        self.x = x
-
-    def __reduce__(self):
-        return (Reducer, (self.x,), {"y": getattr(self, "y", None), "tag": getattr(self, "tag", 0)})
-
-
-def make_reducer_ex():
-    return ReducerEx()
-
-
-class ReducerEx:
-    """__reduce_ex__ returning all five items: listitems and dictitems iterators included."""
-
-    def __init__(self):
-        self.items = []
-        self.mapping = {}
-
-    def append(self, item):
-        self.items.append(item)
-
-    def __setitem__(self, key, value):
-        self.mapping[key] = value
-
-    def __reduce_ex__(self, protocol):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("items", "mapping")}
-        state["protocol"] = protocol
-        return (make_reducer_ex, (), state, iter(self.items), iter(self.mapping.items()))
-
-
-class DeepHook:
-    """__deepcopy__ that registers its copy in the memo first, then deep-copies its attributes
-    with the deepcopy of the run in progress, passing the memo on."""
-
-    def __deepcopy__(self, memo):
-        new = DeepHook.__new__(DeepHook)
-        memo[id(self)] = new
-        deepcopy = current_deepcopy()
-        for key, value in self.__dict__.items():
-            setattr(new, key, deepcopy(value, memo))
-        new.hooked = True
-        return new
-
-
-class DeepHookStdlib:
-    """__deepcopy__ that always calls stdlib's copy.deepcopy with the memo it was given, as
-    most real-world __deepcopy__ methods do (they `import copy`)."""
-
-    def __deepcopy__(self, memo):
-        new = DeepHookStdlib.__new__(DeepHookStdlib)
-        memo[id(self)] = new
-        for key, value in self.__dict__.items():
-            setattr(new, key, copy.deepcopy(value, memo))
-        return new
-
-
-class CopyHook:
-    """__copy__ of its own (used by copy); deepcopy takes the reduce path."""
-
-    def __copy__(self):
-        new = CopyHook.__new__(CopyHook)
-        new.__dict__.update(self.__dict__)
-        new.shallow_hooked = True
-        return new
-
-
-class ListSub(list):
-    """A list subclass with instance attributes."""
-
-
-class DictSub(dict):
-    """A dict subclass with instance attributes."""
-
-
-NT = collections.namedtuple("NT", "a b")
-
-INSTANCE_CLASSES = (
-    Plain, DC, FrozenDC, Slotted, SlottedChild, WithState, Reducer, ReducerEx, DeepHook,
-    DeepHookStdlib, CopyHook,
-)
 
 
 # --------------------------------------------------------------------------------------------
