@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define COPIUM_ABI_VERSION 1
-#define COPIUM_API_LEVEL   2
+#define COPIUM_API_LEVEL   1
 
 /* The name of the capsule (an attribute "_C_API" of copium._copium). */
 #define COPIUM_CAPSULE_NAME "copium._copium._C_API"
@@ -53,14 +53,8 @@ typedef PyObject *(*copium_deepcopy_fn)(copium_ctx *ctx, PyObject *obj, copium_h
 typedef PyObject *(*copium_copy_fn)(PyObject *obj, void *data);
 
 /* Both deepcopy and copy return the object itself; the functions are not called. */
-#define COPIUM_HANDLER_ATOMIC 0x1u
-/* API level 2. The deep copy is fixed by the object's state: deepcopy runs no Python code,
- * reads nothing but the object, copies its children only through copium_deepcopy_child, and
- * has no other effect. A snapshot (copium.extra.snapshot, pins) may then keep a private copy
- * of such an object and call deepcopy on it at each build, with the children it reaches
- * resolved to that build's copies (docs/plugins.md, "Snapshots"). */
-#define COPIUM_HANDLER_RECORDABLE  0x2u
-#define COPIUM_HANDLER_KNOWN_FLAGS (COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_RECORDABLE)
+#define COPIUM_HANDLER_ATOMIC      0x1u
+#define COPIUM_HANDLER_KNOWN_FLAGS (COPIUM_HANDLER_ATOMIC)
 
 /* How to copy one exact type (subclasses are not covered: each type is registered on its own).
  * copium keeps its own copy of the struct: it need not outlive the registration call. */
