@@ -353,6 +353,27 @@ static int set_attr(PyObject *m, PyObject *name, PyObject *value)
     return rc;
 }
 
+/* `_object_setattr(m, '__dict__', d)` on a new instance, d taken (NULL passes an error on). On
+ * 3.11 and 3.12 the __dict__ setter (subtype_setdict) first turns the instance's inline values
+ * into a dict, and when that allocation fails it clears the MemoryError and raises
+ * AttributeError("This object has no __dict__") (_PyObject_GetDictPtr); PyObject_GenericGetDict
+ * makes the same dict and reports MemoryError, after which the setter allocates nothing. 3.10
+ * has no inline values, and from 3.13 the setter replaces them without allocating. */
+static int set_dict(PyObject *m, PyObject *d)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
+    if (d != NULL) {
+        PyObject *own = PyObject_GenericGetDict(m, NULL);
+        if (own == NULL) {
+            Py_DECREF(d);
+            return -1;
+        }
+        Py_DECREF(own);
+    }
+#endif
+    return set_attr(m, copium_names.dict, d);
+}
+
 static PyObject *pydantic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
     (void)data;
@@ -381,7 +402,7 @@ static PyObject *pydantic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t h
     if (memo_first && copium_memo_remember(ctx, x, hash, m) < 0)
         goto error;
     /* `_object_setattr(m, '__dict__', deepcopy(self.__dict__, memo=memo))` */
-    if (set_attr(m, copium_names.dict, copium_deepcopy_child(ctx, st.dict)) < 0)
+    if (set_dict(m, copium_deepcopy_child(ctx, st.dict)) < 0)
         goto error;
     if (model) {
         /* `_object_setattr(m, '__pydantic_extra__', deepcopy(self.__pydantic_extra__, memo))` */
@@ -479,7 +500,7 @@ static PyObject *pydantic_copy(PyObject *x, void *data)
         if (rc < 0)
             goto error;
     }
-    rc = set_attr(m, copium_names.dict, d);
+    rc = set_dict(m, d);
     d = NULL;
     if (rc < 0)
         goto error;

@@ -210,14 +210,28 @@ if pydantic is not None:
         _private: dict = pydantic.PrivateAttr(default_factory=dict)
 
     def make_pydantic():
-        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models."""
+        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models, a
+        model without private attributes, a RootModel (a dict, as the other graphs: the copy
+        case copies each value on its own)."""
         i = PydInner(tags=["a", [1]])
         o = PydOuter(inner=i, by_name={"i": i, "j": PydInner()}, more={"x": [2]})
         o._private["inner"] = i
-        return [o, pydantic.RootModel[list]([i, [3]])]
+        return {"outer": o, "inner": i, "root": pydantic.RootModel[list]([i, [3]])}
 
-    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, no_memo, copy.deepcopy)
-    CASES["copy_pydantic"] = (make_pydantic, copium.copy, no_memo, copy.copy)
+    # The dicts drained() holds until its next call.
+    HELD = []
+
+    def drained(x):
+        """(x,), with CPython's free list of dicts emptied (it keeps at most 80): every dict
+        the copy makes is then allocated, and the sweep reaches them all, among them the new
+        instance's __dict__ that 3.11 and 3.12 make from its inline values when __dict__ is
+        set (which would otherwise come from the free list, or not, by chance)."""
+        HELD.clear()
+        HELD.extend({} for _ in range(100))
+        return (x,)
+
+    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, drained, copy.deepcopy)
+    CASES["copy_pydantic"] = (make_pydantic, copium.copy, drained, copy.copy)
 
 # --------------------------------------------------------------------------------------------
 # Leak accounting
