@@ -1,15 +1,15 @@
 /* The batch layer's state (see batch.h): made at module initialisation, freed at its end. */
 #include "batch.h"
 
+#include "../core/state.h"
+#include "../handlers/protocol_state.h"
 #include "pins.h"
 #include "snapshot.h"
 
-/* The one pointer to the state (a per-interpreter home for it is the plan, see batch.h). */
-static copium_batch_state *batch_state;
-
 copium_batch_state *copium_batch(void)
 {
-    return batch_state;
+    copium_core *core = copium_core_current();
+    return core != NULL ? core->batch : NULL;
 }
 
 /* The tp_traverse CPython gives Python classes: made once, from a class of our own. */
@@ -37,13 +37,15 @@ static void state_free(copium_batch_state *s)
     PyMem_Free(s);
 }
 
-int copium_batch_init(PyObject *module)
+copium_batch_state *copium_batch_init(PyObject *module, copium_protocol *P)
 {
     copium_batch_state *s = PyMem_Calloc(1, sizeof(*s));
     if (s == NULL) {
         PyErr_NoMemory();
-        return -1;
+        return NULL;
     }
+    s->proto = P;
+    s->core = P->core;
 #if PY_VERSION_HEX < 0x030D0000
     s->lock = PyThread_allocate_lock();
     if (s->lock == NULL) {
@@ -62,19 +64,19 @@ int copium_batch_init(PyObject *module)
     s->class_traverse = python_class_traverse();
     if (copium_pins_init(s) < 0)
         goto error;
-    batch_state = s;
-    return 0;
+    s->core->batch = s;
+    return s;
 error:
     state_free(s);
-    return -1;
+    return NULL;
 }
 
-void copium_batch_fini(void)
+void copium_batch_fini(copium_batch_state *s)
 {
-    copium_batch_state *s = batch_state;
     if (s == NULL)
         return;
     copium_pins_fini(s);
-    batch_state = NULL;
+    if (s->core->batch == s)
+        s->core->batch = NULL;
     state_free(s);
 }

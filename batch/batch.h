@@ -13,7 +13,12 @@
 
 typedef struct copium_pin_type copium_pin_type;
 
+typedef struct copium_protocol copium_protocol;
+typedef struct copium_core copium_core;
+
 typedef struct {
+    copium_protocol *proto; /* the interpreter's protocol and core states */
+    copium_core *core;
     PyTypeObject *snapshot_type; /* copium.extra.Snapshot (strong) */
     PyTypeObject *pin_type;      /* copium.extra.Pin (strong) */
     /* The pins: pinned object's address -> Pin (strong values), in pinning order. */
@@ -35,11 +40,13 @@ typedef struct {
     traverseproc class_traverse;
 } copium_batch_state;
 
-/* The state, or NULL before copium_batch_init / after copium_batch_fini. */
+/* The current interpreter's state, or NULL before copium_batch_init / after
+ * copium_batch_fini. */
 copium_batch_state *copium_batch(void);
 
-/* Create the state and the types, and add Snapshot and Pin to module. 0 or -1. */
-int copium_batch_init(PyObject *module);
-void copium_batch_fini(void);
+/* Create the state (one per interpreter, found through its core state: P->core->batch) and
+ * the types, and add Snapshot and Pin to module. The state, or NULL with an exception. */
+copium_batch_state *copium_batch_init(PyObject *module, copium_protocol *P);
+void copium_batch_fini(copium_batch_state *s);
 
 #endif

@@ -124,7 +124,7 @@ static PyObject *find_locked(copium_batch_state *s, PyObject *obj, copium_hash_t
 static PyObject *pinned_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     const copium_handler *inner = ((copium_pin_type *)data)->inner;
-    copium_batch_state *s = copium_batch();
+    copium_batch_state *s = ctx->core->batch;
     PyObject *pin = s ? find_locked(s, obj, hash) : NULL;
     if (pin == NULL) {
         if (inner->deepcopy == NULL)
@@ -195,29 +195,28 @@ int copium_pin_quiet(PyObject *pin)
 
 /* ---- the Python side -------------------------------------------------------------------- */
 
-static int is_atom(PyObject *obj)
+static int is_atom(copium_batch_state *s, PyObject *obj)
 {
-    return (copium_pins_unwrap(copium_registry_lookup(Py_TYPE(obj)))->flags &
+    return (copium_pins_unwrap(copium_registry_lookup(&s->core->registry, Py_TYPE(obj)))->flags &
             COPIUM_HANDLER_ATOMIC) != 0;
 }
 
-PyObject *copium_pins_pin(PyObject *obj)
+PyObject *copium_pins_pin(copium_batch_state *s, PyObject *obj)
 {
-    copium_batch_state *s = copium_batch();
     if (s == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "copium: the batch layer is not initialised");
         return NULL;
     }
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(s->proto) < 0)
         return NULL;
-    if (is_atom(obj)) {
+    if (is_atom(s, obj)) {
         PyErr_Format(PyExc_TypeError,
                      "pin() cannot pin %.200s objects: deepcopy returns them as themselves "
                      "(atoms), there is nothing to rebuild",
                      Py_TYPE(obj)->tp_name);
         return NULL;
     }
-    PyObject *snapshot = copium_snapshot_new(obj, obj);
+    PyObject *snapshot = copium_snapshot_new(s, obj, obj);
     if (snapshot == NULL)
         return NULL;
     pin_object *pin = PyObject_GC_New(pin_object, s->pin_type);
@@ -248,7 +247,8 @@ PyObject *copium_pins_pin(PyObject *obj)
         return NULL;
     }
     if (first)
-        copium_registry_invalidate(); /* the type resolves to the wrapper from now on */
+        copium_registry_invalidate(
+            &s->core->registry); /* the type resolves to the wrapper from now on */
     return (PyObject *)pin;
 }
 
@@ -273,9 +273,8 @@ static int rebuild_without(copium_batch_state *s, PyObject *obj)
     return 0;
 }
 
-int copium_pins_unpin(PyObject *obj)
+int copium_pins_unpin(copium_batch_state *s, PyObject *obj)
 {
-    copium_batch_state *s = copium_batch();
     if (s == NULL)
         return 0;
     lock(s);
@@ -292,7 +291,7 @@ int copium_pins_unpin(PyObject *obj)
     }
     unlock(s);
     if (last)
-        copium_registry_invalidate();
+        copium_registry_invalidate(&s->core->registry);
     Py_DECREF(pin);
     if (rc < 0) {
         PyErr_NoMemory();
@@ -301,9 +300,8 @@ int copium_pins_unpin(PyObject *obj)
     return 1;
 }
 
-PyObject *copium_pins_list(void)
+PyObject *copium_pins_list(copium_batch_state *s)
 {
-    copium_batch_state *s = copium_batch();
     if (s == NULL)
         return PyList_New(0);
     lock(s);
@@ -327,9 +325,8 @@ PyObject *copium_pins_list(void)
     return list;
 }
 
-Py_ssize_t copium_pins_clear(void)
+Py_ssize_t copium_pins_clear(copium_batch_state *s)
 {
-    copium_batch_state *s = copium_batch();
     if (s == NULL)
         return 0;
     copium_memo fresh;
@@ -341,7 +338,7 @@ Py_ssize_t copium_pins_clear(void)
     for (Py_ssize_t i = 0; i < s->ntypes; i++)
         s->types[i]->count = 0;
     unlock(s);
-    copium_registry_invalidate();
+    copium_registry_invalidate(&s->core->registry);
     Py_ssize_t n = (Py_ssize_t)old.count;
     copium_memo_fini(&old); /* outside the lock: a Pin freed here may run code */
     return n;
@@ -351,14 +348,14 @@ int copium_pins_init(copium_batch_state *s)
 {
     if (copium_memo_init(&s->pins) < 0)
         return -1;
-    copium_registry_set_decorator(decorate, s);
+    copium_registry_set_decorator(&s->core->registry, decorate, s);
     return 0;
 }
 
 void copium_pins_fini(copium_batch_state *s)
 {
-    copium_registry_set_decorator(NULL, NULL);
-    copium_pins_clear();
+    copium_registry_set_decorator(&s->core->registry, NULL, NULL);
+    copium_pins_clear(s);
     copium_memo_fini(&s->pins);
     for (Py_ssize_t i = 0; i < s->ntypes; i++)
         PyMem_Free(s->types[i]);

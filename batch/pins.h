@@ -23,13 +23,13 @@ void copium_pins_fini(copium_batch_state *state);
 
 /* pin(obj): a new Pin (new reference), or NULL with an exception (TypeError for an atom, what
  * the snapshot raises). An earlier pin of obj is replaced. */
-PyObject *copium_pins_pin(PyObject *obj);
+PyObject *copium_pins_pin(copium_batch_state *s, PyObject *obj);
 /* unpin(obj): 1 when obj was pinned, 0 when not, -1 on error. */
-int copium_pins_unpin(PyObject *obj);
+int copium_pins_unpin(copium_batch_state *s, PyObject *obj);
 /* pinned(): a new list of the Pins, oldest first. */
-PyObject *copium_pins_list(void);
+PyObject *copium_pins_list(copium_batch_state *s);
 /* clear_pins(): how many pins were removed. */
-Py_ssize_t copium_pins_clear(void);
+Py_ssize_t copium_pins_clear(copium_batch_state *s);
 
 /* For the plan: the handler a pin wrapper wraps (h itself when it is not one). */
 const copium_handler *copium_pins_unwrap(const copium_handler *h);

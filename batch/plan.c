@@ -150,6 +150,7 @@ static const uint8_t create_op[K_COUNT] = {
 };
 
 struct copium_plan {
+    copium_batch_state *bs; /* the interpreter's batch state (and through it, the core's) */
     node_t *nodes;
     int32_t nnodes, cap_nodes;
     ref_t *refs;
@@ -355,7 +356,8 @@ static int run(build_t *b, int32_t end)
         case OP_OBJECT:
             /* object.__new__(cls), as copyreg.__newobj__ calls it (the type's tp_new is
              * object's: checked when it was recorded, and a class cannot change it). */
-            o = PyBaseObject_Type.tp_new(p->layouts[nd->aux].type, copium_stdlib.empty_tuple, NULL);
+            o = PyBaseObject_Type.tp_new(p->layouts[nd->aux].type, p->bs->proto->stdlib.empty_tuple,
+                                         NULL);
             break;
         case OP_FILL_LIST:
             if (fill_list(b, nd, objs[i], 0, nd->n) < 0)
@@ -402,7 +404,8 @@ static int run(build_t *b, int32_t end)
                 Py_CLEAR(o);
             break;
         case OP_MAKE_OBJECT:
-            o = PyBaseObject_Type.tp_new(p->layouts[nd->aux].type, copium_stdlib.empty_tuple, NULL);
+            o = PyBaseObject_Type.tp_new(p->layouts[nd->aux].type, p->bs->proto->stdlib.empty_tuple,
+                                         NULL);
             if (o != NULL && fill_object(b, nd, o) < 0)
                 Py_CLEAR(o);
             break;
@@ -479,9 +482,9 @@ PyObject *copium_plan_build(copium_plan *p)
     build_t b = {.p = p, .objs = buf + p->nconsts};
     PyObject *result = NULL;
     if (p->nengine > 0) {
-        if (copium_handlers_sync() < 0)
+        if (copium_handlers_sync(p->bs->proto) < 0)
             goto done;
-        b.ctx = copium_ctx_acquire();
+        b.ctx = copium_ctx_acquire(p->bs->core);
         if (b.ctx == NULL)
             goto done;
     }
@@ -497,7 +500,7 @@ PyObject *copium_plan_build(copium_plan *p)
 done:
     clear_nodes(b.objs, p->nnodes);
     if (b.ctx != NULL) {
-        copium_gc_resume();
+        copium_gc_resume(&p->bs->core->gc);
         copium_ctx_release(b.ctx);
     }
 #ifndef Py_GIL_DISABLED
@@ -523,6 +526,7 @@ typedef struct frame {
 } frame_t;
 
 typedef struct {
+    copium_batch_state *bs;
     copium_plan *p;
     copium_plan_mode mode;
     PyObject *unpinned;
@@ -826,7 +830,8 @@ static ref_t rec_tuple(recorder *r, PyObject *obj, copium_hash_t hash)
     int32_t i;
     for (i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(obj, i);
-        if (!(copium_registry_lookup(Py_TYPE(item))->flags & COPIUM_HANDLER_ATOMIC))
+        if (!(copium_registry_lookup(&r->bs->core->registry, Py_TYPE(item))->flags &
+              COPIUM_HANDLER_ATOMIC))
             break;
     }
     if (i == n)
@@ -1015,13 +1020,13 @@ static ref_t rec_object(recorder *r, PyObject *obj, copium_hash_t hash, const co
 {
     copium_plan *p = r->p;
     copium_object_layout st;
-    int rc = copium_object_layout_of(obj, &st);
+    int rc = copium_object_layout_of(r->bs->proto, obj, &st);
     for (Py_ssize_t j = 0; rc > 0 && j < st.nslots; j++) {
         if (st.slots[j].offset == 0) {
             /* The slots read by getattr: the type's facts were not cached yet (the first
              * time, copyreg._slotnames stores __slotnames__ on the class): once more. */
             copium_object_layout_clear(&st);
-            rc = copium_object_layout_of(obj, &st);
+            rc = copium_object_layout_of(r->bs->proto, obj, &st);
             break;
         }
     }
@@ -1073,7 +1078,8 @@ static ref_t rec_object(recorder *r, PyObject *obj, copium_hash_t hash, const co
     PyObject *key, *value;
     int32_t j = 0;
     while (st.dict != NULL && PyDict_Next(st.dict, &pos, &key, &value) && j < nkeys) {
-        if (!(copium_registry_lookup(Py_TYPE(key))->flags & COPIUM_HANDLER_ATOMIC))
+        if (!(copium_registry_lookup(&r->bs->core->registry, Py_TYPE(key))->flags &
+              COPIUM_HANDLER_ATOMIC))
             break;
         if (!PyUnicode_CheckExact(key)) {
             want.route = ROUTE_STATE;
@@ -1202,7 +1208,7 @@ static int b0_fit(recorder *r)
 static int catch_up(recorder *r)
 {
     if (r->b0.ctx == NULL) {
-        r->b0.ctx = copium_ctx_acquire();
+        r->b0.ctx = copium_ctx_acquire(r->bs->core);
         if (r->b0.ctx == NULL)
             return -1;
         r->b0.p = r->p;
@@ -1259,7 +1265,7 @@ static ref_t rec_engine(recorder *r, PyObject *obj, copium_hash_t hash, const co
 static ref_t rec(recorder *r, PyObject *obj)
 {
     PyTypeObject *type = Py_TYPE(obj);
-    const copium_handler *h = copium_registry_lookup(type);
+    const copium_handler *h = copium_registry_lookup(&r->bs->core->registry, type);
     if (h->flags & COPIUM_HANDLER_ATOMIC)
         return add_const(r, obj);
     copium_hash_t hash = copium_hash_ptr(obj);
@@ -1306,8 +1312,8 @@ static ref_t rec(recorder *r, PyObject *obj)
         result = rec_bytearray(r, obj, hash);
     else if (fn == copium_generic_handler.deepcopy)
         result = rec_object(r, obj, hash, h);
-    else if ((rc = copium_datetime_recipe(h, obj, &rebuild, &source, &child)) != 0 ||
-             (rc = copium_uuid_recipe(h, obj, &rebuild, &source, &child)) != 0)
+    else if ((rc = copium_datetime_recipe(r->bs->proto, h, obj, &rebuild, &source, &child)) != 0 ||
+             (rc = copium_uuid_recipe(r->bs->proto, h, obj, &rebuild, &source, &child)) != 0)
         result = rc < 0 ? REF_ERROR : rec_value(r, obj, hash, rebuild, source, child);
     else
         result = rec_engine(r, obj, hash, h);
@@ -1572,7 +1578,7 @@ static int trusted(PyTypeObject *t, traverseproc class_traverse)
 static int find_seeds(recorder *r, uint8_t *seed)
 {
     copium_plan *p = r->p;
-    copium_batch_state *state = copium_batch();
+    copium_batch_state *state = r->bs;
     traverseproc class_traverse = state ? state->class_traverse : NULL;
     copium_memo node_of, seen;
     stack_t s = {0};
@@ -1605,7 +1611,8 @@ static int find_seeds(recorder *r, uint8_t *seed)
         if (node >= 0)
             seed[node] = 1;
         else if (done || PyModule_Check(o) ||
-                 (copium_registry_lookup(Py_TYPE(o))->flags & COPIUM_HANDLER_ATOMIC) ||
+                 (copium_registry_lookup(&r->bs->core->registry, Py_TYPE(o))->flags &
+                  COPIUM_HANDLER_ATOMIC) ||
                  copium_memo_lookup_index(&r->memo, o, h) >= 0)
             ; /* nothing new, an atom, or an original kept as it is */
         else if (!trusted(Py_TYPE(o), class_traverse))
@@ -1704,7 +1711,7 @@ static void recorder_fini(recorder *r)
         r->b0_base = NULL;
     }
     if (r->b0.ctx != NULL) {
-        copium_gc_resume();
+        copium_gc_resume(&r->bs->core->gc);
         copium_ctx_release(r->b0.ctx);
         r->b0.ctx = NULL;
     }
@@ -1716,12 +1723,13 @@ static void recorder_fini(recorder *r)
     r->origs = NULL;
 }
 
-copium_plan *copium_plan_record(PyObject *obj, copium_plan_mode mode, PyObject *unpinned,
-                                PyObject **first)
+copium_plan *copium_plan_record(copium_batch_state *bs, PyObject *obj, copium_plan_mode mode,
+                                PyObject *unpinned, PyObject **first)
 {
     *first = NULL;
     recorder r;
     memset(&r, 0, sizeof(r));
+    r.bs = bs;
     r.mode = mode;
     r.unpinned = unpinned;
     r.last_engine = -1;
@@ -1730,6 +1738,7 @@ copium_plan *copium_plan_record(PyObject *obj, copium_plan_mode mode, PyObject *
         PyErr_NoMemory();
         return NULL;
     }
+    r.p->bs = bs;
     if (copium_memo_init(&r.memo) < 0 || copium_memo_init(&r.const_of) < 0 ||
         copium_memo_init(&r.content) < 0 || copium_keepalive_init(&r.keep) < 0)
         goto error;

@@ -23,6 +23,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include "batch.h"
 
 typedef struct copium_plan copium_plan;
 
@@ -41,8 +42,8 @@ typedef enum {
  * (a plan with engine parts), a new reference to it, else NULL. Returns the plan; NULL with an
  * exception; NULL without one when a replicate plan declines (nothing done that the engine
  * would not do). */
-copium_plan *copium_plan_record(PyObject *obj, copium_plan_mode mode, PyObject *unpinned,
-                                PyObject **first);
+copium_plan *copium_plan_record(copium_batch_state *bs, PyObject *obj, copium_plan_mode mode,
+                                PyObject *unpinned, PyObject **first);
 
 /* One new deep copy from the plan. New reference, or NULL with an exception. */
 PyObject *copium_plan_build(copium_plan *plan);

@@ -7,10 +7,10 @@
 #include "../core/listbuild.h"
 #include "plan.h"
 
-int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result)
+int copium_replicate(copium_batch_state *bs, PyObject *obj, Py_ssize_t n, PyObject *result)
 {
     PyObject *first;
-    copium_plan *plan = copium_plan_record(obj, COPIUM_PLAN_REPLICATE, NULL, &first);
+    copium_plan *plan = copium_plan_record(bs, obj, COPIUM_PLAN_REPLICATE, NULL, &first);
     if (plan == NULL)
         return PyErr_Occurred() ? -1 : 0;
     Py_ssize_t k = 0;

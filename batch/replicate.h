@@ -11,10 +11,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "batch.h"
+
 /* Append n deep copies of obj to result (an empty list the caller owns; it must not be visible
  * to other code). Returns 1 when done, 0 when obj's graph holds something the plan cannot
  * express (result untouched, no error set), -1 with an exception set (result may hold some of
  * the copies). The caller has synchronised the handlers with stdlib's tables. */
-int copium_replicate(PyObject *obj, Py_ssize_t n, PyObject *result);
+int copium_replicate(copium_batch_state *bs, PyObject *obj, Py_ssize_t n, PyObject *result);
 
 #endif

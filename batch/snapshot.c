@@ -40,17 +40,16 @@ static PyObject *snapshot_vectorcall(PyObject *callable, PyObject *const *args, 
     return build((snapshot_object *)callable);
 }
 
-PyObject *copium_snapshot_new(PyObject *obj, PyObject *unpinned)
+PyObject *copium_snapshot_new(copium_batch_state *state, PyObject *obj, PyObject *unpinned)
 {
-    copium_batch_state *state = copium_batch();
     if (state == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "copium: the batch layer is not initialised");
         return NULL;
     }
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(state->proto) < 0)
         return NULL;
     PyObject *first;
-    copium_plan *plan = copium_plan_record(obj, COPIUM_PLAN_SNAPSHOT, unpinned, &first);
+    copium_plan *plan = copium_plan_record(state, obj, COPIUM_PLAN_SNAPSHOT, unpinned, &first);
     if (plan == NULL)
         return NULL;
     snapshot_object *self = PyObject_GC_New(snapshot_object, state->snapshot_type);

@@ -6,6 +6,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "batch.h"
+
 /* The type's spec, and what copium_batch_init does once the type is made. */
 extern PyType_Spec copium_snapshot_spec;
 int copium_snapshot_type_ready(PyTypeObject *tp);
@@ -13,7 +15,7 @@ int copium_snapshot_type_ready(PyTypeObject *tp);
 /* snapshot(obj): a new Snapshot of obj as it is now (new reference), or NULL with what a deep
  * copy of obj raises. unpinned: an object whose own pin is not used (pin() taking a new
  * snapshot of an object pinned already), or NULL. */
-PyObject *copium_snapshot_new(PyObject *obj, PyObject *unpinned);
+PyObject *copium_snapshot_new(copium_batch_state *state, PyObject *obj, PyObject *unpinned);
 
 /* One new copy from a Snapshot. New reference or NULL. */
 PyObject *copium_snapshot_build(PyObject *snapshot);

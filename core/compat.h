@@ -45,4 +45,39 @@ static inline int copium_dict_get_ref(PyObject *dict, PyObject *key, PyObject **
 #endif
 }
 
+/* The pending exception as one object, taken (NULL when there is none), and given back:
+ * 3.12's PyErr_GetRaisedException / PyErr_SetRaisedException, and before 3.12 the same built
+ * from PyErr_Fetch (normalised, its traceback attached) and PyErr_Restore. give(NULL) leaves
+ * no exception set. */
+static inline PyObject *copium_err_take(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_DECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+static inline void copium_err_give(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    if (exc == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
 #endif

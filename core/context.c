@@ -1,13 +1,20 @@
 /* Per-call contexts and their per-thread reuse (see context.h). A thread's context is owned by
- * a capsule in the thread-state dict, so it is freed when the thread ends; a C11 thread-local
- * pointer finds it without a dict lookup. The contexts of a thread that handed Python code a
-memo dict form a stack (innermost first), where a call given that dict back finds its context. */
+ * a capsule in the thread-state dict, which is per thread and interpreter, so it is freed when
+ * the thread state is cleared; a C11 thread-local pointer finds it without a dict lookup, valid
+ * while the thread state it was made for is the current one (compared by address, without
+ * reading the context: the capsule's destructor forgets it when it runs on this thread). The
+ * contexts of a thread that handed Python code a memo dict form a stack (innermost first),
+ * where a call given that dict back finds its context: every one of them is in a call in
+ * progress, whose dict is alive, so a dict of another interpreter is never mistaken for one. */
 #include "context.h"
 
+#include "compat.h"
 #include "guard.h"
+#include "state.h"
 
 static _Thread_local copium_ctx *thread_ctx;
-static _Thread_local copium_ctx *mirroring; /* the innermost context with a mirror */
+static _Thread_local PyThreadState *thread_ctx_tstate; /* the thread state thread_ctx is for */
+static _Thread_local copium_ctx *mirroring;            /* the innermost context with a mirror */
 
 static const char CAPSULE_NAME[] = "copium.context";
 
@@ -47,18 +54,29 @@ static void capsule_destructor(PyObject *capsule)
     }
     /* The thread-state dict may be cleared from another thread (at shutdown): only forget the
      * pointer when it is this thread's. */
-    if (thread_ctx == ctx)
+    if (thread_ctx == ctx) {
         thread_ctx = NULL;
+        thread_ctx_tstate = NULL;
+    }
     if (ctx->in_use)
         ctx->owned_by_thread = 0; /* a call still runs on it: it frees itself on release */
     else
         ctx_free(ctx);
 }
 
-/* Create this thread's context and hand its ownership to the thread-state dict. */
-static copium_ctx *thread_ctx_create(void)
+/* This thread's context in the current interpreter: found in the thread-state dict, or created
+ * and handed to it. */
+static COPIUM_NOINLINE copium_ctx *thread_ctx_find(PyThreadState *tstate)
 {
     PyObject *tdict = PyThreadState_GetDict();
+    if (tdict != NULL) {
+        PyObject *capsule = PyDict_GetItemString(tdict, CAPSULE_NAME); /* borrowed */
+        if (capsule != NULL && PyCapsule_IsValid(capsule, CAPSULE_NAME)) {
+            thread_ctx = PyCapsule_GetPointer(capsule, CAPSULE_NAME);
+            thread_ctx_tstate = tstate;
+            return thread_ctx;
+        }
+    }
     copium_ctx *ctx = ctx_new();
     if (ctx == NULL)
         return NULL;
@@ -75,17 +93,21 @@ static copium_ctx *thread_ctx_create(void)
     if (rc < 0)
         return NULL;
     thread_ctx = ctx;
+    thread_ctx_tstate = tstate;
     return ctx;
 }
 
-copium_ctx *copium_ctx_acquire(void)
+copium_ctx *copium_ctx_acquire(copium_core *core)
 {
+    PyThreadState *tstate = PyThreadState_Get();
     copium_ctx *ctx = thread_ctx;
-    if (ctx == NULL)
-        ctx = thread_ctx_create();
-    else if (ctx->in_use)
+    if (ctx == NULL || thread_ctx_tstate != tstate)
+        ctx = thread_ctx_find(tstate);
+    if (ctx != NULL && ctx->in_use)
         ctx = ctx_new(); /* a nested top-level call */
     if (ctx != NULL) {
+        ctx->core = core;
+        ctx->upper = core->upper;
         ctx->in_use = 1;
         ctx->quiet_countdown = -1;
         ctx->pending.begun = ctx->pending.settled = 0;
@@ -99,10 +121,7 @@ copium_ctx *copium_ctx_acquire(void)
 void copium_ctx_release(copium_ctx *ctx)
 {
     /* Keep a pending exception across the releases below (they may run finalisers). */
-    PyObject *type = NULL, *value = NULL, *tb = NULL;
-    int failed = PyErr_Occurred() != NULL;
-    if (failed)
-        PyErr_Fetch(&type, &value, &tb);
+    PyObject *exc = PyErr_Occurred() != NULL ? copium_err_take() : NULL;
     assert(ctx->pending.top == NULL); /* every handler takes its pending copy off the stack */
     ctx->pending.top = NULL;
     /* A dict kept by user code stays valid: it is simply not ours. Let go before the tables are
@@ -123,8 +142,8 @@ void copium_ctx_release(copium_ctx *ctx)
     }
     if (!ctx->owned_by_thread)
         ctx_free(ctx);
-    if (failed)
-        PyErr_Restore(type, value, tb);
+    if (exc != NULL)
+        copium_err_give(exc);
 }
 
 void copium_ctx_list_mirror(copium_ctx *ctx)

@@ -2,8 +2,10 @@
  * the dict Python code sees once it needs the memo). A thread reuses its context from call to
  * call so that the tables stay allocated; a nested top-level call (a __deepcopy__ calling
  * copium.deepcopy(x) without a memo) gets a fresh one, while a call given the dict a context of
- * this thread handed to Python code goes on in that context. Handlers go through engine.h,
- * whose inline fast path reads memo_observed; plugins see the struct as opaque. */
+ * this thread handed to Python code goes on in that context. One thread may run code in several
+ * interpreters (one after another, or nested): its context is per thread and interpreter. Handlers
+ * go through engine.h, whose inline fast path reads memo_observed; plugins see the struct as
+ * opaque. */
 #ifndef COPIUM_CONTEXT_H
 #define COPIUM_CONTEXT_H
 
@@ -16,7 +18,13 @@
 #include "mirror.h"
 #include "pending.h"
 
+struct copium_core;
+
 struct copium_ctx {
+    /* The interpreter's core state (state.h), set by every acquire, and the embedder's state
+     * the handlers read (core->upper, kept here to save them a load). */
+    struct copium_core *core;
+    void *upper;
     copium_memo memo;
     copium_keepalive keepalive;
     /* NULL while the native memo is authoritative. Otherwise the Python memo every memo
@@ -37,7 +45,7 @@ struct copium_ctx {
     /* Copies a handler fills out of stdlib's order, settled before Python code runs. */
     copium_pending_stack pending;
     /* Quiet containers left to copy before the collector is paused; negative: not in this call
-     * (see gcpause.h). It pauses only if copium_gc_code_events is still code_events. */
+     * (see gcpause.h). It pauses only if the collector's code_events is still this. */
     int quiet_countdown;
     uint64_t code_events;
     int in_use;
@@ -48,9 +56,9 @@ struct copium_ctx {
 
 typedef struct copium_ctx copium_ctx;
 
-/* A context ready for a top-level call: the thread's own when it is free, otherwise a new one.
- * Returns NULL with MemoryError set. */
-copium_ctx *copium_ctx_acquire(void);
+/* A context ready for a top-level call in core's interpreter: the thread's own (per thread
+ * and interpreter) when it is free, otherwise a new one. Returns NULL with MemoryError set. */
+copium_ctx *copium_ctx_acquire(struct copium_core *core);
 
 /* Reset what the call used (O(entries)), shrink what grew, and hand it back (or free it). */
 void copium_ctx_release(copium_ctx *ctx);

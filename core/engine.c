@@ -21,7 +21,7 @@ PyObject *copium_null_without_error(const copium_handler *h)
 
 PyObject *copium_dispatch_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
 {
-    return copium_dispatch(ctx, obj, copium_registry_default(), hash);
+    return copium_dispatch(ctx, obj, copium_registry_default(&ctx->core->registry), hash);
 }
 
 /* ---- the mirror (mirror.h): when the dict is written up to date, and what it gives ------- */
@@ -100,11 +100,10 @@ static PyObject *settle_after(copium_ctx *ctx, PyObject *copy)
             Py_CLEAR(copy);
         return copy;
     }
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    PyObject *exc = copium_err_take();
     if (copium_ctx_mirror_settle(ctx) < 0)
         PyErr_Clear();
-    PyErr_Restore(type, value, tb);
+    copium_err_give(exc);
     return NULL;
 }
 
@@ -215,7 +214,7 @@ PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copiu
     if (rc != 0)
         return rc > 0 ? found : NULL;
     /* The lookup ran Python code, which may have changed the registry: ask again. */
-    h = copium_registry_lookup(Py_TYPE(obj));
+    h = copium_registry_lookup(&ctx->core->registry, Py_TYPE(obj));
     if (h->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(obj);
     return copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
@@ -305,7 +304,7 @@ PyObject *copium_ctx_memo(copium_ctx *ctx)
     PyObject *memo = copium_ctx_python_memo(ctx);
     if (memo != NULL)
         return memo;
-    int rc = copium_mirror_open(&ctx->mirror, &ctx->memo, &ctx->keepalive);
+    int rc = copium_mirror_open(&ctx->mirror, &ctx->core->watcher, &ctx->memo, &ctx->keepalive);
     if (rc < 0)
         return NULL;
     ctx->memo_observed = 1;
@@ -326,16 +325,17 @@ static int mirror_held(const copium_mirror *m)
 
 /* Out of line (also under LTO): inlined, they would make every caller of the inline
  * copium_deepcopy save registers for a path an atom never takes. */
-COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_handler *h)
+COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(copium_core *core, PyObject *obj,
+                                                const copium_handler *h)
 {
-    copium_ctx *ctx = copium_ctx_acquire();
+    copium_ctx *ctx = copium_ctx_acquire(core);
     if (ctx == NULL)
         return NULL;
 #ifdef COPIUM_GC_CAN_PAUSE
     /* The collector pauses while builtin containers are copied (see gcpause.h). */
     if (h->flags & COPIUM_HANDLER_QUIET) {
         ctx->quiet_countdown = COPIUM_GC_PAUSE_AFTER;
-        ctx->code_events = copium_gc_code_events;
+        ctx->code_events = core->gc.code_events;
     }
 #endif
     /* A fresh memo is empty: no lookup for the top object. */
@@ -343,12 +343,13 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
     /* A memo dict someone kept holds stdlib's final state; one nobody holds is not filled. */
     if (ctx->mirror.dict != NULL && mirror_held(&ctx->mirror))
         copy = settle_after(ctx, copy);
-    copium_gc_resume();
+    copium_gc_resume(&core->gc);
     copium_ctx_release(ctx);
     return copy;
 }
 
-COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *memo)
+COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(copium_core *core, PyObject *obj,
+                                                    PyObject *memo)
 {
     copium_ctx *ctx = PyDict_CheckExact(memo) ? copium_ctx_mirroring(memo) : NULL;
     if (ctx != NULL) {
@@ -358,7 +359,7 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *mem
         PyObject *copy = copium_deepcopy_child(ctx, obj);
         return ctx->mirror.dict != NULL ? settle_after(ctx, copy) : copy;
     }
-    ctx = copium_ctx_acquire();
+    ctx = copium_ctx_acquire(core);
     if (ctx == NULL)
         return NULL;
     ctx->pymemo = Py_NewRef(memo);
@@ -368,13 +369,13 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *mem
     return copy;
 }
 
-PyObject *copium_copy(PyObject *obj)
+PyObject *copium_copy(copium_core *core, PyObject *obj)
 {
-    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+    const copium_handler *h = copium_registry_lookup(&core->registry, Py_TYPE(obj));
     if (h->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(obj);
     if (h->copy == NULL)
-        h = copium_registry_default();
+        h = copium_registry_default(&core->registry);
     PyObject *copy = h->copy(obj, h->data);
     if (copy == NULL && !PyErr_Occurred())
         return copium_null_without_error(h);
@@ -386,11 +387,11 @@ PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t 
     /* The protocol runs Python code: a quiet handler deferring to it needs no care of its own. */
     if (copium_before_python_code(ctx) < 0)
         return NULL;
-    return run_loud(ctx, obj, copium_registry_default(), hash);
+    return run_loud(ctx, obj, copium_registry_default(&ctx->core->registry), hash);
 }
 
-PyObject *copium_copy_default(PyObject *obj)
+PyObject *copium_copy_default(copium_core *core, PyObject *obj)
 {
-    const copium_handler *h = copium_registry_default();
+    const copium_handler *h = copium_registry_default(&core->registry);
     return h->copy(obj, h->data);
 }

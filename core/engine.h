@@ -15,6 +15,7 @@
 #include "hash.h"
 #include "memo.h"
 #include "registry.h"
+#include "state.h"
 
 /* The part of copium_deepcopy_child after the registry's answer h for obj's type. */
 PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copium_handler *h);
@@ -38,7 +39,7 @@ int copium_ctx_mirror_settle(copium_ctx *ctx);
  * end the pause. 0, or -1 with an exception set. */
 static inline int copium_before_python_code(copium_ctx *ctx)
 {
-    copium_gc_resume();
+    copium_gc_resume(&ctx->core->gc);
     if (ctx->pending.top != NULL && copium_pending_settle_all(&ctx->pending) < 0)
         return -1;
     if (ctx->mirror.dict != NULL)
@@ -79,8 +80,8 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
         return copium_dispatch_loud(ctx, obj, h, hash);
 #ifdef COPIUM_GC_CAN_PAUSE
     if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0 &&
-        ctx->code_events == copium_gc_code_events)
-        copium_gc_pause();
+        ctx->code_events == ctx->core->gc.code_events)
+        copium_gc_pause(&ctx->core->gc);
 #endif
     if (h->deepcopy == NULL)
         return copium_dispatch_default(ctx, obj, hash);
@@ -101,7 +102,7 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
  * handler's), not two: fewer calls and returns, less stack, in the deepest recursions. */
 static inline PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
 {
-    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+    const copium_handler *h = copium_registry_lookup(&ctx->core->registry, Py_TYPE(obj));
     if (ctx->memo_observed)
         return copium_deepcopy_child_slow(ctx, obj, h);
     if (h->flags & COPIUM_HANDLER_ATOMIC)
@@ -204,7 +205,7 @@ static inline int copium_child_is_atom(copium_ctx *ctx, copium_atom_cache *cache
     PyTypeObject *type = Py_TYPE(obj);
     if (type != cache->type) {
         cache->type = type;
-        uint32_t flags = copium_registry_lookup(type)->flags;
+        uint32_t flags = copium_registry_lookup(&ctx->core->registry, type)->flags;
         cache->atomic = (flags & COPIUM_HANDLER_ATOMIC) &&
                         (!ctx->memo_observed || copium_ctx_atoms_plain(ctx, flags));
     }
@@ -219,26 +220,27 @@ static inline void copium_atom_cache_reset(copium_atom_cache *cache)
 /* The parts of copium_deepcopy after its atom check: a fresh memo and the registry's answer h
  * for obj's type, or the caller's memo (the dict a call in progress on this thread handed to
  * Python code: that call goes on, on its native memo). */
-PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_handler *h);
-PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *memo);
+PyObject *copium_deepcopy_fresh(copium_core *core, PyObject *obj, const copium_handler *h);
+PyObject *copium_deepcopy_with_memo(copium_core *core, PyObject *obj, PyObject *memo);
 
-/* Top-level calls. memo: NULL or None for a fresh memo, else used as stdlib uses it. Inline,
- * because the commonest top-level call copies an atom: a fresh memo is empty, so stdlib's one
- * lookup finds nothing and the atom comes back after a cache probe and a flag test. */
-static inline PyObject *copium_deepcopy(PyObject *obj, PyObject *memo)
+/* Top-level calls in core's interpreter. memo: NULL or None for a fresh memo, else used as
+ * stdlib uses it. Inline, because the commonest top-level call copies an atom: a fresh memo is
+ * empty, so stdlib's one lookup finds nothing and the atom comes back after a cache probe and
+ * a flag test. */
+static inline PyObject *copium_deepcopy(copium_core *core, PyObject *obj, PyObject *memo)
 {
     if (memo != NULL && memo != Py_None)
-        return copium_deepcopy_with_memo(obj, memo);
-    const copium_handler *h = copium_registry_lookup(Py_TYPE(obj));
+        return copium_deepcopy_with_memo(core, obj, memo);
+    const copium_handler *h = copium_registry_lookup(&core->registry, Py_TYPE(obj));
     if (h->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(obj);
-    return copium_deepcopy_fresh(obj, h);
+    return copium_deepcopy_fresh(core, obj, h);
 }
-PyObject *copium_copy(PyObject *obj);
+PyObject *copium_copy(copium_core *core, PyObject *obj);
 
 /* Default (stdlib protocol) paths, for a handler that wants to defer in some cases (the deep
  * one calls copium_before_python_code first). */
 PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t hash);
-PyObject *copium_copy_default(PyObject *obj);
+PyObject *copium_copy_default(copium_core *core, PyObject *obj);
 
 #endif

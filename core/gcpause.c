@@ -1,19 +1,18 @@
-/* The collector's pause (see gcpause.h): one flag, guarded by the GIL. */
+/* The collector's pause (see gcpause.h): one flag per interpreter, guarded by its GIL. */
 #include "gcpause.h"
 
-int copium_gc_paused;
-uint64_t copium_gc_code_events;
-
-void copium_gc_pause(void)
+void copium_gc_pause(copium_gcpause *gc)
 {
 #ifdef COPIUM_GC_CAN_PAUSE
-    if (!copium_gc_paused && PyGC_Disable())
-        copium_gc_paused = 1;
+    if (!gc->paused && PyGC_Disable())
+        gc->paused = 1;
+#else
+    (void)gc;
 #endif
 }
 
-void copium_gc_resume_slow(void)
+void copium_gc_resume_slow(copium_gcpause *gc)
 {
-    copium_gc_paused = 0;
+    gc->paused = 0;
     PyGC_Enable();
 }

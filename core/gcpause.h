@@ -23,27 +23,33 @@
 #define COPIUM_GC_PAUSE_AFTER 64
 #endif
 
-/* 1 while copium holds the collector paused. */
-extern int copium_gc_paused;
-/* How many times Python code may have run inside copies (copium_gc_resume calls). A call may
- * pause the collector only while this is what it was when the call began: once Python code
- * may have run, it may have left objects whose __eq__ or __hash__ a later step runs (a key in
- * a dict being built, an entry in the memo). */
-extern uint64_t copium_gc_code_events;
+/* The pause's state, one per interpreter (the collector is per interpreter): part of the
+ * core's state (state.h). */
+typedef struct {
+    /* 1 while copium holds the collector paused. */
+    int paused;
+    /* How many times Python code may have run inside copies (copium_gc_resume calls). A call
+     * may pause the collector only while this is what it was when the call began: once Python
+     * code may have run, it may have left objects whose __eq__ or __hash__ a later step runs
+     * (a key in a dict being built, an entry in the memo). */
+    uint64_t code_events;
+} copium_gcpause;
 
 /* Pause the collector if it is enabled and not already paused. */
-void copium_gc_pause(void);
+void copium_gc_pause(copium_gcpause *gc);
 
-void copium_gc_resume_slow(void);
+void copium_gc_resume_slow(copium_gcpause *gc);
 
 /* Before anything that may run Python code: end the pause, if there is one, and keep the
  * rest of the call from starting one. */
-static inline void copium_gc_resume(void)
+static inline void copium_gc_resume(copium_gcpause *gc)
 {
 #ifdef COPIUM_GC_CAN_PAUSE
-    copium_gc_code_events++;
-    if (copium_gc_paused)
-        copium_gc_resume_slow();
+    gc->code_events++;
+    if (gc->paused)
+        copium_gc_resume_slow(gc);
+#else
+    (void)gc;
 #endif
 }
 

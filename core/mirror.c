@@ -2,22 +2,22 @@
  * what Python code changed, and the watcher that notices changes from 3.12. */
 #include "mirror.h"
 
+#include "state.h"
+
 #ifdef COPIUM_MIRROR_WATCHER
-/* One watcher for every mirror (an interpreter has 8), added at the first mirror. The
- * mirrors being watched form a list, so that the callback finds the one a dict belongs to
- * (there are as many as calls in progress that gave a hook their memo: a few at most). */
-static struct {
-    int id;                     /* -1: not added yet; -2: none available */
-    PyInterpreterState *interp; /* the interpreter the id belongs to (ids are per interpreter) */
-    copium_mirror *watched;
-} watcher = {-1, NULL, NULL};
+void copium_mirror_watcher_init(copium_mirror_watcher *w)
+{
+    w->id = -1;
+    w->watched = NULL;
+}
 
 /* Called before the change is made: the next sync sees it. */
 static int on_change(PyDict_WatchEvent event, PyObject *dict, PyObject *key, PyObject *new_value)
 {
     (void)key;
     (void)new_value;
-    copium_mirror *m = watcher.watched;
+    copium_core *core = copium_core_current();
+    copium_mirror *m = core != NULL ? core->watcher.watched : NULL;
     while (m != NULL && m->dict != dict)
         m = m->next;
     if (m == NULL || m->writing)
@@ -38,54 +38,57 @@ static int on_change(PyDict_WatchEvent event, PyObject *dict, PyObject *key, PyO
 }
 
 /* 1 when m->dict is watched from now on, 0 when no watcher can be had. */
-static int watch(copium_mirror *m)
+static int watch(copium_mirror *m, copium_mirror_watcher *w)
 {
 #ifdef Py_GIL_DISABLED
     (void)m;
+    (void)w;
     return 0; /* the flags would be written by other threads while this one reads them */
 #else
-    if (watcher.id == -1) {
-        watcher.id = PyDict_AddWatcher(on_change);
-        watcher.interp = PyInterpreterState_Get();
-        if (watcher.id < 0) {
+    if (w == NULL)
+        return 0;
+    if (w->id == -1) {
+        w->id = PyDict_AddWatcher(on_change);
+        if (w->id < 0) {
             PyErr_Clear();
-            watcher.id = -2;
+            w->id = -2;
         }
     }
-    /* In another interpreter the id may be another watcher's: no mirror there. */
-    if (watcher.id < 0 || watcher.interp != PyInterpreterState_Get())
+    if (w->id < 0)
         return 0;
-    if (PyDict_Watch(watcher.id, m->dict) < 0) {
-        PyErr_Clear(); /* another interpreter's id, say */
+    if (PyDict_Watch(w->id, m->dict) < 0) {
+        PyErr_Clear();
         return 0;
     }
-    m->next = watcher.watched;
-    watcher.watched = m;
+    m->next = w->watched;
+    w->watched = m;
+    m->watcher = w;
     return 1;
 #endif
 }
 
 static void unwatch(copium_mirror *m)
 {
-    copium_mirror **p = &watcher.watched;
+    copium_mirror_watcher *w = m->watcher;
+    if (w == NULL)
+        return; /* never watched */
+    copium_mirror **p = &w->watched;
     while (*p != NULL && *p != m)
         p = &(*p)->next;
-    if (*p == NULL)
-        return; /* never watched */
-    *p = m->next;
+    if (*p != NULL)
+        *p = m->next;
     m->next = NULL;
-    if (PyDict_Unwatch(watcher.id, m->dict) < 0)
+    m->watcher = NULL;
+    if (PyDict_Unwatch(w->id, m->dict) < 0)
         PyErr_Clear();
 }
 
-void copium_mirror_fini(void)
+void copium_mirror_watcher_fini(copium_mirror_watcher *w)
 {
-    if (watcher.watched != NULL || watcher.interp != PyInterpreterState_Get())
-        return;
-    if (watcher.id >= 0 && PyDict_ClearWatcher(watcher.id) < 0)
+    if (w->id >= 0 && PyDict_ClearWatcher(w->id) < 0)
         PyErr_Clear();
-    watcher.id = -1;
-    watcher.interp = NULL;
+    w->id = -1;
+    w->watched = NULL;
 }
 
 static void write_begin(copium_mirror *m)
@@ -93,13 +96,20 @@ static void write_begin(copium_mirror *m)
     m->writing = 1;
 }
 #else
+void copium_mirror_watcher_init(copium_mirror_watcher *w)
+{
+    w->id = -1;
+    w->watched = NULL;
+}
+
+void copium_mirror_watcher_fini(copium_mirror_watcher *w)
+{
+    (void)w;
+}
+
 static void write_begin(copium_mirror *m)
 {
     (void)m;
-}
-
-void copium_mirror_fini(void)
-{
 }
 #endif
 
@@ -187,7 +197,8 @@ done:
     return rc;
 }
 
-int copium_mirror_open(copium_mirror *m, const copium_memo *memo, const copium_keepalive *ka)
+int copium_mirror_open(copium_mirror *m, copium_mirror_watcher *w, const copium_memo *memo,
+                       const copium_keepalive *ka)
 {
     PyObject *dict = PyDict_New();
     if (dict == NULL)
@@ -206,8 +217,10 @@ int copium_mirror_open(copium_mirror *m, const copium_memo *memo, const copium_k
 #ifdef COPIUM_MIRROR_WATCHER
     m->dirty = m->broken = m->writing = 0;
     m->next = NULL;
-    int watched = watch(m);
+    m->watcher = NULL;
+    int watched = watch(m, w);
 #else
+    (void)w;
     m->last_key = NULL;
     int watched = 1;
 #endif

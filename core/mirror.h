@@ -32,6 +32,19 @@
 
 typedef struct copium_mirror copium_mirror;
 
+/* The dict watcher of one interpreter's mirrors (watcher ids are per interpreter), part of the
+ * core's state (state.h): added at the first mirror, given back at finalisation. The mirrors
+ * being watched form a list, so that the callback, which has no closure and finds the watcher
+ * through the current interpreter's core state, finds the one a dict belongs to (there are as
+ * many as calls in progress that gave a hook their memo: a few at most). */
+typedef struct {
+    int id; /* -1: not added yet; -2: none available */
+    copium_mirror *watched;
+} copium_mirror_watcher;
+
+void copium_mirror_watcher_init(copium_mirror_watcher *w);
+void copium_mirror_watcher_fini(copium_mirror_watcher *w);
+
 struct copium_mirror {
     PyObject *dict;        /* NULL while no Python code has needed the memo (strong) */
     PyObject *ka_key;      /* id(dict), the key of the keep-alive list (strong) */
@@ -48,10 +61,11 @@ struct copium_mirror {
     size_t native_ops;     /* memo operations made on the native memo behind the dict (counted
                             * by the engine: what the mirror saves, against what taking costs) */
 #ifdef COPIUM_MIRROR_WATCHER
-    int dirty;           /* the watcher saw a change since the last sync */
-    int broken;          /* ... one the native table cannot follow */
-    int writing;         /* the change is copium's own */
-    copium_mirror *next; /* the watched mirrors, for the watcher to find this one */
+    int dirty;                      /* the watcher saw a change since the last sync */
+    int broken;                     /* ... one the native table cannot follow */
+    int writing;                    /* the change is copium's own */
+    copium_mirror *next;            /* the watched mirrors, for the watcher to find this one */
+    copium_mirror_watcher *watcher; /* the one watching the dict, or NULL */
 #else
     uint64_t version;   /* the dict's version tag at the last sync */
     const void *keys;   /* its key table then */
@@ -71,10 +85,11 @@ static inline int copium_mirror_changed(const copium_mirror *m)
 
 /* Make m->dict: a new dict holding memo's entries (keyed by address as ints, in insertion
  * order) and, if ka holds anything, memo[id(memo)] at keepalive_at. 1: it mirrors from now on;
- * 0: changes to a dict cannot be followed here (a free-threaded build, no watcher left): the
- * caller takes the filled dict with copium_mirror_detach and uses it as its memo; -1 with an
- * exception set (m left closed). */
-int copium_mirror_open(copium_mirror *m, const copium_memo *memo, const copium_keepalive *ka);
+ * 0: changes to a dict cannot be followed here (w is the current interpreter's watcher) (a
+ * free-threaded build, no watcher left): the caller takes the filled dict with copium_mirror_detach
+ * and uses it as its memo; -1 with an exception set (m left closed). */
+int copium_mirror_open(copium_mirror *m, copium_mirror_watcher *w, const copium_memo *memo,
+                       const copium_keepalive *ka);
 
 /* Write the entries and keep-alive items made since the last sync into the dict (the caller
  * has taken in Python's changes first). 0, or -1 with an exception set. */
@@ -101,8 +116,5 @@ PyObject *copium_mirror_detach(copium_mirror *m);
 
 /* Stop mirroring and release the dict. */
 void copium_mirror_close(copium_mirror *m);
-
-/* At module teardown: give the dict watcher back. */
-void copium_mirror_fini(void);
 
 #endif

@@ -1,6 +1,6 @@
 /* The registry (see registry.h): a uthash table of registrations keyed by type pointer, each
  * holding a strong reference to its type so that the address cannot be reused while it is
- * registered, and a direct-mapped cache in front. */
+ * registered, and a two-way set-associative cache in front. */
 #include "registry.h"
 
 #include "compat.h"
@@ -8,58 +8,66 @@
 
 #include <string.h>
 
-static int oom_flag;
+/* Every function that adds to a table names its registry `reg`. */
 #define HASH_NONFATAL_OOM        1
-#define uthash_nonfatal_oom(obj) (oom_flag = 1)
+#define uthash_nonfatal_oom(obj) (reg->oom = 1)
 #define uthash_malloc(sz)        PyMem_Malloc(sz)
 #define uthash_free(ptr, sz)     PyMem_Free(ptr)
 #include <uthash.h>
 
-typedef struct {
+struct copium_registration {
     PyTypeObject *type; /* key; strong reference */
     copium_handler handler;
     PyObject *owner; /* strong reference or NULL */
     UT_hash_handle hh;
-} registration;
+};
+typedef copium_registration registration;
 
-copium_registry_cache_entry copium_registry_cache[COPIUM_REGISTRY_CACHE_SIZE];
-
-static registration *table;
-static copium_resolver_fn resolver;
-static const copium_handler *default_handler;
-static copium_decorator_fn decorator;
-static void *decorator_data;
-
-int copium_registry_init(copium_resolver_fn resolve, const copium_handler *dflt)
+int copium_registry_init(copium_registry *reg, copium_resolver_fn resolve, void *resolver_data,
+                         const copium_handler *dflt, copium_gcpause *gc)
 {
-    resolver = resolve;
-    default_handler = dflt;
-    copium_registry_invalidate();
+    memset(reg, 0, sizeof(*reg));
+    reg->resolver = resolve;
+    reg->resolver_data = resolver_data;
+    reg->default_handler = dflt;
+    reg->gc = gc;
     return 0;
 }
 
-void copium_registry_fini(void)
+void copium_registry_fini(copium_registry *reg)
 {
     registration *r, *tmp;
-    HASH_ITER(hh, table, r, tmp)
+    HASH_ITER(hh, reg->table, r, tmp)
     {
-        HASH_DEL(table, r);
+        HASH_DEL(reg->table, r);
         Py_DECREF(r->type);
         Py_XDECREF(r->owner);
         PyMem_Free(r);
     }
-    resolver = NULL;
-    copium_registry_invalidate();
+    reg->resolver = NULL;
+    reg->decorator = NULL;
+    copium_registry_invalidate(reg);
 }
 
-void copium_registry_invalidate(void)
+int copium_registry_traverse(copium_registry *reg, visitproc visit, void *arg)
 {
-    memset(copium_registry_cache, 0, sizeof(copium_registry_cache));
+    registration *r, *tmp;
+    HASH_ITER(hh, reg->table, r, tmp)
+    {
+        Py_VISIT(r->type);
+        Py_VISIT(r->owner);
+    }
+    return 0;
 }
 
-void copium_registry_forget(PyTypeObject *type)
+void copium_registry_invalidate(copium_registry *reg)
 {
-    copium_registry_cache_entry *set = copium_registry_cache_set(type);
+    memset(reg->cache, 0, sizeof(reg->cache));
+}
+
+void copium_registry_forget(copium_registry *reg, PyTypeObject *type)
+{
+    copium_registry_cache_entry *set = copium_registry_cache_set(reg, type);
     if (set[1].type == type)
         set[1].type = NULL;
     if (set[0].type == type) {
@@ -96,8 +104,8 @@ static int check_handler(const copium_handler *h)
     return 0;
 }
 
-int copium_registry_register_owned(PyTypeObject *type, const copium_handler *handler,
-                                   PyObject *owner)
+int copium_registry_register_owned(copium_registry *reg, PyTypeObject *type,
+                                   const copium_handler *handler, PyObject *owner)
 {
     if (type == NULL || !PyType_Check((PyObject *)type)) {
         PyErr_SetString(PyExc_TypeError, "copium: a handler can only be registered for a type");
@@ -112,7 +120,7 @@ int copium_registry_register_owned(PyTypeObject *type, const copium_handler *han
 
     PyObject *old_owner = NULL;
     registration *r;
-    HASH_FIND_PTR(table, &type, r);
+    HASH_FIND_PTR(reg->table, &type, r);
     if (r != NULL) {
         old_owner = r->owner;
     } else {
@@ -122,9 +130,9 @@ int copium_registry_register_owned(PyTypeObject *type, const copium_handler *han
             return -1;
         }
         r->type = type;
-        oom_flag = 0;
-        HASH_ADD_PTR(table, type, r);
-        if (oom_flag) {
+        reg->oom = 0;
+        HASH_ADD_PTR(reg->table, type, r);
+        if (reg->oom) {
             PyMem_Free(r);
             PyErr_NoMemory();
             return -1;
@@ -133,24 +141,25 @@ int copium_registry_register_owned(PyTypeObject *type, const copium_handler *han
     }
     r->handler = copy;
     r->owner = Py_XNewRef(owner);
-    copium_registry_invalidate();
+    copium_registry_invalidate(reg);
     Py_XDECREF(old_owner); /* last: it may run code that changes the registry */
     return 0;
 }
 
-int copium_registry_register(PyTypeObject *type, const copium_handler *handler)
+int copium_registry_register(copium_registry *reg, PyTypeObject *type,
+                             const copium_handler *handler)
 {
-    return copium_registry_register_owned(type, handler, NULL);
+    return copium_registry_register_owned(reg, type, handler, NULL);
 }
 
-int copium_registry_unregister(PyTypeObject *type)
+int copium_registry_unregister(copium_registry *reg, PyTypeObject *type)
 {
     registration *r;
-    HASH_FIND_PTR(table, &type, r);
+    HASH_FIND_PTR(reg->table, &type, r);
     if (r == NULL)
         return 0;
-    HASH_DEL(table, r);
-    copium_registry_invalidate();
+    HASH_DEL(reg->table, r);
+    copium_registry_invalidate(reg);
     PyObject *owner = r->owner;
     PyMem_Free(r);
     Py_DECREF(type);
@@ -158,22 +167,18 @@ int copium_registry_unregister(PyTypeObject *type)
     return 1;
 }
 
-const copium_handler *copium_registry_find(PyTypeObject *type)
+const copium_handler *copium_registry_find(copium_registry *reg, PyTypeObject *type)
 {
     registration *r;
-    HASH_FIND_PTR(table, &type, r);
+    HASH_FIND_PTR(reg->table, &type, r);
     return r ? &r->handler : NULL;
 }
 
-const copium_handler *copium_registry_default(void)
-{
-    return default_handler;
-}
-
-int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, void *), void *arg)
+int copium_registry_foreach(copium_registry *reg,
+                            int (*fn)(PyTypeObject *, const copium_handler *, void *), void *arg)
 {
     registration *r, *tmp;
-    HASH_ITER(hh, table, r, tmp)
+    HASH_ITER(hh, reg->table, r, tmp)
     {
         int rc = fn(r->type, &r->handler, arg);
         if (rc != 0)
@@ -182,40 +187,41 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, vo
     return 0;
 }
 
-void copium_registry_set_decorator(copium_decorator_fn fn, void *data)
+void copium_registry_set_decorator(copium_registry *reg, copium_decorator_fn fn, void *data)
 {
-    decorator = fn;
-    decorator_data = data;
-    copium_registry_invalidate();
+    reg->decorator = fn;
+    reg->decorator_data = data;
+    copium_registry_invalidate(reg);
 }
 
-uint64_t copium_registry_misses;
-
 /* Out of line (also under LTO): the inline lookup's callers stay small. */
-COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type)
+COPIUM_NOINLINE const copium_handler *copium_registry_resolve(copium_registry *reg,
+                                                              PyTypeObject *type)
 {
-    copium_registry_misses++;
-    copium_gc_resume(); /* a resolver may run Python code */
-    const copium_handler *h = copium_registry_find(type);
+    reg->misses++;
+    if (reg->gc != NULL)
+        copium_gc_resume(reg->gc); /* a resolver may run Python code */
+    const copium_handler *h = copium_registry_find(reg, type);
+    const copium_handler *default_handler = reg->default_handler;
     int cache = 1;
     if (h == NULL) {
-        h = resolver ? resolver(type) : default_handler;
+        h = reg->resolver ? reg->resolver(type, reg->resolver_data) : default_handler;
         /* A type the resolver claims is registered, so that the registry holds it alive: a
          * cache entry for a dead type whose address a new type reuses must only ever say
          * "default handler", which is right for any type. A SELF_CHECKED handler is right for
          * any type too (it recognises its own types and defers the rest to the default), so
          * its types are only cached, and may die (classes made at run time). */
         if (h != default_handler && !(h->flags & COPIUM_HANDLER_SELF_CHECKED) &&
-            copium_registry_register(type, h) < 0) {
+            copium_registry_register(reg, type, h) < 0) {
             PyErr_Clear(); /* out of memory: use it uncached this time */
             cache = 0;
         }
     }
-    if (decorator != NULL)
-        h = decorator(type, h, decorator_data);
+    if (reg->decorator != NULL)
+        h = reg->decorator(type, h, reg->decorator_data);
     if (!cache)
         return h;
-    copium_registry_cache_entry *set = copium_registry_cache_set(type);
+    copium_registry_cache_entry *set = copium_registry_cache_set(reg, type);
     set[1] = set[0];
     set[0].type = type;
     set[0].handler = h;

@@ -60,14 +60,14 @@ static PyObject *a_type(PyObject *obj)
  * to the instance is not seen here): "copyreg.dispatch_table[Foo] (reduce_foo)",
  * "Foo.__reduce_ex__(4)", "Foo.__reduce__()", or "object.__reduce_ex__(4) of Foo", the default
  * reduce, whose state is "Foo.__getstate__()" when Foo has one of its own (*getstate set). */
-static PyObject *reduce_source(PyObject *x, int want_state, int *getstate)
+static PyObject *reduce_source(copium_protocol *P, PyObject *x, int want_state, int *getstate)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *cls = type_qualname(tp), *result = NULL;
     *getstate = 0;
     if (cls == NULL)
         return NULL;
-    PyObject *table = copium_stdlib.dispatch_table;
+    PyObject *table = P->stdlib.dispatch_table;
     if (table != NULL && PyDict_CheckExact(table) && Py_TYPE(tp) == &PyType_Type) {
         PyObject *entry = PyDict_GetItemWithError(table, (PyObject *)tp);
         if (entry != NULL && entry != Py_None) {
@@ -80,18 +80,18 @@ static PyObject *reduce_source(PyObject *x, int want_state, int *getstate)
         }
         PyErr_Clear();
     }
-    PyObject *reduce_ex = copium_type_lookup(tp, copium_names.reduce_ex);
-    PyObject *reduce = copium_type_lookup(tp, copium_names.reduce);
+    PyObject *reduce_ex = copium_type_lookup(tp, P->names.reduce_ex);
+    PyObject *reduce = copium_type_lookup(tp, P->names.reduce);
     if (reduce_ex == NULL || reduce_ex == Py_None) {
         result = PyUnicode_FromFormat("%U.__reduce__()", cls);
-    } else if (reduce_ex != copium_stdlib.object_reduce_ex) {
+    } else if (reduce_ex != P->stdlib.object_reduce_ex) {
         result = PyUnicode_FromFormat("%U.__reduce_ex__(4)", cls);
-    } else if (reduce != copium_stdlib.object_reduce) {
+    } else if (reduce != P->stdlib.object_reduce) {
         /* object.__reduce_ex__ calls an overridden __reduce__ */
         result = PyUnicode_FromFormat("%U.__reduce__()", cls);
     } else {
-        PyObject *gs = want_state ? copium_type_lookup(tp, copium_names.getstate) : NULL;
-        if (gs != NULL && gs != copium_stdlib.object_getstate) {
+        PyObject *gs = want_state ? copium_type_lookup(tp, P->names.getstate) : NULL;
+        if (gs != NULL && gs != P->stdlib.object_getstate) {
             *getstate = 1;
             result = PyUnicode_FromFormat("%U.__getstate__()", cls);
         } else {
@@ -104,10 +104,11 @@ static PyObject *reduce_source(PyObject *x, int want_state, int *getstate)
 
 /* "the <label> (<item>) from <source>" ("the <label> from Foo.__getstate__()": that state is
  * not an item of anything the class returned). */
-static PyObject *part_from(const char *label, const char *item, PyObject *x, int is_state)
+static PyObject *part_from(copium_protocol *P, const char *label, const char *item, PyObject *x,
+                           int is_state)
 {
     int getstate;
-    PyObject *source = reduce_source(x, is_state, &getstate);
+    PyObject *source = reduce_source(P, x, is_state, &getstate);
     if (source == NULL)
         return NULL;
     PyObject *s = getstate ? PyUnicode_FromFormat("the %s from %U", label, source)
@@ -137,11 +138,12 @@ static int has_keys(PyObject *obj)
 
 /* ---- the diagnosis ------------------------------------------------------------------------ */
 
-static PyObject *diagnose_callable(PyObject *x, PyObject *func, PyObject *callargs, int raised_here)
+static PyObject *diagnose_callable(copium_protocol *P, PyObject *x, PyObject *func,
+                                   PyObject *callargs, int raised_here)
 {
     PyObject *part = NULL, *message = NULL, *got = NULL;
     if (!PyCallable_Check(func)) {
-        part = part_from("callable", "item 0", x, 0);
+        part = part_from(P, "callable", "item 0", x, 0);
         got = a_type(func);
         if (part != NULL && got != NULL)
             message = PyUnicode_FromFormat("%U is not callable: got %U", part, got);
@@ -150,10 +152,10 @@ static PyObject *diagnose_callable(PyObject *x, PyObject *func, PyObject *callar
     if (callargs == NULL || !PyTuple_Check(callargs))
         return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(callargs);
-    if (func == copium_stdlib.orig_newobj && func != NULL) {
+    if (func == P->stdlib.orig_newobj && func != NULL) {
         if (n > 0 && PyType_Check(PyTuple_GET_ITEM(callargs, 0)))
             goto other;
-        part = part_from("callable", "item 0", x, 0);
+        part = part_from(P, "callable", "item 0", x, 0);
         if (n == 0) {
             got = PyUnicode_FromString("are empty");
         } else {
@@ -167,7 +169,7 @@ static PyObject *diagnose_callable(PyObject *x, PyObject *func, PyObject *callar
                                            part, got);
         goto done;
     }
-    if (func == copium_stdlib.newobj_ex && func != NULL) {
+    if (func == P->stdlib.newobj_ex && func != NULL) {
         /* copyreg.__newobj_ex__(cls, args, kwargs): cls.__new__(cls, *args, **kwargs) */
         const char *what = NULL;
         PyObject *bad = NULL;
@@ -190,7 +192,7 @@ static PyObject *diagnose_callable(PyObject *x, PyObject *func, PyObject *callar
             got = t ? PyUnicode_FromFormat(what, t) : NULL;
             Py_XDECREF(t);
         }
-        part = part_from("callable", "item 0", x, 0);
+        part = part_from(P, "callable", "item 0", x, 0);
         if (part != NULL && got != NULL)
             message = PyUnicode_FromFormat("copyreg.__newobj_ex__, %U, takes (cls, args, "
                                            "kwargs): the arguments (item 1) %U",
@@ -203,7 +205,7 @@ other:
         return NULL;
     {
         PyObject *name = callable_name(func);
-        part = part_from("callable", "item 0", x, 0);
+        part = part_from(P, "callable", "item 0", x, 0);
         if (name != NULL && part != NULL)
             message = PyUnicode_FromFormat("calling %U, %U, with the arguments (item 1, %zd "
                                            "item%s) failed",
@@ -217,10 +219,10 @@ done:
 }
 
 /* "<part> must be <expected>, got <a type>" */
-static PyObject *must_be(const char *label, const char *item, PyObject *x, int is_state,
-                         const char *expected, PyObject *obj)
+static PyObject *must_be(copium_protocol *P, const char *label, const char *item, PyObject *x,
+                         int is_state, const char *expected, PyObject *obj)
 {
-    PyObject *part = part_from(label, item, x, is_state), *got = a_type(obj), *message = NULL;
+    PyObject *part = part_from(P, label, item, x, is_state), *got = a_type(obj), *message = NULL;
     if (part != NULL && got != NULL)
         message = PyUnicode_FromFormat("%U must be %s; got %U", part, expected, got);
     Py_XDECREF(part);
@@ -228,15 +230,15 @@ static PyObject *must_be(const char *label, const char *item, PyObject *x, int i
     return message;
 }
 
-static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, PyObject *what,
-                          PyObject *other, int raised_here)
+static PyObject *diagnose(copium_protocol *P, copium_part part, PyObject *x, int deep, PyObject *y,
+                          PyObject *what, PyObject *other, int raised_here)
 {
     (void)deep;
     PyObject *message = NULL, *s1 = NULL, *s2 = NULL;
     switch (part) {
     case COPIUM_PART_VALUE: {
         int getstate;
-        PyObject *source = reduce_source(x, 0, &getstate);
+        PyObject *source = reduce_source(P, x, 0, &getstate);
         if (source == NULL)
             return NULL;
         if (not_iterable(what)) {
@@ -259,10 +261,10 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
         break;
     }
     case COPIUM_PART_CALLABLE:
-        return diagnose_callable(x, what, other, raised_here);
+        return diagnose_callable(P, x, what, other, raised_here);
     case COPIUM_PART_ARGS:
         if (not_iterable(what))
-            message = must_be("arguments", "item 1", x, 0, "a tuple", what);
+            message = must_be(P, "arguments", "item 1", x, 0, "a tuple", what);
         break;
     case COPIUM_PART_SETSTATE:
         if (y == NULL)
@@ -276,7 +278,7 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
                 message = PyUnicode_FromFormat("%U.__setstate__ is not callable: got %U", s2, s1);
         } else if (raised_here) {
             /* A __setstate__ in C, or a Python one that does not take one argument. */
-            PyObject *p = part_from("state", "item 2", x, 1);
+            PyObject *p = part_from(P, "state", "item 2", x, 1);
             s1 = p ? a_type(what) : NULL;
             if (s1 != NULL)
                 message = PyUnicode_FromFormat("%U.__setstate__ rejected %U (%U)", s2, p, s1);
@@ -290,8 +292,8 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
         const char *item = of ? "item 0 of the state" : "item 2";
         PyTypeObject *ytp = y ? Py_TYPE(y) : NULL;
         if (ytp != NULL && ytp->tp_dictoffset == 0 &&
-            copium_type_lookup(ytp, copium_names.dict) == NULL) {
-            PyObject *p = part_from(label, item, x, 1);
+            copium_type_lookup(ytp, P->names.dict) == NULL) {
+            PyObject *p = part_from(P, label, item, x, 1);
             s1 = p ? type_qualname(ytp) : NULL;
             if (s1 != NULL)
                 message = PyUnicode_FromFormat(
@@ -300,7 +302,7 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
                     p, s1, s1);
             Py_XDECREF(p);
         } else if (raised_here && has_keys(what) == 0) {
-            message = must_be(label, item, x, 1,
+            message = must_be(P, label, item, x, 1,
                               of ? "None or a dict or mapping of attribute names to values"
                                  : "None, a dict or mapping of attribute names to values, or a "
                                    "(dict state, slot state) pair",
@@ -311,10 +313,10 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
     case COPIUM_PART_SLOTSTATE:
         if (what != NULL && !PyDict_Check(what)) {
             if (raised_here)
-                message = must_be("slot state", "item 1 of the state", x, 1,
+                message = must_be(P, "slot state", "item 1 of the state", x, 1,
                                   "None or a dict or mapping of attribute names to values", what);
         } else if (raised_here && y != NULL) {
-            PyObject *p = part_from("slot state", "item 1 of the state", x, 1);
+            PyObject *p = part_from(P, "slot state", "item 1 of the state", x, 1);
             s1 = p ? type_qualname(Py_TYPE(y)) : NULL;
             if (s1 != NULL)
                 message = PyUnicode_FromFormat(
@@ -324,22 +326,22 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
         break;
     case COPIUM_PART_LISTITEMS:
         if (not_iterable(what))
-            message = must_be("list items", "item 3", x, 0, "None or an iterator", what);
+            message = must_be(P, "list items", "item 3", x, 0, "None or an iterator", what);
         break;
     case COPIUM_PART_APPEND:
     case COPIUM_PART_SETITEM: {
         if (y == NULL)
             break;
         int append = part == COPIUM_PART_APPEND;
-        PyObject *p = append ? part_from("list items", "item 3", x, 0)
-                             : part_from("dict items", "item 4", x, 0);
+        PyObject *p = append ? part_from(P, "list items", "item 3", x, 0)
+                             : part_from(P, "dict items", "item 4", x, 0);
         s1 = p ? type_qualname(Py_TYPE(y)) : NULL;
         if (s1 == NULL) {
             Py_XDECREF(p);
             break;
         }
         PyMappingMethods *mp = Py_TYPE(y)->tp_as_mapping;
-        if (append && copium_type_lookup(Py_TYPE(y), copium_names.append) == NULL)
+        if (append && copium_type_lookup(Py_TYPE(y), P->names.append) == NULL)
             message = PyUnicode_FromFormat(
                 "%U are added with append(), which the new %U object does not have", p, s1);
         else if (!append && (mp == NULL || mp->mp_ass_subscript == NULL))
@@ -353,13 +355,13 @@ static PyObject *diagnose(copium_part part, PyObject *x, int deep, PyObject *y, 
     }
     case COPIUM_PART_DICTITEMS:
         if (not_iterable(what))
-            message = must_be("dict items", "item 4", x, 0,
+            message = must_be(P, "dict items", "item 4", x, 0,
                               "None or an iterator of (key, value) pairs", what);
         break;
     case COPIUM_PART_DICTITEM_PAIR: {
         if (!raised_here && !not_iterable(what))
             break; /* an item's own __iter__ / __next__ raised */
-        PyObject *p = part_from("dict items", "item 4", x, 0);
+        PyObject *p = part_from(P, "dict items", "item 4", x, 0);
         if (p == NULL)
             break;
         if (PyTuple_Check(what) || PyList_Check(what))
@@ -428,7 +430,8 @@ static void raise_again(PyObject *exc)
 void copium_culprit(copium_part part, PyObject *x, int deep, PyObject *y, PyObject *what,
                     PyObject *other)
 {
-    if (!PyErr_Occurred() || copium_stdlib.orig_error == NULL || x == NULL)
+    copium_protocol *P = copium_proto_current();
+    if (!PyErr_Occurred() || P->stdlib.orig_error == NULL || x == NULL)
         return;
     PyObject *exc = take_exception();
     if (exc == NULL)
@@ -443,8 +446,8 @@ void copium_culprit(copium_part part, PyObject *x, int deep, PyObject *y, PyObje
         PyObject *tb = PyException_GetTraceback(exc);
         int raised_here = tb == NULL;
         Py_XDECREF(tb);
-        PyObject *message = diagnose(part, x, deep, y, what, other, raised_here);
-        cause = message ? PyObject_CallOneArg(copium_stdlib.orig_error, message) : NULL;
+        PyObject *message = diagnose(P, part, x, deep, y, what, other, raised_here);
+        cause = message ? PyObject_CallOneArg(P->stdlib.orig_error, message) : NULL;
         Py_XDECREF(message);
         if (cause != NULL && PyExceptionInstance_Check(cause)) {
             /* The cause comes after whatever was being handled when the error was raised:

@@ -6,7 +6,9 @@
  * entries), then the constructor, then memo[x] = y. The reduce path also memoizes nothing
  * else, so the native memo ends with stdlib's entries; while a Python memo is in use the
  * default path runs instead, step for step. The datetime module is imported only when the
- * resolver first meets one of its classes. */
+ * resolver first meets one of its classes. Every function reads the interpreter's datetime C API
+ * (in the protocol state) through a local PyDateTimeAPI, which datetime.h's macros use, never
+ * the header's static pointer. */
 #include "handlers.h"
 
 #include <datetime.h>
@@ -18,6 +20,7 @@
  * reduce path's constructor says so in these words otherwise). New reference or NULL. */
 static PyObject *copy_tzinfo(copium_ctx *ctx, PyObject *tzinfo)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
     if (tzinfo == Py_None)
         return Py_NewRef(Py_None);
     PyObject *copy = copium_deepcopy_child(ctx, tzinfo);
@@ -39,6 +42,7 @@ static PyObject *remember(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, Py
 
 static PyObject *datetime_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
     (void)data;
     if (copium_ctx_python_memo(ctx) != NULL)
         return copium_deepcopy_default(ctx, obj, hash);
@@ -56,6 +60,7 @@ static PyObject *datetime_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t
 
 static PyObject *time_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
     (void)data;
     if (copium_ctx_python_memo(ctx) != NULL)
         return copium_deepcopy_default(ctx, obj, hash);
@@ -72,6 +77,7 @@ static PyObject *time_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
 
 static PyObject *date_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
     (void)data;
     if (copium_ctx_python_memo(ctx) != NULL)
         return copium_deepcopy_default(ctx, obj, hash);
@@ -82,6 +88,7 @@ static PyObject *date_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
 
 static PyObject *timedelta_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
     (void)data;
     /* A zero timedelta too: from 3.13 the constructor stdlib calls returns a shared zero,
      * which the C API's constructor does not. */
@@ -136,18 +143,21 @@ int copium_datetime_is_handler(const copium_handler *h)
     return 0;
 }
 
-const copium_handler *copium_datetime_handler_for(PyTypeObject *type)
+const copium_handler *copium_datetime_handler_for(copium_protocol *P, PyTypeObject *type)
 {
     /* The C types are named "datetime.<class>"; nothing else is looked at further. */
+    (void)PyDateTimeAPI; /* the header's static pointer: never set, never read */
     if (strncmp(type->tp_name, "datetime.", 9) != 0)
         return NULL;
-    if (PyDateTimeAPI == NULL) {
-        PyDateTime_IMPORT;
-        if (PyDateTimeAPI == NULL) {
+    if (P->datetime_api == NULL) {
+        /* This interpreter's C API (PyDateTime_IMPORT, into the state rather than a static). */
+        P->datetime_api = PyCapsule_Import(PyDateTime_CAPSULE_NAME, 0);
+        if (P->datetime_api == NULL) {
             PyErr_Clear(); /* no C datetime: the default path serves the pure-Python one */
             return NULL;
         }
     }
+    PyDateTime_CAPI *PyDateTimeAPI = P->datetime_api;
     if (type == PyDateTimeAPI->DateTimeType)
         return &datetime_handler;
     if (type == PyDateTimeAPI->DateType)
@@ -165,6 +175,7 @@ const copium_handler *copium_datetime_handler_for(PyTypeObject *type)
  * cannot change) and the copy of its tzinfo (NULL: it has none). */
 static PyObject *tzinfo_or_none(PyObject *tzinfo)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
     if (tzinfo == NULL || tzinfo == Py_None)
         return Py_None;
     if (!PyTZInfo_Check(tzinfo)) {
@@ -176,6 +187,7 @@ static PyObject *tzinfo_or_none(PyObject *tzinfo)
 
 static PyObject *datetime_rebuild(PyObject *src, PyObject *tzinfo)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
     if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
         return NULL;
     return PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
@@ -187,6 +199,7 @@ static PyObject *datetime_rebuild(PyObject *src, PyObject *tzinfo)
 
 static PyObject *time_rebuild(PyObject *src, PyObject *tzinfo)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
     if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
         return NULL;
     return PyDateTimeAPI->Time_FromTimeAndFold(
@@ -197,6 +210,7 @@ static PyObject *time_rebuild(PyObject *src, PyObject *tzinfo)
 
 static PyObject *date_rebuild(PyObject *src, PyObject *unused)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
     (void)unused;
     return PyDateTimeAPI->Date_FromDate(PyDateTime_GET_YEAR(src), PyDateTime_GET_MONTH(src),
                                         PyDateTime_GET_DAY(src), Py_TYPE(src));
@@ -204,15 +218,17 @@ static PyObject *date_rebuild(PyObject *src, PyObject *unused)
 
 static PyObject *timedelta_rebuild(PyObject *src, PyObject *unused)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
     (void)unused;
     return PyDateTimeAPI->Delta_FromDelta(PyDateTime_DELTA_GET_DAYS(src),
                                           PyDateTime_DELTA_GET_SECONDS(src),
                                           PyDateTime_DELTA_GET_MICROSECONDS(src), 1, Py_TYPE(src));
 }
 
-int copium_datetime_recipe(const copium_handler *h, PyObject *obj, copium_rebuild_fn *rebuild,
-                           PyObject **source, PyObject **child)
+int copium_datetime_recipe(copium_protocol *P, const copium_handler *h, PyObject *obj,
+                           copium_rebuild_fn *rebuild, PyObject **source, PyObject **child)
 {
+    PyDateTime_CAPI *PyDateTimeAPI = P->datetime_api;
     if (PyDateTimeAPI == NULL || !copium_datetime_is_handler(h))
         return 0;
     PyTypeObject *type = Py_TYPE(obj);

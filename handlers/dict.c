@@ -246,9 +246,9 @@ static int keys_fit(copium_ctx *ctx, PyObject *obj, const copium_dict_entries *e
             continue; /* a deleted entry */
         PyObject *key = COPIUM_DICT_ENTRY_KEY(e, i);
         if (Py_TYPE(key) != atoms.type) {
-            uint64_t misses = copium_registry_misses;
+            uint64_t misses = ctx->core->registry.misses;
             if (!copium_hashes_in_c(Py_TYPE(key)) || !copium_child_is_atom(ctx, &atoms, key) ||
-                (copium_registry_misses != misses && !copium_dict_entries_unchanged(obj, e)))
+                (ctx->core->registry.misses != misses && !copium_dict_entries_unchanged(obj, e)))
                 return 0;
         }
         *str_keys &= PyUnicode_CheckExact(key);
@@ -261,7 +261,7 @@ static int keys_fit(copium_ctx *ctx, PyObject *obj, const copium_dict_entries *e
 /* What copying the values of table e takes, judged by their types: 1 nothing (all atoms), 0
  * quiet handlers only, -1 some handler that may run Python code (which would settle the clone
  * at once: the ordinary way is cheaper), or a table changed by a type's resolution. */
-static int values_need(PyObject *obj, const copium_dict_entries *e)
+static int values_need(copium_ctx *ctx, PyObject *obj, const copium_dict_entries *e)
 {
     PyTypeObject *last = NULL;
     int atomic = 0, all_atoms = 1;
@@ -270,10 +270,10 @@ static int values_need(PyObject *obj, const copium_dict_entries *e)
         if (value == NULL)
             continue;
         if (Py_TYPE(value) != last) {
-            uint64_t misses = copium_registry_misses;
-            uint32_t flags = copium_registry_lookup(Py_TYPE(value))->flags;
+            uint64_t misses = ctx->core->registry.misses;
+            uint32_t flags = copium_registry_lookup(&ctx->core->registry, Py_TYPE(value))->flags;
             /* A resolver may run code (see engine.h): the table is read again after one. */
-            if (copium_registry_misses != misses && !copium_dict_entries_unchanged(obj, e))
+            if (ctx->core->registry.misses != misses && !copium_dict_entries_unchanged(obj, e))
                 return -1;
             if (!(flags & (COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_QUIET)))
                 return -1;
@@ -293,7 +293,7 @@ static PyObject *fill_clone(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
     const Py_ssize_t n = PyDict_GET_SIZE(obj);
     if (n == 0 || n > CLONE_MAX_ITEMS || !copium_pending_worthwhile_in(ctx))
         return NULL;
-    int need = values_need(obj, e), str_keys;
+    int need = values_need(ctx, obj, e), str_keys;
     if (need < 0 || !keys_fit(ctx, obj, e, &str_keys) || !is_inserted_table(e, n, str_keys))
         return NULL;
     PyObject *copy = PyDict_Copy(obj);
@@ -327,10 +327,10 @@ static PyObject *fill_clone(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
             if (atoms.atomic)
                 continue;
         } else {
-            uint64_t misses = copium_registry_misses;
+            uint64_t misses = ctx->core->registry.misses;
             int atomic = copium_child_is_atom(ctx, &atoms, value);
             /* A resolver may have run code (see engine.h): the table is read again after one. */
-            if (copium_registry_misses != misses && !copium_dict_entries_unchanged(copy, &c))
+            if (ctx->core->registry.misses != misses && !copium_dict_entries_unchanged(copy, &c))
                 goto changed;
             if (atomic)
                 continue;

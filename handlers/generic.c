@@ -15,14 +15,15 @@
 #include "protocol.h"
 
 /* A module global stdlib would read that the program deleted: Python's NameError. */
-static int table_get(PyObject *table, const char *name, PyObject *key, PyObject **value)
+static int table_get(copium_protocol *P, PyObject *table, const char *name, PyObject *key,
+                     PyObject **value)
 {
     if (table == NULL) {
         *value = NULL;
         PyErr_Format(PyExc_NameError, "name '%s' is not defined", name);
         return -1;
     }
-    return copium_table_get(table, key, value);
+    return copium_table_get(P, table, key, value);
 }
 
 #if PY_VERSION_HEX >= 0x030E0000
@@ -38,9 +39,9 @@ static int set_contains(PyObject *set, const char *name, PyObject *key)
 }
 #endif
 
-static PyObject *uncopyable(const char *kind, PyTypeObject *cls)
+static PyObject *uncopyable(copium_protocol *P, const char *kind, PyTypeObject *cls)
 {
-    PyObject *error = copium_stdlib.error;
+    PyObject *error = P->stdlib.error;
     if (error == NULL) {
         PyErr_SetString(PyExc_NameError, "name 'Error' is not defined");
         return NULL;
@@ -61,15 +62,15 @@ static PyObject *uncopyable(const char *kind, PyTypeObject *cls)
     return NULL;
 }
 
-static PyObject *reduce_ex_value(PyObject *x, int deep);
+static PyObject *reduce_ex_value(copium_protocol *P, PyObject *x, int deep);
 
 /* The reduce value stdlib computes (dispatch_table, __reduce_ex__(4), __reduce__), or NULL.
  * dispatch_table's entry counts when true (deepcopy) or when not None (copy). */
-static PyObject *reduce_value(PyObject *x, int deep)
+static PyObject *reduce_value(copium_protocol *P, PyObject *x, int deep)
 {
     PyTypeObject *cls = Py_TYPE(x);
     PyObject *reductor, *rv;
-    int rc = table_get(copium_stdlib.dispatch_table, "dispatch_table", (PyObject *)cls, &reductor);
+    int rc = table_get(P, P->stdlib.dispatch_table, "dispatch_table", (PyObject *)cls, &reductor);
     if (rc < 0)
         return NULL;
     if (rc > 0) {
@@ -83,26 +84,26 @@ static PyObject *reduce_value(PyObject *x, int deep)
         }
         Py_DECREF(reductor);
     }
-    return reduce_ex_value(x, deep);
+    return reduce_ex_value(P, x, deep);
 }
 
 /* reduce_value from its second step on: __reduce_ex__(4), __reduce__, else copy.Error. */
-static PyObject *reduce_ex_value(PyObject *x, int deep)
+static PyObject *reduce_ex_value(copium_protocol *P, PyObject *x, int deep)
 {
     PyTypeObject *cls = Py_TYPE(x);
     PyObject *reductor, *rv;
-    int rc = copium_get_optional_attr(x, copium_names.reduce_ex, &reductor);
+    int rc = copium_get_optional_attr(x, P->names.reduce_ex, &reductor);
     if (rc < 0)
         return NULL;
     if (rc > 0 && reductor != Py_None) {
-        rv = PyObject_CallOneArg(reductor, copium_stdlib.protocol4);
+        rv = PyObject_CallOneArg(reductor, P->stdlib.protocol4);
         if (rv == NULL)
             copium_culprit(COPIUM_PART_REDUCE_EX, x, deep, NULL, reductor, NULL);
         Py_DECREF(reductor);
         return rv;
     }
     Py_XDECREF(reductor);
-    rc = copium_get_optional_attr(x, copium_names.reduce, &reductor);
+    rc = copium_get_optional_attr(x, P->names.reduce, &reductor);
     if (rc < 0)
         return NULL;
     int truth = rc > 0 ? PyObject_IsTrue(reductor) : 0;
@@ -116,7 +117,7 @@ static PyObject *reduce_ex_value(PyObject *x, int deep)
     Py_XDECREF(reductor);
     if (truth < 0)
         return NULL;
-    return uncopyable(deep ? "deep" : "shallow", cls);
+    return uncopyable(P, deep ? "deep" : "shallow", cls);
 }
 
 /* The copy stdlib makes from a reduce value (a new reference, taken; NULL passes an error on):
@@ -132,10 +133,11 @@ static PyObject *from_reduce_value(copium_ctx *ctx, PyObject *x, copium_hash_t h
 
 static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
+    copium_protocol *P = copium_proto(ctx);
     (void)data;
     PyObject *y = NULL, *copier, *memo;
     /* A __deepcopy__ earlier in this call may have changed stdlib's tables. */
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(P) < 0)
         return NULL;
     copium_reduce_route route;
     if (copium_object_deepcopy(ctx, x, hash, &y, &route))
@@ -151,21 +153,21 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     }
     if (route.deep_reduce) {
         /* Nothing in the tables, not a class, no __deepcopy__ (cached facts of the type). */
-        y = from_reduce_value(ctx, x, hash, reduce_ex_value(x, 1));
+        y = from_reduce_value(ctx, x, hash, reduce_ex_value(P, x, 1));
         goto done;
     }
 #if PY_VERSION_HEX >= 0x030E0000
     /* 3.14: `if cls in _atomic_types: return x` comes first. */
-    int atomic = set_contains(copium_stdlib.atomic_types, "_atomic_types", (PyObject *)cls);
+    int atomic = set_contains(P->stdlib.atomic_types, "_atomic_types", (PyObject *)cls);
     if (atomic != 0)
         return atomic > 0 ? Py_NewRef(x) : NULL;
 #endif
     int rc =
-        table_get(copium_stdlib.deepcopy_dispatch, "_deepcopy_dispatch", (PyObject *)cls, &copier);
+        table_get(P, P->stdlib.deepcopy_dispatch, "_deepcopy_dispatch", (PyObject *)cls, &copier);
     if (rc < 0)
         return NULL;
     if (rc > 0) {
-        if (copier == copium_stdlib.orig_deepcopy_atomic) {
+        if (copier == P->stdlib.orig_deepcopy_atomic) {
             y = Py_NewRef(x); /* what stdlib's _deepcopy_atomic returns */
         } else if ((memo = copium_ctx_memo(ctx)) != NULL) {
             Py_INCREF(memo);
@@ -176,20 +178,21 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     } else if (PyType_IsSubtype(cls, &PyType_Type)) {
         y = Py_NewRef(x);
     } else {
-        rc = copium_get_optional_attr(x, copium_names.deepcopy, &copier);
+        rc = copium_get_optional_attr(x, P->names.deepcopy, &copier);
         if (rc < 0)
             return NULL;
         if (rc > 0 && copier != Py_None) {
             memo = copium_ctx_memo(ctx);
             if (memo != NULL) {
                 Py_INCREF(memo);
-                y = copium_call_deepcopy_method(copier, memo); /* memo_rejected.c */
+                y = copium_call_deepcopy_method(&P->memo_rejected, copier,
+                                                memo); /* memo_rejected.c */
                 Py_DECREF(memo);
             }
             Py_DECREF(copier);
         } else {
             Py_XDECREF(copier);
-            y = from_reduce_value(ctx, x, hash, reduce_value(x, 1));
+            y = from_reduce_value(ctx, x, hash, reduce_value(P, x, 1));
         }
     }
 done:
@@ -201,26 +204,27 @@ done:
 
 static PyObject *generic_copy(PyObject *x, void *data)
 {
+    copium_protocol *P = copium_proto_current();
     (void)data;
     PyObject *y = NULL, *copier;
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(P) < 0)
         return NULL;
-    if (copium_object_copy(x, &y))
+    if (copium_object_copy(P, x, &y))
         return y;
     PyTypeObject *cls = Py_TYPE(x);
 #if PY_VERSION_HEX >= 0x030E0000
     /* 3.14: `if cls in _copy_atomic_types: return x`, then
      * `if cls in _copy_builtin_containers: return cls.copy(x)`. */
-    int in = set_contains(copium_stdlib.copy_atomic_types, "_copy_atomic_types", (PyObject *)cls);
+    int in = set_contains(P->stdlib.copy_atomic_types, "_copy_atomic_types", (PyObject *)cls);
     if (in != 0)
         return in > 0 ? Py_NewRef(x) : NULL;
-    in = set_contains(copium_stdlib.copy_builtin_containers, "_copy_builtin_containers",
+    in = set_contains(P->stdlib.copy_builtin_containers, "_copy_builtin_containers",
                       (PyObject *)cls);
     if (in != 0)
         return in > 0 ? PyObject_CallMethod((PyObject *)cls, "copy", "(O)", x) : NULL;
     int rc;
 #else
-    int rc = table_get(copium_stdlib.copy_dispatch, "_copy_dispatch", (PyObject *)cls, &copier);
+    int rc = table_get(P, P->stdlib.copy_dispatch, "_copy_dispatch", (PyObject *)cls, &copier);
     if (rc < 0)
         return NULL;
     if (rc > 0) {
@@ -236,7 +240,7 @@ static PyObject *generic_copy(PyObject *x, void *data)
     if (PyType_IsSubtype(cls, &PyType_Type))
         return Py_NewRef(x);
     /* stdlib looks __copy__ up on the class, not the instance. */
-    rc = copium_get_optional_attr((PyObject *)cls, copium_names.copy, &copier);
+    rc = copium_get_optional_attr((PyObject *)cls, P->names.copy, &copier);
     if (rc < 0)
         return NULL;
     if (rc > 0 && copier != Py_None) {
@@ -245,7 +249,7 @@ static PyObject *generic_copy(PyObject *x, void *data)
         return y;
     }
     Py_XDECREF(copier);
-    return from_reduce_value(NULL, x, 0, reduce_value(x, 0));
+    return from_reduce_value(NULL, x, 0, reduce_value(P, x, 0));
 }
 
 const copium_handler copium_generic_handler = {

@@ -89,20 +89,21 @@ static builtin_entry builtins[] = {
 };
 #define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 
-static const copium_handler *resolve(PyTypeObject *type)
+static const copium_handler *resolve(PyTypeObject *type, void *data)
 {
-    if (copium_stdlib_is_overridden(type))
+    copium_protocol *P = data;
+    if (copium_stdlib_is_overridden(P, type))
         return &copium_generic_handler;
     /* A builtin type reaches the resolver again when a change to stdlib's tables was undone. */
     for (size_t i = 0; i < N_BUILTINS; i++) {
         if (builtins[i].type == type)
             return builtins[i].handler;
     }
-    const copium_handler *value_type = copium_datetime_handler_for(type);
+    const copium_handler *value_type = copium_datetime_handler_for(P, type);
     if (value_type == NULL)
-        value_type = copium_uuid_handler_for(type);
+        value_type = copium_uuid_handler_for(P, type);
     if (value_type == NULL)
-        value_type = copium_pydantic_handler_for(type);
+        value_type = copium_pydantic_handler_for(P, type);
     if (value_type != NULL)
         return value_type;
     /* stdlib: `issubclass(cls, type)` makes every class an atom (after the dispatch table). */
@@ -115,11 +116,17 @@ static const copium_handler *resolve(PyTypeObject *type)
     return &copium_generic_handler;
 }
 
-int copium_handlers_install(void)
+int copium_handlers_install(copium_protocol *P, copium_core *core)
 {
-    if (copium_stdlib_init() < 0)
+    memset(P, 0, sizeof(*P));
+    P->core = core;
+    P->watcher_id = -1;
+    if (copium_core_init(core, resolve, P, &copium_generic_handler, P) < 0)
         return -1;
-    if (copium_registry_init(resolve, &copium_generic_handler) < 0)
+    if (copium_object_cache_init(P) < 0 || copium_pydantic_cache_init(P) < 0 ||
+        copium_uuid_facts_init(P) < 0)
+        return -1;
+    if (copium_stdlib_init(P) < 0)
         return -1;
     if (copium_dict_table_init() < 0)
         return -1;
@@ -135,29 +142,44 @@ int copium_handlers_install(void)
         PyErr_SetString(PyExc_TypeError, "copium: _weakref.ref is not a type");
         return -1;
     }
+    /* Process-wide: these types are the same in every interpreter, and so are the values
+     * written here by each. */
     builtins[12].type = Py_TYPE(Py_None);
     builtins[13].type = Py_TYPE(Py_Ellipsis);
     builtins[14].type = Py_TYPE(Py_NotImplemented);
     builtins[15].type = (PyTypeObject *)ref; /* the module keeps it alive; so does the registry */
     Py_DECREF(ref);
     for (size_t i = 0; i < N_BUILTINS; i++) {
-        if (copium_registry_register(builtins[i].type, builtins[i].handler) < 0)
+        if (copium_registry_register(&core->registry, builtins[i].type, builtins[i].handler) < 0)
             return -1;
     }
     return 0;
 }
 
-void copium_handlers_fini(void)
+void copium_handlers_fini(copium_protocol *P)
 {
-    copium_pydantic_clear_cache();
-    copium_registry_fini();
-    copium_stdlib_fini();
-    copium_memo_rejected_clear();
+    if (P->core == NULL)
+        return; /* never installed */
+    copium_pydantic_cache_fini(P);
+    copium_core_fini(P->core);
+    copium_stdlib_fini(P);
+    copium_object_cache_fini(P);
+    copium_uuid_facts_fini(P);
+    copium_memo_rejected_clear(&P->memo_rejected);
+    P->datetime_api = NULL;
+    P->core = NULL;
 }
 
-int copium_handlers_is_builtin(PyTypeObject *type)
+int copium_handlers_traverse(copium_protocol *P, visitproc visit, void *arg)
 {
-    const copium_handler *current = copium_registry_find(type);
+    if (P->core == NULL)
+        return 0;
+    return copium_core_traverse(P->core, visit, arg);
+}
+
+int copium_handlers_is_builtin(copium_protocol *P, PyTypeObject *type)
+{
+    const copium_handler *current = copium_registry_find(&P->core->registry, type);
     if (current == NULL)
         return 0;
     const copium_handler *builtin = NULL;
@@ -173,14 +195,14 @@ int copium_handlers_is_builtin(PyTypeObject *type)
            current->deepcopy == builtin->deepcopy && current->copy == builtin->copy;
 }
 
-int copium_handlers_unregister(PyTypeObject *type)
+int copium_handlers_unregister(copium_protocol *P, PyTypeObject *type)
 {
-    if (copium_handlers_is_builtin(type))
+    if (copium_handlers_is_builtin(P, type))
         return 0;
-    int removed = copium_registry_unregister(type);
+    int removed = copium_registry_unregister(&P->core->registry, type);
     /* A builtin type whose replacement was removed gets its builtin handler back now, so that
      * copium.handlers() lists it at once. */
     if (removed)
-        (void)copium_registry_lookup(type);
+        (void)copium_registry_lookup(&P->core->registry, type);
     return removed;
 }

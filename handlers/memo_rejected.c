@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-copium_memo_rejected_config copium_memo_rejected;
-
 static void free_entries(char **entries, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++)
@@ -12,7 +10,8 @@ static void free_entries(char **entries, Py_ssize_t n)
     PyMem_Free(entries);
 }
 
-int copium_memo_rejected_set(copium_memo_rejected_mode mode, PyObject *suppressed)
+int copium_memo_rejected_set(copium_memo_rejected_config *config, copium_memo_rejected_mode mode,
+                             PyObject *suppressed)
 {
     if (!PyTuple_Check(suppressed)) {
         PyErr_SetString(PyExc_TypeError, "suppressed entries must be a tuple of str");
@@ -46,21 +45,21 @@ int copium_memo_rejected_set(copium_memo_rejected_mode mode, PyObject *suppresse
         }
         memcpy(entries[i], utf8, (size_t)size + 1);
     }
-    char **old = copium_memo_rejected.suppressed;
-    Py_ssize_t nold = copium_memo_rejected.nsuppressed;
-    copium_memo_rejected.suppressed = entries;
-    copium_memo_rejected.nsuppressed = n;
-    copium_memo_rejected.mode = mode;
+    char **old = config->suppressed;
+    Py_ssize_t nold = config->nsuppressed;
+    config->suppressed = entries;
+    config->nsuppressed = n;
+    config->mode = mode;
     free_entries(old, nold);
     return 0;
 }
 
-PyObject *copium_memo_rejected_suppressed(void)
+PyObject *copium_memo_rejected_suppressed(const copium_memo_rejected_config *config)
 {
-    Py_ssize_t n = copium_memo_rejected.nsuppressed;
+    Py_ssize_t n = config->nsuppressed;
     PyObject *result = PyTuple_New(n);
     for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
-        PyObject *entry = PyUnicode_FromString(copium_memo_rejected.suppressed[i]);
+        PyObject *entry = PyUnicode_FromString(config->suppressed[i]);
         if (entry == NULL)
             Py_CLEAR(result);
         else
@@ -69,12 +68,12 @@ PyObject *copium_memo_rejected_suppressed(void)
     return result;
 }
 
-void copium_memo_rejected_clear(void)
+void copium_memo_rejected_clear(copium_memo_rejected_config *config)
 {
-    free_entries(copium_memo_rejected.suppressed, copium_memo_rejected.nsuppressed);
-    copium_memo_rejected.suppressed = NULL;
-    copium_memo_rejected.nsuppressed = 0;
-    copium_memo_rejected.mode = COPIUM_MEMO_REJECTED_RAISE;
+    free_entries(config->suppressed, config->nsuppressed);
+    config->suppressed = NULL;
+    config->nsuppressed = 0;
+    config->mode = COPIUM_MEMO_REJECTED_RAISE;
 }
 
 /* type.__name__ without running code: tp_name after its last dot. */
@@ -87,9 +86,9 @@ static const char *type_name(PyTypeObject *tp)
 /* Is the warning for error suppressed: is "ExcType: message" or the message alone (as copium
  * 0.1.0 matched them) an entry of suppress_warnings? 1, 0, or -1 with an error. The strings
  * are made first: str(error) may run Python code, which may change the setting. */
-static int suppressed(PyObject *error)
+static int suppressed(const copium_memo_rejected_config *config, PyObject *error)
 {
-    if (copium_memo_rejected.nsuppressed == 0)
+    if (config->nsuppressed == 0)
         return 0;
     PyObject *message = PyObject_Str(error);
     if (message == NULL)
@@ -98,8 +97,8 @@ static int suppressed(PyObject *error)
     const char *m = full ? PyUnicode_AsUTF8(message) : NULL;
     const char *f = m ? PyUnicode_AsUTF8(full) : NULL;
     int found = f == NULL ? -1 : 0;
-    for (Py_ssize_t i = 0; found == 0 && i < copium_memo_rejected.nsuppressed; i++) {
-        const char *entry = copium_memo_rejected.suppressed[i];
+    for (Py_ssize_t i = 0; found == 0 && i < config->nsuppressed; i++) {
+        const char *entry = config->suppressed[i];
         found = strcmp(entry, f) == 0 || strcmp(entry, m) == 0;
     }
     Py_XDECREF(full);
@@ -168,10 +167,11 @@ static int merge_back(PyObject *memo, PyObject *copy)
     return rc;
 }
 
-PyObject *copium_call_deepcopy_method(PyObject *copier, PyObject *memo)
+PyObject *copium_call_deepcopy_method(const copium_memo_rejected_config *config, PyObject *copier,
+                                      PyObject *memo)
 {
     PyObject *y = PyObject_CallOneArg(copier, memo);
-    copium_memo_rejected_mode mode = copium_memo_rejected.mode;
+    copium_memo_rejected_mode mode = config->mode;
     if (y != NULL || mode == COPIUM_MEMO_REJECTED_RAISE || PyDict_CheckExact(memo) ||
         !PyErr_ExceptionMatches(PyExc_TypeError))
         return y;
@@ -181,7 +181,7 @@ PyObject *copium_call_deepcopy_method(PyObject *copier, PyObject *memo)
     PyObject *copy = PyDict_New();
     if (copy == NULL || PyDict_Merge(copy, memo, 1) < 0)
         goto fail;
-    int quiet = mode == COPIUM_MEMO_REJECTED_SILENT ? 1 : suppressed(value);
+    int quiet = mode == COPIUM_MEMO_REJECTED_SILENT ? 1 : suppressed(config, value);
     if (quiet < 0)
         goto fail;
     if (!quiet &&

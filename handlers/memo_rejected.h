@@ -27,23 +27,23 @@ typedef struct {
     Py_ssize_t nsuppressed;
 } copium_memo_rejected_config;
 
-extern copium_memo_rejected_config copium_memo_rejected;
-
 /* Replace the setting: mode, and suppressed, a tuple of str (copied). 0, or -1 with an error
  * (the setting unchanged). */
-int copium_memo_rejected_set(copium_memo_rejected_mode mode, PyObject *suppressed);
+int copium_memo_rejected_set(copium_memo_rejected_config *config, copium_memo_rejected_mode mode,
+                             PyObject *suppressed);
 
 /* The suppressed entries as a new tuple of str, or NULL with an error. */
-PyObject *copium_memo_rejected_suppressed(void);
+PyObject *copium_memo_rejected_suppressed(const copium_memo_rejected_config *config);
 
 /* Release the copies (at finalisation). */
-void copium_memo_rejected_clear(void);
+void copium_memo_rejected_clear(copium_memo_rejected_config *config);
 
 /* copier(memo), for the bound __deepcopy__ method of an object: when it raises TypeError,
  * retrying is configured and memo is not an exact dict, warn (RuntimeWarning; not in silent
  * mode nor for a suppressed error) and call it once more with dict(memo); entries the retry
  * added are then copied back into memo (the copy itself kept alive there), so that the rest of
  * the deep copy sees them. New reference, or NULL with an exception set. */
-PyObject *copium_call_deepcopy_method(PyObject *copier, PyObject *memo);
+PyObject *copium_call_deepcopy_method(const copium_memo_rejected_config *config, PyObject *copier,
+                                      PyObject *memo);
 
 #endif

@@ -44,7 +44,7 @@
 typedef struct {
     PyTypeObject *type;   /* borrowed: a dead type's address never comes back with its tag */
     unsigned int version; /* type's version tag when computed; 0: do not cache */
-    uint64_t epoch;       /* copium_stdlib.epoch when computed */
+    uint64_t epoch;       /* P->stdlib.epoch when computed */
     unsigned char deep_ok, copy_ok, has_dict;
     /* Deep copy of an instance reaches getattr(x, "__reduce_ex__") with nothing before it to
      * look at: no entry in the tables, not a class, no __deepcopy__ on the type and no
@@ -71,8 +71,11 @@ typedef struct {
     Py_ssize_t split_sizeof;
 } type_info;
 
+/* Per interpreter (the protocol state's object_cache): types and their facts are. */
 #define TYPE_CACHE_SIZE 128
-static type_info type_cache[TYPE_CACHE_SIZE];
+struct copium_object_cache {
+    type_info entries[TYPE_CACHE_SIZE];
+};
 
 /* Release what info owns (it may be a cache entry: leave it consistent first). */
 static void info_release(type_info *info)
@@ -88,10 +91,29 @@ static void info_release(type_info *info)
     Py_XDECREF(names);
 }
 
-void copium_object_clear_cache(void)
+void copium_object_clear_cache(copium_protocol *P)
 {
+    if (P->object_cache == NULL)
+        return;
     for (size_t i = 0; i < TYPE_CACHE_SIZE; i++)
-        info_release(&type_cache[i]);
+        info_release(&P->object_cache->entries[i]);
+}
+
+int copium_object_cache_init(copium_protocol *P)
+{
+    P->object_cache = PyMem_Calloc(1, sizeof(*P->object_cache));
+    if (P->object_cache == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+void copium_object_cache_fini(copium_protocol *P)
+{
+    copium_object_clear_cache(P);
+    PyMem_Free(P->object_cache);
+    P->object_cache = NULL;
 }
 
 /* Resolve each slot name to its __slots__ member field, as generic getattr would find it. */
@@ -132,7 +154,7 @@ static void resolve_slots(PyTypeObject *tp, type_info *info)
 /* _PyType_GetSlotNames: cls.__dict__["__slotnames__"], else copyreg._slotnames(cls) (which
  * caches its answer there; *called is then set). New reference to a list or None; NULL with an
  * error, or NULL without one for a value stdlib would reject (the reduce path then raises). */
-static PyObject *slot_names(PyTypeObject *tp, int *called)
+static PyObject *slot_names(copium_protocol *P, PyTypeObject *tp, int *called)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     PyObject *dict = PyType_GetDict(tp);
@@ -142,15 +164,15 @@ static PyObject *slot_names(PyTypeObject *tp, int *called)
     if (dict == NULL)
         return NULL;
     PyObject *names;
-    int rc = copium_dict_get_ref(dict, copium_names.slotnames, &names);
+    int rc = copium_dict_get_ref(dict, P->names.slotnames, &names);
     Py_DECREF(dict);
     if (rc < 0)
         return NULL;
     if (rc == 0) {
-        if (copium_stdlib.slotnames_func == NULL)
+        if (P->stdlib.slotnames_func == NULL)
             return NULL;
         *called = 1;
-        names = PyObject_CallOneArg(copium_stdlib.slotnames_func, (PyObject *)tp);
+        names = PyObject_CallOneArg(P->stdlib.slotnames_func, (PyObject *)tp);
         if (names == NULL)
             return NULL;
     }
@@ -172,30 +194,30 @@ static int meta_data_descriptor(PyTypeObject *tp, PyObject *name)
 /* The facts for tp; slot names only when the `deep` (or shallow) path qualifies: fetching them
  * may call copyreg._slotnames, which stores cls.__slotnames__, and stdlib does that only when
  * it reaches object.__reduce_ex__. */
-static void compute(PyTypeObject *tp, int deep, type_info *info)
+static void compute(copium_protocol *P, PyTypeObject *tp, int deep, type_info *info)
 {
     memset(info, 0, sizeof(*info));
     info->type = tp;
-    info->epoch = copium_stdlib.epoch;
+    info->epoch = P->stdlib.epoch;
     /* The version the facts below are computed under: they are cached only if it still holds
      * at the end (code run meanwhile, a finaliser say, may have changed the type). */
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_Type_AssignVersionTag(tp);
 #else
-    (void)copium_type_lookup(tp, copium_names.reduce_ex); /* assigns a tag */
+    (void)copium_type_lookup(tp, P->names.reduce_ex); /* assigns a tag */
 #endif
     unsigned int version = copium_type_version(tp);
     int called = 0;
-    PyObject *ddisp = copium_stdlib.deepcopy_dispatch;
-    PyObject *table = copium_stdlib.dispatch_table;
+    PyObject *ddisp = P->stdlib.deepcopy_dispatch;
+    PyObject *table = P->stdlib.dispatch_table;
 #if PY_VERSION_HEX >= 0x030E0000
     /* 3.14 has no copy._copy_dispatch: its sets of types decide first instead. */
-    PyObject *deep_set = copium_stdlib.atomic_types, *copy_set = copium_stdlib.copy_atomic_types,
-             *containers = copium_stdlib.copy_builtin_containers;
+    PyObject *deep_set = P->stdlib.atomic_types, *copy_set = P->stdlib.copy_atomic_types,
+             *containers = P->stdlib.copy_builtin_containers;
     if (deep_set == NULL || copy_set == NULL || containers == NULL)
         goto done;
 #else
-    PyObject *cdisp = copium_stdlib.copy_dispatch;
+    PyObject *cdisp = P->stdlib.copy_dispatch;
     if (cdisp == NULL || !PyDict_CheckExact(cdisp))
         goto done;
 #endif
@@ -223,7 +245,7 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
         PyErr_Clear();
         goto done;
     }
-    int no_deepcopy = copium_type_lookup(tp, copium_names.deepcopy) == NULL;
+    int no_deepcopy = copium_type_lookup(tp, P->names.deepcopy) == NULL;
     /* Skipping the table lookups per object is exact only when they run no code: under a
      * metaclass that is exactly type (its hash and equality are type's own). */
     info->deep_reduce = Py_TYPE(tp) == &PyType_Type && !in_deep && !in_table && no_deepcopy &&
@@ -233,8 +255,8 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     if (info->deep_reduce) {
         /* object.__reduce_ex__: `getattr(type(self), '__reduce__') is not object.__reduce__`
          * (under metaclass type a function is itself there), then `self.__reduce__()`. */
-        PyObject *reduce = copium_type_lookup(tp, copium_names.reduce);
-        if (copium_type_lookup(tp, copium_names.reduce_ex) == copium_stdlib.object_reduce_ex &&
+        PyObject *reduce = copium_type_lookup(tp, P->names.reduce);
+        if (copium_type_lookup(tp, P->names.reduce_ex) == P->stdlib.object_reduce_ex &&
             reduce != NULL && PyFunction_Check(reduce))
             info->reduce_func = reduce;
     }
@@ -245,21 +267,20 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     if (PyType_IsSubtype(tp, &PyList_Type) || PyType_IsSubtype(tp, &PyDict_Type) ||
         PyType_IsSubtype(tp, &PyType_Type))
         goto done;
-    if (copium_stdlib.newobj == NULL || copium_stdlib.newobj != copium_stdlib.orig_newobj)
+    if (P->stdlib.newobj == NULL || P->stdlib.newobj != P->stdlib.orig_newobj)
         goto done;
-    if (copium_type_lookup(tp, copium_names.reduce_ex) != copium_stdlib.object_reduce_ex ||
-        copium_type_lookup(tp, copium_names.reduce) != copium_stdlib.object_reduce ||
-        copium_type_lookup(tp, copium_names.getstate) != copium_stdlib.object_getstate ||
-        copium_type_lookup(tp, copium_names.setstate) != NULL ||
-        copium_type_lookup(tp, copium_names.getnewargs_ex) != NULL ||
-        copium_type_lookup(tp, copium_names.getnewargs) != NULL ||
-        copium_type_lookup(tp, copium_names.new_) != copium_stdlib.object_new ||
-        meta_data_descriptor(tp, copium_names.reduce) ||
-        meta_data_descriptor(tp, copium_names.new_))
+    if (copium_type_lookup(tp, P->names.reduce_ex) != P->stdlib.object_reduce_ex ||
+        copium_type_lookup(tp, P->names.reduce) != P->stdlib.object_reduce ||
+        copium_type_lookup(tp, P->names.getstate) != P->stdlib.object_getstate ||
+        copium_type_lookup(tp, P->names.setstate) != NULL ||
+        copium_type_lookup(tp, P->names.getnewargs_ex) != NULL ||
+        copium_type_lookup(tp, P->names.getnewargs) != NULL ||
+        copium_type_lookup(tp, P->names.new_) != P->stdlib.object_new ||
+        meta_data_descriptor(tp, P->names.reduce) || meta_data_descriptor(tp, P->names.new_))
         goto done;
     if (tp->tp_dictoffset != 0) {
         /* y.__dict__ in _reconstruct must be the instance dict itself. */
-        PyObject *descr = copium_type_lookup(tp, copium_names.dict);
+        PyObject *descr = copium_type_lookup(tp, P->names.dict);
         if (descr == NULL || !Py_IS_TYPE(descr, &PyGetSetDescr_Type))
             goto done;
         info->has_dict = 1;
@@ -273,11 +294,11 @@ static void compute(PyTypeObject *tp, int deep, type_info *info)
     if (tp->tp_weaklistoffset > 0)
         info->allowance += sizeof(PyObject *);
     info->deep_ok = !in_deep && !in_table && no_deepcopy;
-    info->copy_ok = !in_copy && !in_table && copium_type_lookup(tp, copium_names.copy) == NULL &&
-                    copium_type_lookup(Py_TYPE(tp), copium_names.copy) == NULL;
+    info->copy_ok = !in_copy && !in_table && copium_type_lookup(tp, P->names.copy) == NULL &&
+                    copium_type_lookup(Py_TYPE(tp), P->names.copy) == NULL;
     if (deep ? info->deep_ok : info->copy_ok) {
         /* Last: storing cls.__slotnames__ is a change to the type (a new version tag). */
-        PyObject *names = slot_names(tp, &called);
+        PyObject *names = slot_names(P, tp, &called);
         if (names == NULL) {
             PyErr_Clear(); /* the reduce path raises it again */
             info->deep_ok = info->copy_ok = 0;
@@ -302,22 +323,22 @@ done:
         info->version = version;
 }
 
-static type_info *cache_entry(PyTypeObject *tp)
+static type_info *cache_entry(copium_protocol *P, PyTypeObject *tp)
 {
     uintptr_t p = (uintptr_t)tp;
-    return &type_cache[((p >> 4) ^ (p >> 12)) & (TYPE_CACHE_SIZE - 1)];
+    return &P->object_cache->entries[((p >> 4) ^ (p >> 12)) & (TYPE_CACHE_SIZE - 1)];
 }
 
 /* The facts for tp: from the cache, or computed into *tmp (then cached when the type has a
  * version tag). The caller releases tmp->slotnames. */
-static const type_info *get_info(PyTypeObject *tp, int deep, type_info *tmp)
+static const type_info *get_info(copium_protocol *P, PyTypeObject *tp, int deep, type_info *tmp)
 {
-    type_info *e = cache_entry(tp);
+    type_info *e = cache_entry(P, tp);
     if (e->type == tp && e->version != 0 && e->version == copium_type_version(tp) &&
-        e->epoch == copium_stdlib.epoch && (e->names_known || !(deep ? e->deep_ok : e->copy_ok)))
+        e->epoch == P->stdlib.epoch && (e->names_known || !(deep ? e->deep_ok : e->copy_ok)))
         return e;
-    compute(tp, deep, tmp);
-    if (tmp->version == 0 || !copium_stdlib_fresh())
+    compute(P, tp, deep, tmp);
+    if (tmp->version == 0 || !copium_stdlib_fresh(P))
         return tmp;
     type_info old = *e;
     *e = *tmp;
@@ -450,14 +471,15 @@ typedef struct {
  * xdict does, is no larger (by sys.getsizeof, which reports the shared table's capacity) than
  * the dict stdlib's update gives y: a combined table of n keys. The split size is measured
  * once per cached type. */
-static int values_no_larger(PyTypeObject *tp, unsigned int version, PyObject *xdict)
+static int values_no_larger(copium_protocol *P, PyTypeObject *tp, unsigned int version,
+                            PyObject *xdict)
 {
     if (!PyDict_CheckExact(xdict) || ((PyDictObject *)xdict)->ma_values == NULL)
         return 0;
     Py_ssize_t combined = copium_dict_inserted_sizeof(PyDict_GET_SIZE(xdict), 1);
     if (combined < 0)
         return 0;
-    type_info *e = cache_entry(tp);
+    type_info *e = cache_entry(P, tp);
     int cached = version != 0 && e->type == tp && e->version == version;
     Py_ssize_t split = cached ? e->split_sizeof : 0;
     if (split == 0) {
@@ -473,7 +495,7 @@ static int values_no_larger(PyTypeObject *tp, unsigned int version, PyObject *xd
     return split <= combined;
 }
 
-static int gather(PyObject *x, int deep, object_state *st)
+static int gather(copium_protocol *P, PyObject *x, int deep, object_state *st)
 {
     PyTypeObject *tp = Py_TYPE(x);
     type_info tmp = {0};
@@ -484,7 +506,7 @@ static int gather(PyObject *x, int deep, object_state *st)
     st->into_values = 0;
     st->slots.items = st->slots.stack;
     st->slots.count = 0;
-    const type_info *info = get_info(tp, deep, &tmp);
+    const type_info *info = get_info(P, tp, deep, &tmp);
     st->version = info->version;
     st->deep_reduce = info->deep_reduce;
     st->dict_checks = info->dict_checks;
@@ -519,8 +541,7 @@ static int gather(PyObject *x, int deep, object_state *st)
         if (PyDict_GET_SIZE(dict) == 0) {
             Py_DECREF(dict);
         } else {
-            PyObject *const checks[] = {copium_names.reduce_ex, copium_names.getstate,
-                                        copium_names.deepcopy};
+            PyObject *const checks[] = {P->names.reduce_ex, P->names.getstate, P->names.deepcopy};
             rc = instance_overrides(dict, checks, deep ? 3 : 2);
             if (rc != 0) {
                 Py_DECREF(dict);
@@ -528,7 +549,7 @@ static int gather(PyObject *x, int deep, object_state *st)
                 goto done;
             }
             st->dict = dict;
-            st->into_values = deep && values_no_larger(tp, st->version, dict);
+            st->into_values = deep && values_no_larger(P, tp, st->version, dict);
         }
     }
     rc = 1;
@@ -557,9 +578,9 @@ static void state_clear(object_state *st)
 }
 
 /* object.__new__(cls) as copyreg.__newobj__ calls it (tp_new is object's own: checked). */
-static PyObject *new_instance(PyTypeObject *tp)
+static PyObject *new_instance(copium_protocol *P, PyTypeObject *tp)
 {
-    return PyBaseObject_Type.tp_new(tp, copium_stdlib.empty_tuple, NULL);
+    return PyBaseObject_Type.tp_new(tp, P->stdlib.empty_tuple, NULL);
 }
 
 /* x only names the culprit of a failure. */
@@ -636,11 +657,12 @@ static int store_attr(PyObject *y, PyObject **ydict, PyObject *key, PyObject *va
  * D' is built and merged as stdlib does, so that y's dict has stdlib's exact size. */
 static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int into_values)
 {
+    copium_protocol *P = copium_proto(ctx);
     PyObject *ydict = NULL, *state = NULL, *found, *key, *value;
     int rc = copium_memo_find(ctx, xdict, copium_hash_ptr(xdict), &found);
     if (rc != 0) {
         if (rc > 0) {
-            rc = copium_update_dict(y, found); /* y.__dict__.update(D') */
+            rc = copium_update_dict(P, y, found); /* y.__dict__.update(D') */
             Py_DECREF(found);
         }
         return rc;
@@ -671,7 +693,7 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
             break;
     }
     if (rc == 0 && state != NULL)
-        rc = copium_update_dict(y, state);
+        rc = copium_update_dict(P, y, state);
     Py_XDECREF(state);
     Py_XDECREF(ydict);
     return rc;
@@ -681,7 +703,8 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
  * first: a __deepcopy__ there ends deep_reduce, a __reduce_ex__ or __reduce__ the direct call.
  * (The dict is made if the instance keeps its attributes without one, as the object path
  * does.) */
-static void reduce_route(PyObject *x, const object_state *st, copium_reduce_route *route)
+static void reduce_route(copium_protocol *P, PyObject *x, const object_state *st,
+                         copium_reduce_route *route)
 {
     route->deep_reduce = st->deep_reduce;
     route->reduce_func = NULL;
@@ -695,9 +718,9 @@ static void reduce_route(PyObject *x, const object_state *st, copium_reduce_rout
             route->deep_reduce = 0; /* the lookup order finds the error again */
             return;
         }
-        int rc = PyDict_GET_SIZE(dict) == 0 ? 0 : PyDict_Contains(dict, copium_names.deepcopy);
+        int rc = PyDict_GET_SIZE(dict) == 0 ? 0 : PyDict_Contains(dict, P->names.deepcopy);
         if (rc == 0 && reduce_func != NULL && PyDict_GET_SIZE(dict) != 0) {
-            PyObject *const names[] = {copium_names.reduce_ex, copium_names.reduce};
+            PyObject *const names[] = {P->names.reduce_ex, P->names.reduce};
             int over = instance_overrides(dict, names, 2);
             if (over != 0)
                 reduce_func = NULL;
@@ -717,14 +740,15 @@ static void reduce_route(PyObject *x, const object_state *st, copium_reduce_rout
 int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject **result,
                            copium_reduce_route *route)
 {
+    copium_protocol *P = copium_proto(ctx);
     object_state st;
-    int rc = gather(x, 1, &st);
+    int rc = gather(P, x, 1, &st);
     if (rc <= 0) {
         *result = NULL;
         route->deep_reduce = 0;
         route->reduce_func = NULL;
         if (rc == 0)
-            reduce_route(x, &st, route);
+            reduce_route(P, x, &st, route);
         return rc < 0; /* an error is handled (NULL result), a refusal is not */
     }
     route->deep_reduce = 0;
@@ -738,14 +762,13 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
             goto error;
         args = PyTuple_Pack(1, (PyObject *)tp);
         if (args != NULL)
-            y = copium_reconstruct_parts(ctx, x, hash, copium_stdlib.newobj, args, state, NULL,
-                                         NULL);
+            y = copium_reconstruct_parts(ctx, x, hash, P->stdlib.newobj, args, state, NULL, NULL);
         Py_DECREF(state);
         Py_XDECREF(args);
         if (y == NULL || copium_memo_store(ctx, x, hash, y) < 0)
             goto error;
     } else {
-        y = new_instance(tp);
+        y = new_instance(P, tp);
         if (y == NULL || copium_memo_remember(ctx, x, hash, y) < 0)
             goto error;
         if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values) < 0)
@@ -765,14 +788,14 @@ error:
     return 1;
 }
 
-int copium_object_copy(PyObject *x, PyObject **result)
+int copium_object_copy(copium_protocol *P, PyObject *x, PyObject **result)
 {
     object_state st;
-    int rc = gather(x, 0, &st);
+    int rc = gather(P, x, 0, &st);
     *result = NULL;
     if (rc <= 0)
         return rc < 0;
-    PyObject *y = new_instance(Py_TYPE(x));
+    PyObject *y = new_instance(P, Py_TYPE(x));
     if (y == NULL)
         goto error;
     if (st.dict != NULL) {
@@ -798,11 +821,11 @@ error:
 
 /* ---- for the plan (batch/plan.c) --------------------------------------------------------- */
 
-int copium_object_layout_of(PyObject *x, copium_object_layout *layout)
+int copium_object_layout_of(copium_protocol *P, PyObject *x, copium_object_layout *layout)
 {
     object_state st;
     memset(layout, 0, sizeof(*layout));
-    int rc = gather(x, 1, &st);
+    int rc = gather(P, x, 1, &st);
     if (rc <= 0)
         return rc;
     if (st.slots.count > 0) {

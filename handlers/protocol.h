@@ -21,97 +21,23 @@
 #include "../core/context.h"
 #include "../core/engine.h"
 #include "handlers.h"
+#include "protocol_state.h"
 
 /* ---- stdlib.c ---------------------------------------------------------------------------- */
 
-/* Interned attribute names, created once. */
-typedef struct {
-    PyObject *deepcopy;      /* "__deepcopy__" */
-    PyObject *copy;          /* "__copy__" */
-    PyObject *reduce_ex;     /* "__reduce_ex__" */
-    PyObject *reduce;        /* "__reduce__" */
-    PyObject *setstate;      /* "__setstate__" */
-    PyObject *getstate;      /* "__getstate__" */
-    PyObject *dict;          /* "__dict__" */
-    PyObject *new_;          /* "__new__" */
-    PyObject *getnewargs;    /* "__getnewargs__" */
-    PyObject *getnewargs_ex; /* "__getnewargs_ex__" */
-    PyObject *slotnames;     /* "__slotnames__" */
-    PyObject *qualname;      /* "__qualname__" */
-    PyObject *module;        /* "__module__" */
-    PyObject *builtins;      /* "builtins" */
-    PyObject *append;        /* "append" */
-    PyObject *update;        /* "update" */
-    PyObject *items;         /* "items" */
-    PyObject *get;           /* "get" */
-    PyObject *copy_method;   /* "copy" (list.copy and friends in copy._copy_dispatch) */
-    /* pydantic.c: the names pydantic's BaseModel.__deepcopy__ / __copy__ read. */
-    PyObject *pydantic_extra;      /* "__pydantic_extra__" */
-    PyObject *pydantic_fields_set; /* "__pydantic_fields_set__" */
-    PyObject *pydantic_private;    /* "__pydantic_private__" */
-    PyObject *deepcopy_func;       /* "deepcopy" (a module global) */
-    PyObject *object_setattr;      /* "_object_setattr" */
-    PyObject *pydantic_undefined;  /* "PydanticUndefined" */
-    PyObject *version;             /* "VERSION" */
-    PyObject *root;                /* "root" */
-    PyObject *getattribute;        /* "__getattribute__" */
-    PyObject *setattr;             /* "__setattr__" */
-    /* pydantic.c: the modules and classes a type is checked against (interned: the check
-     * allocates nothing). */
-    PyObject *pydantic_main;       /* "pydantic.main" */
-    PyObject *pydantic_root_model; /* "pydantic.root_model" */
-    PyObject *pydantic_version;    /* "pydantic.version" */
-    PyObject *base_model;          /* "BaseModel" */
-    PyObject *root_model;          /* "RootModel" */
-} copium_names_t;
-
-/* What stdlib's copy functions see, as bound right now (strong references, refreshed by
- * copium_handlers_sync when the program rebinds or changes them). */
-typedef struct {
-    PyObject *copy_module, *copyreg_module;
-    PyObject *copy_dict, *copyreg_dict; /* the modules' __dict__ */
-    PyObject *error;                    /* copy.Error */
-    PyObject *deepcopy_dispatch;        /* copy._deepcopy_dispatch */
-    PyObject *copy_dispatch;            /* copy._copy_dispatch (gone in 3.14) */
-    /* 3.14+: the sets copy()/deepcopy() test first (NULL before 3.14). */
-    PyObject *atomic_types;            /* copy._atomic_types */
-    PyObject *copy_atomic_types;       /* copy._copy_atomic_types */
-    PyObject *copy_builtin_containers; /* copy._copy_builtin_containers */
-    PyObject *dispatch_table;          /* copy.dispatch_table: copyreg.dispatch_table */
-    PyObject *newobj;                  /* copyreg.__newobj__ */
-    PyObject *newobj_ex;               /* copyreg.__newobj_ex__ */
-    PyObject *slotnames_func;          /* copyreg._slotnames */
-    /* Fixed at install: the functions whose behaviour copium reproduces natively when it
-     * meets them (compared by identity, never called through these references). */
-    PyObject *orig_newobj;          /* copyreg.__newobj__ */
-    PyObject *orig_deepcopy_atomic; /* copy._deepcopy_atomic */
-    PyObject *orig_error;           /* copy.Error (copium.Error): the class of culprit.c's causes */
-    /* object's own protocol entries (from object's type dict). */
-    PyObject *object_reduce_ex, *object_reduce, *object_getstate /* NULL before 3.11 */;
-    PyObject *object_new; /* object.__new__ */
-    PyObject *empty_tuple;
-    PyObject *protocol4; /* the int 4 stdlib passes to __reduce_ex__ */
-    /* Bumped whenever a watched table or module binding changed: per-type facts computed from
-     * the tables (object.c's cache) are valid only for the epoch they were computed in. */
-    uint64_t epoch;
-} copium_stdlib_t;
-
-extern copium_names_t copium_names;
-extern copium_stdlib_t copium_stdlib;
-
-int copium_stdlib_init(void);
-void copium_stdlib_fini(void);
+int copium_stdlib_init(copium_protocol *P);
+void copium_stdlib_fini(copium_protocol *P);
 
 /* 1 when the program changed stdlib's route for exactly type t since copium was imported (an
  * entry in copy._deepcopy_dispatch, copy._copy_dispatch or copyreg.dispatch_table added,
  * replaced or removed where stdlib would consult it, or a table replaced by a non-dict), so
  * that a builtin handler must not serve t. Never raises. */
-int copium_stdlib_is_overridden(PyTypeObject *t);
+int copium_stdlib_is_overridden(copium_protocol *P, PyTypeObject *t);
 #define copium_stdlib_overridden copium_stdlib_is_overridden
 
 /* table.get(key) as stdlib calls it: 1 and a new reference, 0 when absent or None (a None
  * value is what .get returns for a missing key too), -1 on error. */
-int copium_table_get(PyObject *table, PyObject *key, PyObject **value);
+int copium_table_get(copium_protocol *P, PyObject *table, PyObject *key, PyObject **value);
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
@@ -209,7 +135,7 @@ void copium_generator_stop(void);
 
 /* `y.__dict__.update(state)`, the state step of _reconstruct for an object without
  * __setstate__ (also the object path's, which copies the state into y in the same way). */
-int copium_update_dict(PyObject *y, PyObject *state);
+int copium_update_dict(copium_protocol *P, PyObject *y, PyObject *state);
 
 /* ---- dict.c ------------------------------------------------------------------------------ */
 
@@ -239,10 +165,10 @@ typedef struct {
  * itself. */
 int copium_object_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, PyObject **result,
                            copium_reduce_route *route);
-int copium_object_copy(PyObject *obj, PyObject **result);
+int copium_object_copy(copium_protocol *P, PyObject *obj, PyObject **result);
 
 /* Forget the per-type facts (at finalisation). */
-void copium_object_clear_cache(void);
+void copium_object_clear_cache(copium_protocol *P);
 
 /* For the plan (batch/plan.c): what the native path copies of x. */
 typedef struct {
@@ -260,7 +186,7 @@ typedef struct {
 
 /* 1 with *layout filled when a deep copy of x takes the native path (nothing done then that
  * stdlib would not do), 0 when x takes stdlib's lookup order, -1 with an exception. */
-int copium_object_layout_of(PyObject *x, copium_object_layout *layout);
+int copium_object_layout_of(copium_protocol *P, PyObject *x, copium_object_layout *layout);
 void copium_object_layout_clear(copium_object_layout *layout);
 
 #endif

@@ -25,7 +25,7 @@ static PyObject *pycallable_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash
     return copy;
 }
 
-int copium_register_callable(PyTypeObject *type, PyObject *fn)
+int copium_register_callable(copium_protocol *P, PyTypeObject *type, PyObject *fn)
 {
     if (!PyCallable_Check(fn)) {
         PyErr_Format(PyExc_TypeError, "copium: a handler must be callable, not %.200s",
@@ -54,7 +54,7 @@ int copium_register_callable(PyTypeObject *type, PyObject *fn)
         .deepcopy = pycallable_deepcopy,
         .data = fn,
     };
-    int rc = copium_registry_register_owned(type, &handler, owner);
+    int rc = copium_registry_register_owned(&P->core->registry, type, &handler, owner);
     Py_DECREF(owner);
     return rc;
 }

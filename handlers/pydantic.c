@@ -69,21 +69,24 @@ typedef struct {
 } model_facts;
 
 #define FACTS_CACHE_SIZE 64
-static model_facts facts_cache[FACTS_CACHE_SIZE];
+/* Per interpreter (the protocol state's pydantic_cache). */
+struct copium_pydantic_cache {
+    model_facts entries[FACTS_CACHE_SIZE];
+};
 
-static model_facts *facts_entry(PyTypeObject *tp)
+static model_facts *facts_entry(copium_protocol *P, PyTypeObject *tp)
 {
     uintptr_t p = (uintptr_t)tp;
-    return &facts_cache[((p >> 4) ^ (p >> 10)) & (FACTS_CACHE_SIZE - 1)];
+    return &P->pydantic_cache->entries[((p >> 4) ^ (p >> 10)) & (FACTS_CACHE_SIZE - 1)];
 }
 
 /* tp's version tag, assigned if it had none (0 when none can be). */
-static unsigned int assigned_version(PyTypeObject *tp)
+static unsigned int assigned_version(copium_protocol *P, PyTypeObject *tp)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_Type_AssignVersionTag(tp);
 #else
-    (void)copium_type_lookup(tp, copium_names.deepcopy); /* assigns a tag */
+    (void)copium_type_lookup(tp, P->names.deepcopy); /* assigns a tag */
 #endif
     return copium_type_version(tp);
 }
@@ -115,9 +118,9 @@ static PyObject *module_dict(PyObject *name)
 }
 
 /* The entry of VERSIONS pydantic.version.VERSION names, or NULL. */
-static const known_version *pydantic_version(void)
+static const known_version *pydantic_version(copium_protocol *P)
 {
-    PyObject *v = peek(module_dict(copium_names.pydantic_version), copium_names.version);
+    PyObject *v = peek(module_dict(P->names.pydantic_version), P->names.version);
     if (v == NULL || !PyUnicode_Check(v))
         return NULL;
     for (size_t i = 0; i < sizeof(VERSIONS) / sizeof(VERSIONS[0]); i++) {
@@ -168,37 +171,37 @@ static PyTypeObject *mro_class(PyTypeObject *tp, PyObject *mdict, PyObject *name
 }
 
 /* Fill f for tp (as it is now). f->kind stays KIND_NONE when tp is no pydantic model. */
-static void compute(PyTypeObject *tp, model_facts *f)
+static void compute(copium_protocol *P, PyTypeObject *tp, model_facts *f)
 {
     memset(f, 0, sizeof(*f));
     f->type = tp;
-    f->epoch = copium_stdlib.epoch;
-    unsigned int version = assigned_version(tp);
-    PyObject *main_dict = module_dict(copium_names.pydantic_main);
-    PyTypeObject *base = mro_class(tp, main_dict, copium_names.base_model);
+    f->epoch = P->stdlib.epoch;
+    unsigned int version = assigned_version(P, tp);
+    PyObject *main_dict = module_dict(P->names.pydantic_main);
+    PyTypeObject *base = mro_class(tp, main_dict, P->names.base_model);
     /* A program that put the class in copy's or copyreg's tables gets stdlib's lookup order. */
     const known_version *known =
-        base && !copium_stdlib_is_overridden(tp) ? pydantic_version() : NULL;
+        base && !copium_stdlib_is_overridden(P, tp) ? pydantic_version(P) : NULL;
     if (known == NULL)
         goto done;
-    PyObject *root_dict = module_dict(copium_names.pydantic_root_model);
-    PyTypeObject *root = mro_class(tp, root_dict, copium_names.root_model);
+    PyObject *root_dict = module_dict(P->names.pydantic_root_model);
+    PyTypeObject *root = mro_class(tp, root_dict, P->names.root_model);
     PyTypeObject *owner = root ? root : base;
     PyObject *owner_dict = owner->tp_dict, *base_dict = base->tp_dict; /* heap types */
     f->kind = root ? KIND_ROOT : KIND_MODEL;
     f->method_globals = root ? root_dict : main_dict;
     f->memo_first = known->memo_first;
     f->root_copy = known->root_copy;
-    f->deepcopy_func = peek(copium_stdlib.copy_dict, copium_names.deepcopy_func);
-    f->copy_func = peek(copium_stdlib.copy_dict, copium_names.copy_method);
-    f->extra_offset = own_slot(tp, base_dict, copium_names.pydantic_extra);
-    f->fields_set_offset = own_slot(tp, base_dict, copium_names.pydantic_fields_set);
-    f->private_offset = own_slot(tp, base_dict, copium_names.pydantic_private);
-    f->object_setattr = copium_type_lookup(&PyBaseObject_Type, copium_names.setattr);
+    f->deepcopy_func = peek(P->stdlib.copy_dict, P->names.deepcopy_func);
+    f->copy_func = peek(P->stdlib.copy_dict, P->names.copy_method);
+    f->extra_offset = own_slot(tp, base_dict, P->names.pydantic_extra);
+    f->fields_set_offset = own_slot(tp, base_dict, P->names.pydantic_fields_set);
+    f->private_offset = own_slot(tp, base_dict, P->names.pydantic_private);
+    f->object_setattr = copium_type_lookup(&PyBaseObject_Type, P->names.setattr);
     PyTypeObject *meta = Py_TYPE(tp);
-    PyObject *type_getattribute = copium_type_lookup(&PyType_Type, copium_names.getattribute);
-    PyObject *dict_descr = peek(base_dict, copium_names.dict);
-    PyObject *meta_new = copium_type_lookup(meta, copium_names.new_);
+    PyObject *type_getattribute = copium_type_lookup(&PyType_Type, P->names.getattribute);
+    PyObject *dict_descr = peek(base_dict, P->names.dict);
+    PyObject *meta_new = copium_type_lookup(meta, P->names.new_);
     /* What every step of the methods relies on: `cls.__new__(cls)` is object.__new__ (the
      * metaclass neither intercepts the lookup nor holds a data descriptor `__new__`),
      * `self.__dict__` and the slots are BaseModel's descriptors reached by object's
@@ -208,38 +211,38 @@ static void compute(PyTypeObject *tp, model_facts *f)
                  f->copy_func != NULL && f->fields_set_offset > 0 &&
                  (root || (f->extra_offset > 0 && f->private_offset > 0)) &&
                  tp->tp_new == PyBaseObject_Type.tp_new &&
-                 copium_type_lookup(tp, copium_names.new_) == copium_stdlib.object_new &&
+                 copium_type_lookup(tp, P->names.new_) == P->stdlib.object_new &&
                  (meta_new == NULL || Py_TYPE(meta_new)->tp_descr_set == NULL) &&
                  type_getattribute != NULL &&
-                 copium_type_lookup(meta, copium_names.getattribute) == type_getattribute &&
-                 copium_type_lookup(tp, copium_names.getattribute) ==
-                     copium_type_lookup(&PyBaseObject_Type, copium_names.getattribute) &&
+                 copium_type_lookup(meta, P->names.getattribute) == type_getattribute &&
+                 copium_type_lookup(tp, P->names.getattribute) ==
+                     copium_type_lookup(&PyBaseObject_Type, P->names.getattribute) &&
                  dict_descr != NULL && Py_IS_TYPE(dict_descr, &PyGetSetDescr_Type) &&
-                 copium_type_lookup(tp, copium_names.dict) == dict_descr;
+                 copium_type_lookup(tp, P->names.dict) == dict_descr;
     if (!common)
         goto done;
 #if PY_VERSION_HEX >= 0x030E0000
     /* 3.14: `cls in _atomic_types` comes before the dispatch tables (which the resolver and
      * the epoch already cover). */
-    if (copium_stdlib.atomic_types == NULL ||
-        PySequence_Contains(copium_stdlib.atomic_types, (PyObject *)tp) != 0 ||
-        copium_stdlib.copy_atomic_types == NULL ||
-        PySequence_Contains(copium_stdlib.copy_atomic_types, (PyObject *)tp) != 0 ||
-        copium_stdlib.copy_builtin_containers == NULL ||
-        PySequence_Contains(copium_stdlib.copy_builtin_containers, (PyObject *)tp) != 0) {
+    if (P->stdlib.atomic_types == NULL ||
+        PySequence_Contains(P->stdlib.atomic_types, (PyObject *)tp) != 0 ||
+        P->stdlib.copy_atomic_types == NULL ||
+        PySequence_Contains(P->stdlib.copy_atomic_types, (PyObject *)tp) != 0 ||
+        P->stdlib.copy_builtin_containers == NULL ||
+        PySequence_Contains(P->stdlib.copy_builtin_containers, (PyObject *)tp) != 0) {
         PyErr_Clear();
         goto done;
     }
 #endif
     const char *deep_name = root ? "RootModel.__deepcopy__" : "BaseModel.__deepcopy__";
     const char *copy_name = root ? "RootModel.__copy__" : "BaseModel.__copy__";
-    PyObject *deep = peek(owner_dict, copium_names.deepcopy);
-    PyObject *shallow = peek(owner_dict, copium_names.copy);
-    f->deep_ok = copium_type_lookup(tp, copium_names.deepcopy) == deep &&
+    PyObject *deep = peek(owner_dict, P->names.deepcopy);
+    PyObject *shallow = peek(owner_dict, P->names.copy);
+    f->deep_ok = copium_type_lookup(tp, P->names.deepcopy) == deep &&
                  is_function(deep, f->method_globals, deep_name);
     /* copy() looks __copy__ up on the class, through the metaclass. */
-    f->copy_ok = copium_type_lookup(tp, copium_names.copy) == shallow &&
-                 copium_type_lookup(meta, copium_names.copy) == NULL &&
+    f->copy_ok = copium_type_lookup(tp, P->names.copy) == shallow &&
+                 copium_type_lookup(meta, P->names.copy) == NULL &&
                  is_function(shallow, f->method_globals, copy_name);
 done:
     /* Facts found under a tag that changed meanwhile are not trusted. */
@@ -248,15 +251,15 @@ done:
 
 /* The facts for tp, from the cache or computed now (NULL when tp cannot be cached: it is then
  * served by the default handler this time). */
-static const model_facts *get_facts(PyTypeObject *tp)
+static const model_facts *get_facts(copium_protocol *P, PyTypeObject *tp)
 {
-    model_facts *e = facts_entry(tp);
+    model_facts *e = facts_entry(P, tp);
     if (e->type == tp && e->version != 0 && e->version == copium_type_version(tp) &&
-        e->epoch == copium_stdlib.epoch)
+        e->epoch == P->stdlib.epoch)
         return e;
     model_facts tmp;
-    compute(tp, &tmp);
-    if (tmp.version == 0 || !copium_stdlib_fresh())
+    compute(P, tp, &tmp);
+    if (tmp.version == 0 || !copium_stdlib_fresh(P))
         return NULL;
     *e = tmp;
     return e;
@@ -264,13 +267,13 @@ static const model_facts *get_facts(PyTypeObject *tp)
 
 /* The objects the method reads from its module globals, when they are still what was checked:
  * 1 with *undefined borrowed (pydantic_core.PydanticUndefined), 0 otherwise. */
-static int globals_unchanged(const model_facts *f, PyObject **undefined)
+static int globals_unchanged(copium_protocol *P, const model_facts *f, PyObject **undefined)
 {
     PyObject *g = f->method_globals;
-    *undefined = peek(g, copium_names.pydantic_undefined);
-    return peek(g, copium_names.deepcopy_func) == f->deepcopy_func &&
-           peek(g, copium_names.copy_method) == f->copy_func &&
-           peek(g, copium_names.object_setattr) == f->object_setattr &&
+    *undefined = peek(g, P->names.pydantic_undefined);
+    return peek(g, P->names.deepcopy_func) == f->deepcopy_func &&
+           peek(g, P->names.copy_method) == f->copy_func &&
+           peek(g, P->names.object_setattr) == f->object_setattr &&
            (f->kind == KIND_ROOT || *undefined != NULL);
 }
 
@@ -285,10 +288,11 @@ typedef struct {
     PyObject *dict, *extra, *fields_set, *private_, *undefined;
 } model_state;
 
-static int read_state(PyObject *x, const model_facts *f, int deep, model_state *st)
+static int read_state(copium_protocol *P, PyObject *x, const model_facts *f, int deep,
+                      model_state *st)
 {
     st->dict = NULL;
-    if (!globals_unchanged(f, &st->undefined))
+    if (!globals_unchanged(P, f, &st->undefined))
         return 0;
     st->fields_set = slot(x, f->fields_set_offset);
     st->extra = st->private_ = NULL; /* RootModel's methods read neither */
@@ -317,7 +321,7 @@ static int read_state(PyObject *x, const model_facts *f, int deep, model_state *
         return -1;
     if (deep) {
         /* getattr(x, "__deepcopy__") would find one in the instance dict first. */
-        int rc = PyDict_Contains(dict, copium_names.deepcopy);
+        int rc = PyDict_Contains(dict, P->names.deepcopy);
         if (rc != 0) {
             Py_DECREF(dict);
             return rc < 0 ? -1 : 0;
@@ -359,7 +363,7 @@ static int set_attr(PyObject *m, PyObject *name, PyObject *value)
  * AttributeError("This object has no __dict__") (_PyObject_GetDictPtr); PyObject_GenericGetDict
  * makes the same dict and reports MemoryError, after which the setter allocates nothing. 3.10
  * has no inline values, and from 3.13 the setter replaces them without allocating. */
-static int set_dict(PyObject *m, PyObject *d)
+static int set_dict(copium_protocol *P, PyObject *m, PyObject *d)
 {
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
     if (d != NULL) {
@@ -371,30 +375,32 @@ static int set_dict(PyObject *m, PyObject *d)
         Py_DECREF(own);
     }
 #endif
-    return set_attr(m, copium_names.dict, d);
+    return set_attr(m, P->names.dict, d);
 }
 
 static PyObject *pydantic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
+    copium_protocol *P = copium_proto(ctx);
     (void)data;
     PyTypeObject *tp = Py_TYPE(x);
     /* A hook earlier in this call may have changed stdlib's tables. */
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(P) < 0)
         return NULL;
-    const model_facts *cached = get_facts(tp);
+    const model_facts *cached = get_facts(P, tp);
     if (cached == NULL || cached->kind == KIND_NONE) {
-        copium_registry_forget(tp); /* not a type of this handler (any more): ask again */
+        copium_registry_forget(&P->core->registry,
+                               tp); /* not a type of this handler (any more): ask again */
         return copium_deepcopy_default(ctx, x, hash);
     }
     /* The cache entry may be reused by code that the copies below run. */
     const model_facts facts = *cached, *f = &facts;
     model_state st;
-    int rc = f->deep_ok ? read_state(x, f, 1, &st) : 0;
+    int rc = f->deep_ok ? read_state(P, x, f, 1, &st) : 0;
     if (rc <= 0)
         return rc < 0 ? NULL : copium_deepcopy_default(ctx, x, hash);
     int memo_first = f->memo_first, model = f->kind == KIND_MODEL;
     /* `m = cls.__new__(cls)` */
-    PyObject *m = PyBaseObject_Type.tp_new(tp, copium_stdlib.empty_tuple, NULL);
+    PyObject *m = PyBaseObject_Type.tp_new(tp, P->stdlib.empty_tuple, NULL);
     if (m == NULL)
         goto error;
     /* Borrowed state stays alive: x holds it, and the copies below cannot change x's slots
@@ -402,27 +408,27 @@ static PyObject *pydantic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t h
     if (memo_first && copium_memo_remember(ctx, x, hash, m) < 0)
         goto error;
     /* `_object_setattr(m, '__dict__', deepcopy(self.__dict__, memo=memo))` */
-    if (set_dict(m, copium_deepcopy_child(ctx, st.dict)) < 0)
+    if (set_dict(P, m, copium_deepcopy_child(ctx, st.dict)) < 0)
         goto error;
     if (model) {
         /* `_object_setattr(m, '__pydantic_extra__', deepcopy(self.__pydantic_extra__, memo))` */
         PyObject *extra = slot(x, f->extra_offset);
         if (extra == NULL) { /* unset by Python code meanwhile */
             PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%U'", tp->tp_name,
-                         copium_names.pydantic_extra);
+                         P->names.pydantic_extra);
             goto error;
         }
-        if (set_attr(m, copium_names.pydantic_extra, copium_deepcopy_child(ctx, extra)) < 0)
+        if (set_attr(m, P->names.pydantic_extra, copium_deepcopy_child(ctx, extra)) < 0)
             goto error;
     }
     /* `_object_setattr(m, '__pydantic_fields_set__', copy(self.__pydantic_fields_set__))` */
     PyObject *fields_set = slot(x, f->fields_set_offset);
     if (fields_set == NULL) {
         PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%U'", tp->tp_name,
-                     copium_names.pydantic_fields_set);
+                     P->names.pydantic_fields_set);
         goto error;
     }
-    if (set_attr(m, copium_names.pydantic_fields_set, copium_copy(fields_set)) < 0)
+    if (set_attr(m, P->names.pydantic_fields_set, copium_copy(P->core, fields_set)) < 0)
         goto error;
     if (model) {
         PyObject *priv = slot(x, f->private_offset), *value;
@@ -442,7 +448,7 @@ static PyObject *pydantic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t h
             value = copium_deepcopy_child(ctx, tmp); /* memoized and kept alive, as stdlib */
             Py_DECREF(tmp);
         }
-        if (set_attr(m, copium_names.pydantic_private, value) < 0)
+        if (set_attr(m, P->names.pydantic_private, value) < 0)
             goto error;
     }
     /* stdlib's deepcopy after the method: `memo[d] = y; _keep_alive(x, memo)` */
@@ -459,67 +465,68 @@ error:
 
 static PyObject *pydantic_copy(PyObject *x, void *data)
 {
+    copium_protocol *P = copium_proto_current();
     (void)data;
     PyTypeObject *tp = Py_TYPE(x);
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(P) < 0)
         return NULL;
-    const model_facts *cached = get_facts(tp);
+    const model_facts *cached = get_facts(P, tp);
     if (cached == NULL || cached->kind == KIND_NONE || !cached->copy_ok) {
         if (cached == NULL || cached->kind == KIND_NONE)
-            copium_registry_forget(tp);
-        return copium_copy_default(x);
+            copium_registry_forget(&P->core->registry, tp);
+        return copium_copy_default(P->core, x);
     }
     const model_facts facts = *cached, *f = &facts;
     model_state st;
-    int rc = read_state(x, f, 0, &st);
+    int rc = read_state(P, x, f, 0, &st);
     if (rc <= 0)
-        return rc < 0 ? NULL : copium_copy_default(x);
+        return rc < 0 ? NULL : copium_copy_default(P->core, x);
     PyObject *m = NULL, *d = NULL;
     int model = f->kind == KIND_MODEL;
     if (!model && f->root_copy && !PyDict_CheckExact(st.dict))
         goto fallback; /* `new_dict['root'] = ...` on another mapping: the Python method */
-    m = PyBaseObject_Type.tp_new(tp, copium_stdlib.empty_tuple, NULL);
+    m = PyBaseObject_Type.tp_new(tp, P->stdlib.empty_tuple, NULL);
     if (m == NULL)
         goto error;
     /* `copy(self.__dict__)`; RootModel 2.13+: `new_dict['root'] = copy(self.__dict__['root'])` */
-    d = copium_copy(st.dict);
+    d = copium_copy(P->core, st.dict);
     if (d == NULL)
         goto error;
     if (!model && f->root_copy) {
-        PyObject *root = PyDict_GetItemWithError(st.dict, copium_names.root);
+        PyObject *root = PyDict_GetItemWithError(st.dict, P->names.root);
         if (root == NULL) {
             if (!PyErr_Occurred())
-                PyErr_SetObject(PyExc_KeyError, copium_names.root);
+                PyErr_SetObject(PyExc_KeyError, P->names.root);
             goto error;
         }
-        PyObject *root_copy = copium_copy(root);
+        PyObject *root_copy = copium_copy(P->core, root);
         if (root_copy == NULL)
             goto error;
-        rc = PyObject_SetItem(d, copium_names.root, root_copy);
+        rc = PyObject_SetItem(d, P->names.root, root_copy);
         Py_DECREF(root_copy);
         if (rc < 0)
             goto error;
     }
-    rc = set_dict(m, d);
+    rc = set_dict(P, m, d);
     d = NULL;
     if (rc < 0)
         goto error;
-    if (model && set_attr(m, copium_names.pydantic_extra, copium_copy(st.extra)) < 0)
+    if (model && set_attr(m, P->names.pydantic_extra, copium_copy(P->core, st.extra)) < 0)
         goto error;
-    if (set_attr(m, copium_names.pydantic_fields_set, copium_copy(st.fields_set)) < 0)
+    if (set_attr(m, P->names.pydantic_fields_set, copium_copy(P->core, st.fields_set)) < 0)
         goto error;
     if (model) {
         PyObject *value = st.private_ == Py_None
                               ? Py_NewRef(Py_None)
                               : private_without_undefined(st.private_, st.undefined);
-        if (set_attr(m, copium_names.pydantic_private, value) < 0)
+        if (set_attr(m, P->names.pydantic_private, value) < 0)
             goto error;
     }
     Py_DECREF(st.dict);
     return m;
 fallback:
     Py_DECREF(st.dict);
-    return copium_copy_default(x);
+    return copium_copy_default(P->core, x);
 error:
     Py_XDECREF(d);
     Py_DECREF(st.dict);
@@ -539,7 +546,7 @@ static const copium_handler pydantic_handler = {
     .copy = pydantic_copy,
 };
 
-const copium_handler *copium_pydantic_handler_for(PyTypeObject *type)
+const copium_handler *copium_pydantic_handler_for(copium_protocol *P, PyTypeObject *type)
 {
     /* Cheap first: a class named BaseModel in the MRO, then the real check. */
     PyObject *mro = type->tp_mro;
@@ -550,7 +557,7 @@ const copium_handler *copium_pydantic_handler_for(PyTypeObject *type)
         named = strcmp(((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_name, "BaseModel") == 0;
     if (!named)
         return NULL;
-    const model_facts *f = get_facts(type);
+    const model_facts *f = get_facts(P, type);
     PyErr_Clear();
     return f != NULL && f->kind != KIND_NONE ? &pydantic_handler : NULL;
 }
@@ -560,7 +567,18 @@ int copium_pydantic_is_handler(const copium_handler *h)
     return h->name == pydantic_handler.name && h->deepcopy == pydantic_handler.deepcopy;
 }
 
-void copium_pydantic_clear_cache(void)
+int copium_pydantic_cache_init(copium_protocol *P)
 {
-    memset(facts_cache, 0, sizeof(facts_cache));
+    P->pydantic_cache = PyMem_Calloc(1, sizeof(*P->pydantic_cache));
+    if (P->pydantic_cache == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+void copium_pydantic_cache_fini(copium_protocol *P)
+{
+    PyMem_Free(P->pydantic_cache);
+    P->pydantic_cache = NULL;
 }

@@ -15,17 +15,17 @@
 #if PY_VERSION_HEX < 0x030F0000
 /* _PyObject_FunctionStr's naming of a callable in call errors: "module.qualname()" (up to
  * 3.14: 3.15's message for a `*args` that is not iterable names no function). */
-static PyObject *function_str(PyObject *func)
+static PyObject *function_str(copium_protocol *P, PyObject *func)
 {
     PyObject *qualname, *module = NULL, *result = NULL;
-    if (copium_get_optional_attr(func, copium_names.qualname, &qualname) < 0)
+    if (copium_get_optional_attr(func, P->names.qualname, &qualname) < 0)
         return NULL;
     if (qualname == NULL)
         return PyObject_Str(func);
-    if (copium_get_optional_attr(func, copium_names.module, &module) < 0)
+    if (copium_get_optional_attr(func, P->names.module, &module) < 0)
         goto done;
     if (module != NULL && module != Py_None) {
-        int ne = PyObject_RichCompareBool(module, copium_names.builtins, Py_NE);
+        int ne = PyObject_RichCompareBool(module, P->names.builtins, Py_NE);
         if (ne < 0)
             goto done;
         if (ne) {
@@ -42,18 +42,19 @@ done:
 #endif
 
 /* `func(*args)`: args as the call would see them. New reference to a tuple, or NULL. */
-static PyObject *star_args(PyObject *func, PyObject *args)
+static PyObject *star_args(copium_protocol *P, PyObject *func, PyObject *args)
 {
     if (PyTuple_CheckExact(args))
         return Py_NewRef(args);
     if (Py_TYPE(args)->tp_iter == NULL && !PySequence_Check(args)) {
 #if PY_VERSION_HEX >= 0x030F0000
         /* 3.15 no longer names the function here. */
+        (void)P;
         (void)func;
         PyErr_Format(PyExc_TypeError, "Value after * must be an iterable, not %.200s",
                      Py_TYPE(args)->tp_name);
 #else
-        PyObject *name = function_str(func);
+        PyObject *name = function_str(P, func);
         if (name != NULL) {
             PyErr_Format(PyExc_TypeError, "%U argument after * must be an iterable, not %.200s",
                          name, Py_TYPE(args)->tp_name);
@@ -147,21 +148,21 @@ error:
  * object's tp_new directly is exactly `cls.__new__(cls, *args)`? (tp_new is object's own, so
  * object.__new__'s "is not safe" check passes; the metaclass neither intercepts attribute
  * access nor holds a data descriptor named __new__.) */
-static int uses_object_new(PyObject *cls)
+static int uses_object_new(copium_protocol *P, PyObject *cls)
 {
     if (!PyType_Check(cls))
         return 0;
     PyTypeObject *tp = (PyTypeObject *)cls, *meta = Py_TYPE(cls);
     if (tp->tp_new != PyBaseObject_Type.tp_new || meta->tp_getattro != PyType_Type.tp_getattro)
         return 0;
-    if (copium_type_lookup(tp, copium_names.new_) != copium_stdlib.object_new)
+    if (copium_type_lookup(tp, P->names.new_) != P->stdlib.object_new)
         return 0;
-    PyObject *meta_new = copium_type_lookup(meta, copium_names.new_);
+    PyObject *meta_new = copium_type_lookup(meta, P->names.new_);
     return meta_new == NULL || Py_TYPE(meta_new)->tp_descr_set == NULL;
 }
 
 /* copyreg.__newobj__(cls, *args): `cls.__new__(cls, *args)`. */
-static PyObject *newobj(PyObject *callargs)
+static PyObject *newobj(copium_protocol *P, PyObject *callargs)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(callargs);
     if (n == 0) {
@@ -170,16 +171,16 @@ static PyObject *newobj(PyObject *callargs)
         return NULL;
     }
     PyObject *cls = PyTuple_GET_ITEM(callargs, 0);
-    if (uses_object_new(cls)) {
+    if (uses_object_new(P, cls)) {
         PyObject *rest =
-            n == 1 ? Py_NewRef(copium_stdlib.empty_tuple) : PyTuple_GetSlice(callargs, 1, n);
+            n == 1 ? Py_NewRef(P->stdlib.empty_tuple) : PyTuple_GetSlice(callargs, 1, n);
         if (rest == NULL)
             return NULL;
         PyObject *y = PyBaseObject_Type.tp_new((PyTypeObject *)cls, rest, NULL);
         Py_DECREF(rest);
         return y;
     }
-    PyObject *new_ = PyObject_GetAttr(cls, copium_names.new_);
+    PyObject *new_ = PyObject_GetAttr(cls, P->names.new_);
     if (new_ == NULL)
         return NULL;
     PyObject *y = PyObject_Call(new_, callargs, NULL);
@@ -243,7 +244,7 @@ error:
 }
 
 /* `for key, value in slotstate.items(): setattr(y, key, value)` */
-static int set_slot_state(PyObject *y, PyObject *slotstate)
+static int set_slot_state(copium_protocol *P, PyObject *y, PyObject *slotstate)
 {
     PyObject *key, *value;
     if (PyDict_CheckExact(slotstate)) {
@@ -261,7 +262,7 @@ static int set_slot_state(PyObject *y, PyObject *slotstate)
         }
         return rc;
     }
-    PyObject *items = PyObject_CallMethodNoArgs(slotstate, copium_names.items);
+    PyObject *items = PyObject_CallMethodNoArgs(slotstate, P->names.items);
     if (items == NULL)
         return -1;
     PyObject *it = PyObject_GetIter(items), *item;
@@ -285,16 +286,16 @@ static int set_slot_state(PyObject *y, PyObject *slotstate)
     return PyErr_Occurred() ? -1 : 0;
 }
 
-int copium_update_dict(PyObject *y, PyObject *state)
+int copium_update_dict(copium_protocol *P, PyObject *y, PyObject *state)
 {
-    PyObject *dict = PyObject_GetAttr(y, copium_names.dict);
+    PyObject *dict = PyObject_GetAttr(y, P->names.dict);
     if (dict == NULL)
         return -1;
     int rc;
     if (PyDict_CheckExact(dict) && PyDict_CheckExact(state)) {
         rc = PyDict_Update(dict, state); /* what dict.update does with an exact dict */
     } else {
-        PyObject *r = PyObject_CallMethodOneArg(dict, copium_names.update, state);
+        PyObject *r = PyObject_CallMethodOneArg(dict, P->names.update, state);
         rc = r ? 0 : -1;
         Py_XDECREF(r);
     }
@@ -306,16 +307,16 @@ int copium_update_dict(PyObject *y, PyObject *state)
  * use generic attribute access: hasattr is then true whatever the instance dict holds, and
  * the vectorcall finds the same callable getattr would, without a bound method. 1 when it
  * called (*result: 0 or -1), 0 when the general path must decide. */
-static int setstate_direct(PyObject *y, PyObject *state, int *result)
+static int setstate_direct(copium_protocol *P, PyObject *y, PyObject *state, int *result)
 {
     PyTypeObject *tp = Py_TYPE(y);
     if (tp->tp_getattro != PyObject_GenericGetAttr)
         return 0;
-    PyObject *f = copium_type_lookup(tp, copium_names.setstate);
+    PyObject *f = copium_type_lookup(tp, P->names.setstate);
     if (f == NULL || !PyFunction_Check(f))
         return 0;
     PyObject *args[] = {y, state};
-    PyObject *r = PyObject_VectorcallMethod(copium_names.setstate, args, 2, NULL);
+    PyObject *r = PyObject_VectorcallMethod(P->names.setstate, args, 2, NULL);
     Py_XDECREF(r);
     *result = r ? 0 : -1;
     return 1;
@@ -323,16 +324,16 @@ static int setstate_direct(PyObject *y, PyObject *state, int *result)
 
 /* The state step of _reconstruct, with state already deep-copied when deep (x and deep only
  * name the culprit of a failure). */
-static int apply_state(PyObject *x, int deep, PyObject *y, PyObject *state)
+static int apply_state(copium_protocol *P, PyObject *x, int deep, PyObject *y, PyObject *state)
 {
     PyObject *setstate;
     int rc;
-    if (setstate_direct(y, state, &rc)) {
+    if (setstate_direct(P, y, state, &rc)) {
         if (rc < 0)
             copium_culprit(COPIUM_PART_SETSTATE, x, deep, y, state, NULL);
         return rc;
     }
-    rc = copium_get_optional_attr(y, copium_names.setstate, &setstate);
+    rc = copium_get_optional_attr(y, P->names.setstate, &setstate);
     if (rc < 0)
         return -1;
     if (rc > 0) { /* hasattr(y, '__setstate__'): y.__setstate__(state) */
@@ -356,11 +357,11 @@ static int apply_state(PyObject *x, int deep, PyObject *y, PyObject *state)
         dictstate = Py_NewRef(state);
     }
     rc = 0;
-    if (dictstate != Py_None && (rc = copium_update_dict(y, dictstate)) < 0)
+    if (dictstate != Py_None && (rc = copium_update_dict(P, y, dictstate)) < 0)
         copium_culprit(slotstate ? COPIUM_PART_DICTSTATE_OF : COPIUM_PART_DICTSTATE, x, deep, y,
                        dictstate, NULL);
     if (rc == 0 && slotstate != NULL && slotstate != Py_None &&
-        (rc = set_slot_state(y, slotstate)) < 0)
+        (rc = set_slot_state(P, y, slotstate)) < 0)
         copium_culprit(COPIUM_PART_SLOTSTATE, x, deep, y, slotstate, NULL);
     Py_DECREF(dictstate);
     Py_XDECREF(slotstate);
@@ -370,6 +371,7 @@ static int apply_state(PyObject *x, int deep, PyObject *y, PyObject *state)
 /* `for item in listiter: y.append(deepcopy(item, memo))` */
 static int append_items(copium_ctx *ctx, PyObject *x, PyObject *y, PyObject *listiter)
 {
+    copium_protocol *P = copium_proto_of(ctx);
     PyObject *it = PyObject_GetIter(listiter), *item;
     if (it == NULL) {
         copium_culprit(COPIUM_PART_LISTITEMS, x, ctx != NULL, y, listiter, NULL);
@@ -382,7 +384,7 @@ static int append_items(copium_ctx *ctx, PyObject *x, PyObject *y, PyObject *lis
             if (item == NULL)
                 goto error;
         }
-        PyObject *r = PyObject_CallMethodOneArg(y, copium_names.append, item);
+        PyObject *r = PyObject_CallMethodOneArg(y, P->names.append, item);
         Py_DECREF(item);
         if (r == NULL) {
             copium_culprit(COPIUM_PART_APPEND, x, ctx != NULL, y, listiter, NULL);
@@ -442,17 +444,18 @@ PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t h
                                    PyObject *args, PyObject *state, PyObject *listiter,
                                    PyObject *dictiter)
 {
+    copium_protocol *P = copium_proto_of(ctx);
     PyObject *callargs, *y = NULL;
     int copy_args = 0;
     if (ctx != NULL && (copy_args = PyObject_IsTrue(args)) < 0) /* `if deep and args:` */
         return NULL;
-    callargs = copy_args ? deepcopy_args(ctx, args) : star_args(func, args);
+    callargs = copy_args ? deepcopy_args(ctx, args) : star_args(P, func, args);
     if (callargs == NULL) {
         copium_culprit(COPIUM_PART_ARGS, x, ctx != NULL, NULL, args, NULL);
         return NULL;
     }
-    if (func == copium_stdlib.orig_newobj && func != NULL)
-        y = newobj(callargs);
+    if (func == P->stdlib.orig_newobj && func != NULL)
+        y = newobj(P, callargs);
     else
         y = PyObject_Call(func, callargs, NULL);
     if (y == NULL)
@@ -466,7 +469,7 @@ PyObject *copium_reconstruct_parts(copium_ctx *ctx, PyObject *x, copium_hash_t h
         PyObject *st = ctx != NULL ? copium_deepcopy_child(ctx, state) : Py_NewRef(state);
         if (st == NULL)
             goto error;
-        int rc = apply_state(x, ctx != NULL, y, st);
+        int rc = apply_state(P, x, ctx != NULL, y, st);
         Py_DECREF(st);
         if (rc < 0)
             goto error;

@@ -38,7 +38,8 @@ static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
  * is what set(snapshot) does, so the copy has stdlib's exact table, size and order. Only while
  * the memo is native (an atom is then its own copy). *copy is NULL when some element is not
  * such an atom: the caller takes the general path. 0, or -1. */
-static int atoms_only(PyObject *obj, PyObject *(*make)(PyObject *), PyObject **copy)
+static int atoms_only(copium_ctx *ctx, PyObject *obj, PyObject *(*make)(PyObject *),
+                      PyObject **copy)
 {
     *copy = NULL;
     PyObject *result = make(NULL);
@@ -55,7 +56,8 @@ static int atoms_only(PyObject *obj, PyObject *(*make)(PyObject *), PyObject **c
             continue; /* unused, or a dummy */
         if (Py_TYPE(key) != plain) {
             if (!copium_hashes_in_c(Py_TYPE(key)) ||
-                !(copium_registry_lookup(Py_TYPE(key))->flags & COPIUM_HANDLER_ATOMIC)) {
+                !(copium_registry_lookup(&ctx->core->registry, Py_TYPE(key))->flags &
+                  COPIUM_HANDLER_ATOMIC)) {
                 Py_DECREF(result);
                 return 0;
             }
@@ -84,7 +86,7 @@ static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t h
         Py_XDECREF(snapshot);
     } else {
         PyObject *copy;
-        if (atoms_only(obj, make, &copy) < 0)
+        if (atoms_only(ctx, obj, make, &copy) < 0)
             return NULL;
         if (copy != NULL) {
             if (copium_memo_store(ctx, obj, hash, copy) < 0)

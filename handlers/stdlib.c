@@ -12,24 +12,15 @@
 #include "../core/registry.h"
 #include "handlers.h"
 
-copium_names_t copium_names;
-copium_stdlib_t copium_stdlib;
+/* The tables as stdlib built them (P->orig_*): entries of copy._deepcopy_dispatch /
+ * copy._copy_dispatch whose value is stdlib's own function (an entry a program put there
+ * before copium was imported is left out, so it counts as a change), and
+ * copyreg.dispatch_table as it was at install (it legitimately holds entries of every module
+ * imported by then). From 3.12, P->watcher_id is the dict watcher of the tables, and
+ * P->unwatched says that no watcher was left (an interpreter has 8): every sync then re-reads
+ * everything instead. */
 
-/* The tables as stdlib built them: entries of copy._deepcopy_dispatch / copy._copy_dispatch
- * whose value is stdlib's own function (an entry a program put there before copium was
- * imported is left out, so it counts as a change), and copyreg.dispatch_table as it was at
- * install (it legitimately holds entries of every module imported by then). */
-static PyObject *orig_deepcopy_dispatch, *orig_copy_dispatch, *orig_dispatch_table;
-
-#if PY_VERSION_HEX >= 0x030C0000
-static int watcher_id = -1;
-/* No watcher left (an interpreter has 8): every sync re-reads everything instead. */
-static int unwatched;
-#endif
-
-#if PY_VERSION_HEX >= 0x030C0000
-copium_stdlib_watch_t copium_stdlib_watch;
-#else
+#if PY_VERSION_HEX < 0x030C0000
 /* What the watch reads where there is no dict to read: never changes, so a table rebound to a
  * non-dict is noticed through its module's dict alone. Before install every pointer is here
  * and every seen value 0: fresh, and the sync has nothing to do. */
@@ -38,31 +29,31 @@ copium_stdlib_watch_t copium_stdlib_watch = {{&no_tag, &no_tag, &no_tag, &no_tag
 
 /* Point the watch at nothing (before the references it reads through are dropped), marked
  * stale when a sync must follow. */
-static void unwatch_all(int stale)
+static void unwatch_all(copium_protocol *P, int stale)
 {
     for (int i = 0; i < 5; i++) {
-        copium_stdlib_watch.live[i] = &no_tag;
-        copium_stdlib_watch.seen[i] = 0;
+        P->watch.live[i] = &no_tag;
+        P->watch.seen[i] = 0;
     }
-    copium_stdlib_watch.seen[0] = (uint64_t)stale;
+    P->watch.seen[0] = (uint64_t)stale;
 }
 #endif
 
-/* The dicts watched for changes, in the order of copium_stdlib_watch.live (before 3.12). */
+/* The dicts watched for changes, in the order of P->watch.live (before 3.12). */
 #define N_WATCHED 5
-static PyObject **watched_slot(int i)
+static PyObject **watched_slot(copium_protocol *P, int i)
 {
     switch (i) {
     case 0:
-        return &copium_stdlib.copy_dict;
+        return &P->stdlib.copy_dict;
     case 1:
-        return &copium_stdlib.copyreg_dict;
+        return &P->stdlib.copyreg_dict;
     case 2:
-        return &copium_stdlib.deepcopy_dispatch;
+        return &P->stdlib.deepcopy_dispatch;
     case 3:
-        return &copium_stdlib.copy_dispatch;
+        return &P->stdlib.copy_dispatch;
     default:
-        return &copium_stdlib.dispatch_table;
+        return &P->stdlib.dispatch_table;
     }
 }
 
@@ -74,64 +65,67 @@ static int watcher_callback(PyDict_WatchEvent event, PyObject *dict, PyObject *k
     (void)dict;
     (void)key;
     (void)new_value;
-    copium_stdlib_watch.dirty = 1; /* the change takes effect right after: the next sync sees it */
+    /* No closure: the watcher is the current interpreter's (ids are per interpreter). */
+    copium_protocol *P = copium_proto_current();
+    if (P != NULL)
+        P->watch.dirty = 1; /* the change takes effect right after: the next sync sees it */
     return 0;
 }
 
-static void watch_all(int on)
+static void watch_all(copium_protocol *P, int on)
 {
-    if (watcher_id < 0)
+    if (P->watcher_id < 0)
         return;
     for (int i = 0; i < N_WATCHED; i++) {
-        PyObject *d = *watched_slot(i);
+        PyObject *d = *watched_slot(P, i);
         if (d != NULL && PyDict_Check(d)) {
-            if ((on ? PyDict_Watch(watcher_id, d) : PyDict_Unwatch(watcher_id, d)) < 0)
+            if ((on ? PyDict_Watch(P->watcher_id, d) : PyDict_Unwatch(P->watcher_id, d)) < 0)
                 PyErr_Clear();
         }
     }
 }
 #endif
 
-static int intern_names(void)
+static int intern_names(copium_protocol *P)
 {
-    static const struct {
+    const struct {
         PyObject **slot;
         const char *text;
     } table[] = {
-        {&copium_names.deepcopy, "__deepcopy__"},
-        {&copium_names.copy, "__copy__"},
-        {&copium_names.reduce_ex, "__reduce_ex__"},
-        {&copium_names.reduce, "__reduce__"},
-        {&copium_names.setstate, "__setstate__"},
-        {&copium_names.getstate, "__getstate__"},
-        {&copium_names.dict, "__dict__"},
-        {&copium_names.new_, "__new__"},
-        {&copium_names.getnewargs, "__getnewargs__"},
-        {&copium_names.getnewargs_ex, "__getnewargs_ex__"},
-        {&copium_names.slotnames, "__slotnames__"},
-        {&copium_names.qualname, "__qualname__"},
-        {&copium_names.module, "__module__"},
-        {&copium_names.builtins, "builtins"},
-        {&copium_names.append, "append"},
-        {&copium_names.update, "update"},
-        {&copium_names.items, "items"},
-        {&copium_names.get, "get"},
-        {&copium_names.copy_method, "copy"},
-        {&copium_names.pydantic_extra, "__pydantic_extra__"},
-        {&copium_names.pydantic_fields_set, "__pydantic_fields_set__"},
-        {&copium_names.pydantic_private, "__pydantic_private__"},
-        {&copium_names.deepcopy_func, "deepcopy"},
-        {&copium_names.object_setattr, "_object_setattr"},
-        {&copium_names.pydantic_undefined, "PydanticUndefined"},
-        {&copium_names.version, "VERSION"},
-        {&copium_names.root, "root"},
-        {&copium_names.getattribute, "__getattribute__"},
-        {&copium_names.setattr, "__setattr__"},
-        {&copium_names.pydantic_main, "pydantic.main"},
-        {&copium_names.pydantic_root_model, "pydantic.root_model"},
-        {&copium_names.pydantic_version, "pydantic.version"},
-        {&copium_names.base_model, "BaseModel"},
-        {&copium_names.root_model, "RootModel"},
+        {&P->names.deepcopy, "__deepcopy__"},
+        {&P->names.copy, "__copy__"},
+        {&P->names.reduce_ex, "__reduce_ex__"},
+        {&P->names.reduce, "__reduce__"},
+        {&P->names.setstate, "__setstate__"},
+        {&P->names.getstate, "__getstate__"},
+        {&P->names.dict, "__dict__"},
+        {&P->names.new_, "__new__"},
+        {&P->names.getnewargs, "__getnewargs__"},
+        {&P->names.getnewargs_ex, "__getnewargs_ex__"},
+        {&P->names.slotnames, "__slotnames__"},
+        {&P->names.qualname, "__qualname__"},
+        {&P->names.module, "__module__"},
+        {&P->names.builtins, "builtins"},
+        {&P->names.append, "append"},
+        {&P->names.update, "update"},
+        {&P->names.items, "items"},
+        {&P->names.get, "get"},
+        {&P->names.copy_method, "copy"},
+        {&P->names.pydantic_extra, "__pydantic_extra__"},
+        {&P->names.pydantic_fields_set, "__pydantic_fields_set__"},
+        {&P->names.pydantic_private, "__pydantic_private__"},
+        {&P->names.deepcopy_func, "deepcopy"},
+        {&P->names.object_setattr, "_object_setattr"},
+        {&P->names.pydantic_undefined, "PydanticUndefined"},
+        {&P->names.version, "VERSION"},
+        {&P->names.root, "root"},
+        {&P->names.getattribute, "__getattribute__"},
+        {&P->names.setattr, "__setattr__"},
+        {&P->names.pydantic_main, "pydantic.main"},
+        {&P->names.pydantic_root_model, "pydantic.root_model"},
+        {&P->names.pydantic_version, "pydantic.version"},
+        {&P->names.base_model, "BaseModel"},
+        {&P->names.root_model, "RootModel"},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (*table[i].slot == NULL) {
@@ -143,10 +137,10 @@ static int intern_names(void)
     return 0;
 }
 
-static void clear_names(void)
+static void clear_names(copium_protocol *P)
 {
-    PyObject **p = (PyObject **)&copium_names;
-    for (size_t i = 0; i < sizeof(copium_names) / sizeof(PyObject *); i++)
+    PyObject **p = (PyObject **)&P->names;
+    for (size_t i = 0; i < sizeof(P->names) / sizeof(PyObject *); i++)
         Py_CLEAR(p[i]);
 }
 
@@ -174,26 +168,26 @@ static void set_ref(PyObject **slot, PyObject *value)
 /* Re-read every binding stdlib's functions use from the module dicts. 0, or -1 with an error
  * (MemoryError): the caller then leaves the state stale, so that the next sync reads them all
  * again, rather than take a binding that could not be read for a deleted one. */
-static int read_bindings(void)
+static int read_bindings(copium_protocol *P)
 {
-    PyObject *cd = copium_stdlib.copy_dict, *rd = copium_stdlib.copyreg_dict;
+    PyObject *cd = P->stdlib.copy_dict, *rd = P->stdlib.copyreg_dict;
     const struct {
         PyObject **slot;
         PyObject *dict;
         const char *name;
     } table[] = {
-        {&copium_stdlib.error, cd, "Error"},
-        {&copium_stdlib.deepcopy_dispatch, cd, "_deepcopy_dispatch"},
-        {&copium_stdlib.copy_dispatch, cd, "_copy_dispatch"},
+        {&P->stdlib.error, cd, "Error"},
+        {&P->stdlib.deepcopy_dispatch, cd, "_deepcopy_dispatch"},
+        {&P->stdlib.copy_dispatch, cd, "_copy_dispatch"},
 #if PY_VERSION_HEX >= 0x030E0000
-        {&copium_stdlib.atomic_types, cd, "_atomic_types"},
-        {&copium_stdlib.copy_atomic_types, cd, "_copy_atomic_types"},
-        {&copium_stdlib.copy_builtin_containers, cd, "_copy_builtin_containers"},
+        {&P->stdlib.atomic_types, cd, "_atomic_types"},
+        {&P->stdlib.copy_atomic_types, cd, "_copy_atomic_types"},
+        {&P->stdlib.copy_builtin_containers, cd, "_copy_builtin_containers"},
 #endif
-        {&copium_stdlib.dispatch_table, cd, "dispatch_table"},
-        {&copium_stdlib.newobj, rd, "__newobj__"},
-        {&copium_stdlib.newobj_ex, rd, "__newobj_ex__"},
-        {&copium_stdlib.slotnames_func, rd, "_slotnames"},
+        {&P->stdlib.dispatch_table, cd, "dispatch_table"},
+        {&P->stdlib.newobj, rd, "__newobj__"},
+        {&P->stdlib.newobj_ex, rd, "__newobj_ex__"},
+        {&P->stdlib.slotnames_func, rd, "_slotnames"},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         PyObject *value = binding(table[i].dict, table[i].name);
@@ -204,19 +198,19 @@ static int read_bindings(void)
     return 0;
 }
 
-static void remember_state(void)
+static void remember_state(copium_protocol *P)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    copium_stdlib_watch.dirty = unwatched; /* without a watcher, every call syncs */
+    P->watch.dirty = P->unwatched; /* without a watcher, every call syncs */
 #else
     /* The dicts are held by copium_stdlib; every rebinding goes through a sync, which calls
-     * unwatch_all() before it drops a reference. */
+     * unwatch_all(P) before it drops a reference. */
     for (int i = 0; i < N_WATCHED; i++) {
-        PyObject *d = *watched_slot(i);
+        PyObject *d = *watched_slot(P, i);
         const uint64_t *live =
             (d != NULL && PyDict_Check(d)) ? &((PyDictObject *)d)->ma_version_tag : &no_tag;
-        copium_stdlib_watch.live[i] = live;
-        copium_stdlib_watch.seen[i] = *live;
+        P->watch.live[i] = live;
+        P->watch.seen[i] = *live;
     }
 #endif
 }
@@ -243,7 +237,7 @@ static int is_one_of(PyObject *f, const char *module, const char *const *qualnam
 }
 
 /* The original tables (see orig_*): built once, at install. */
-static int snapshot_tables(void)
+static int snapshot_tables(copium_protocol *P)
 {
     static const char *const deep_funcs[] = {"_deepcopy_atomic",
                                              "_deepcopy_list",
@@ -253,132 +247,134 @@ static int snapshot_tables(void)
                                              "_deepcopy_frozendict",
                                              NULL};
     static const char *const copy_funcs[] = {"_copy_immutable", NULL};
-    orig_deepcopy_dispatch = PyDict_New();
-    orig_copy_dispatch = PyDict_New();
-    if (orig_deepcopy_dispatch == NULL || orig_copy_dispatch == NULL)
+    P->orig_deepcopy_dispatch = PyDict_New();
+    P->orig_copy_dispatch = PyDict_New();
+    if (P->orig_deepcopy_dispatch == NULL || P->orig_copy_dispatch == NULL)
         return -1;
     PyObject *key, *value;
     Py_ssize_t pos = 0;
-    if (copium_stdlib.deepcopy_dispatch && PyDict_CheckExact(copium_stdlib.deepcopy_dispatch)) {
-        while (PyDict_Next(copium_stdlib.deepcopy_dispatch, &pos, &key, &value)) {
+    if (P->stdlib.deepcopy_dispatch && PyDict_CheckExact(P->stdlib.deepcopy_dispatch)) {
+        while (PyDict_Next(P->stdlib.deepcopy_dispatch, &pos, &key, &value)) {
             if (is_one_of(value, "copy", deep_funcs) &&
-                PyDict_SetItem(orig_deepcopy_dispatch, key, value) < 0)
+                PyDict_SetItem(P->orig_deepcopy_dispatch, key, value) < 0)
                 return -1;
         }
     }
     pos = 0;
-    if (copium_stdlib.copy_dispatch && PyDict_CheckExact(copium_stdlib.copy_dispatch)) {
-        while (PyDict_Next(copium_stdlib.copy_dispatch, &pos, &key, &value)) {
+    if (P->stdlib.copy_dispatch && PyDict_CheckExact(P->stdlib.copy_dispatch)) {
+        while (PyDict_Next(P->stdlib.copy_dispatch, &pos, &key, &value)) {
             /* stdlib maps list to list.copy and so on: the type's own method descriptor. */
             int orig = is_one_of(value, "copy", copy_funcs) ||
                        (PyType_Check(key) &&
-                        copium_type_lookup((PyTypeObject *)key, copium_names.copy_method) == value);
-            if (orig && PyDict_SetItem(orig_copy_dispatch, key, value) < 0)
+                        copium_type_lookup((PyTypeObject *)key, P->names.copy_method) == value);
+            if (orig && PyDict_SetItem(P->orig_copy_dispatch, key, value) < 0)
                 return -1;
         }
     }
-    if (copium_stdlib.dispatch_table && PyDict_CheckExact(copium_stdlib.dispatch_table))
-        orig_dispatch_table = PyDict_Copy(copium_stdlib.dispatch_table);
+    if (P->stdlib.dispatch_table && PyDict_CheckExact(P->stdlib.dispatch_table))
+        P->orig_dispatch_table = PyDict_Copy(P->stdlib.dispatch_table);
     else
-        orig_dispatch_table = PyDict_New();
-    return orig_dispatch_table ? 0 : -1;
+        P->orig_dispatch_table = PyDict_New();
+    return P->orig_dispatch_table ? 0 : -1;
 }
 
 /* object's own entries, and the stdlib functions copium reproduces natively. */
-static int take_fixed_references(void)
+static int take_fixed_references(copium_protocol *P)
 {
     PyTypeObject *obj = &PyBaseObject_Type;
-    copium_stdlib.object_reduce_ex = Py_XNewRef(copium_type_lookup(obj, copium_names.reduce_ex));
-    copium_stdlib.object_reduce = Py_XNewRef(copium_type_lookup(obj, copium_names.reduce));
-    copium_stdlib.object_getstate = Py_XNewRef(copium_type_lookup(obj, copium_names.getstate));
-    copium_stdlib.object_new = Py_XNewRef(copium_type_lookup(obj, copium_names.new_));
-    if (!copium_stdlib.object_reduce_ex || !copium_stdlib.object_reduce ||
-        !copium_stdlib.object_new) {
+    P->stdlib.object_reduce_ex = Py_XNewRef(copium_type_lookup(obj, P->names.reduce_ex));
+    P->stdlib.object_reduce = Py_XNewRef(copium_type_lookup(obj, P->names.reduce));
+    P->stdlib.object_getstate = Py_XNewRef(copium_type_lookup(obj, P->names.getstate));
+    P->stdlib.object_new = Py_XNewRef(copium_type_lookup(obj, P->names.new_));
+    if (!P->stdlib.object_reduce_ex || !P->stdlib.object_reduce || !P->stdlib.object_new) {
         PyErr_SetString(PyExc_RuntimeError, "copium: object lacks its reduce protocol");
         return -1;
     }
-    copium_stdlib.empty_tuple = PyTuple_New(0);
-    copium_stdlib.protocol4 = PyLong_FromLong(4);
-    if (copium_stdlib.empty_tuple == NULL || copium_stdlib.protocol4 == NULL)
+    P->stdlib.empty_tuple = PyTuple_New(0);
+    P->stdlib.protocol4 = PyLong_FromLong(4);
+    if (P->stdlib.empty_tuple == NULL || P->stdlib.protocol4 == NULL)
         return -1;
-    if (is_stdlib_function(copium_stdlib.newobj, "copyreg", "__newobj__"))
-        copium_stdlib.orig_newobj = Py_NewRef(copium_stdlib.newobj);
-    PyObject *atomic = binding(copium_stdlib.copy_dict, "_deepcopy_atomic");
+    if (is_stdlib_function(P->stdlib.newobj, "copyreg", "__newobj__"))
+        P->stdlib.orig_newobj = Py_NewRef(P->stdlib.newobj);
+    PyObject *atomic = binding(P->stdlib.copy_dict, "_deepcopy_atomic");
     if (is_stdlib_function(atomic, "copy", "_deepcopy_atomic"))
-        copium_stdlib.orig_deepcopy_atomic = Py_NewRef(atomic);
+        P->stdlib.orig_deepcopy_atomic = Py_NewRef(atomic);
     Py_XDECREF(atomic);
     return 0;
 }
 
-int copium_stdlib_init(void)
+int copium_stdlib_init(copium_protocol *P)
 {
-    if (intern_names() < 0)
+#if PY_VERSION_HEX < 0x030C0000
+    unwatch_all(P, 0);
+#endif
+    if (intern_names(P) < 0)
         goto error;
-    copium_stdlib.copy_module = PyImport_ImportModule("copy");
-    if (copium_stdlib.copy_module == NULL)
+    P->stdlib.copy_module = PyImport_ImportModule("copy");
+    if (P->stdlib.copy_module == NULL)
         goto error;
-    copium_stdlib.copyreg_module = PyImport_ImportModule("copyreg");
-    if (copium_stdlib.copyreg_module == NULL)
+    P->stdlib.copyreg_module = PyImport_ImportModule("copyreg");
+    if (P->stdlib.copyreg_module == NULL)
         goto error;
-    copium_stdlib.copy_dict = Py_NewRef(PyModule_GetDict(copium_stdlib.copy_module));
-    copium_stdlib.copyreg_dict = Py_NewRef(PyModule_GetDict(copium_stdlib.copyreg_module));
-    if (read_bindings() < 0)
+    P->stdlib.copy_dict = Py_NewRef(PyModule_GetDict(P->stdlib.copy_module));
+    P->stdlib.copyreg_dict = Py_NewRef(PyModule_GetDict(P->stdlib.copyreg_module));
+    if (read_bindings(P) < 0)
         goto error;
-    if (copium_stdlib.error == NULL) {
+    if (P->stdlib.error == NULL) {
         PyErr_SetString(PyExc_ImportError, "copium: copy.Error is missing");
         goto error;
     }
-    copium_stdlib.orig_error = Py_NewRef(copium_stdlib.error);
-    if (take_fixed_references() < 0 || snapshot_tables() < 0)
+    P->stdlib.orig_error = Py_NewRef(P->stdlib.error);
+    if (take_fixed_references(P) < 0 || snapshot_tables(P) < 0)
         goto error;
 #if PY_VERSION_HEX >= 0x030C0000
-    watcher_id = PyDict_AddWatcher(watcher_callback);
-    if (watcher_id < 0) {
+    P->watcher_id = PyDict_AddWatcher(watcher_callback);
+    if (P->watcher_id < 0) {
         PyErr_Clear();
-        unwatched = 1;
+        P->unwatched = 1;
     }
-    watch_all(1);
+    watch_all(P, 1);
 #endif
-    remember_state();
+    remember_state(P);
     /* The first sync compares the registered builtin handlers with the tables as they are
      * now: a program may have changed them before importing copium. */
 #if PY_VERSION_HEX >= 0x030C0000
-    copium_stdlib_watch.dirty = 1;
+    P->watch.dirty = 1;
 #else
-    copium_stdlib_watch.seen[0] = ~copium_stdlib_watch.seen[0];
+    P->watch.seen[0] = ~P->watch.seen[0];
 #endif
-    copium_stdlib.epoch = 1;
+    P->stdlib.epoch = 1;
     return 0;
 error:
-    copium_stdlib_fini();
+    copium_stdlib_fini(P);
     return -1;
 }
 
-void copium_stdlib_fini(void)
+void copium_stdlib_fini(copium_protocol *P)
 {
-    copium_object_clear_cache();
+    copium_object_clear_cache(P);
 #if PY_VERSION_HEX >= 0x030C0000
-    watch_all(0);
-    if (watcher_id >= 0 && PyDict_ClearWatcher(watcher_id) < 0)
+    watch_all(P, 0);
+    if (P->watcher_id >= 0 && PyDict_ClearWatcher(P->watcher_id) < 0)
         PyErr_Clear();
-    watcher_id = -1;
-    unwatched = 0;
-    copium_stdlib_watch.dirty = 0;
+    P->watcher_id = -1;
+    P->unwatched = 0;
+    P->watch.dirty = 0;
 #else
-    unwatch_all(0);
+    unwatch_all(P, 0);
 #endif
-    Py_CLEAR(orig_deepcopy_dispatch);
-    Py_CLEAR(orig_copy_dispatch);
-    Py_CLEAR(orig_dispatch_table);
-    PyObject **p = (PyObject **)&copium_stdlib;
+    Py_CLEAR(P->orig_deepcopy_dispatch);
+    Py_CLEAR(P->orig_copy_dispatch);
+    Py_CLEAR(P->orig_dispatch_table);
+    PyObject **p = (PyObject **)&P->stdlib;
     /* Every member up to `epoch` is an object reference. */
     for (size_t i = 0; i < offsetof(copium_stdlib_t, epoch) / sizeof(PyObject *); i++)
         Py_CLEAR(p[i]);
-    copium_stdlib.epoch++;
-    clear_names();
+    P->stdlib.epoch++;
+    clear_names(P);
 }
 
-int copium_table_get(PyObject *table, PyObject *key, PyObject **value)
+int copium_table_get(copium_protocol *P, PyObject *table, PyObject *key, PyObject **value)
 {
     PyObject *v;
     *value = NULL;
@@ -386,7 +382,7 @@ int copium_table_get(PyObject *table, PyObject *key, PyObject **value)
         if (copium_dict_get_ref(table, key, &v) < 0)
             return -1;
     } else {
-        v = PyObject_CallMethodOneArg(table, copium_names.get, key);
+        v = PyObject_CallMethodOneArg(table, P->names.get, key);
         if (v == NULL)
             return -1;
     }
@@ -409,10 +405,10 @@ static PyObject *peek(PyObject *table, PyObject *key, int *err)
     return v;
 }
 
-int copium_stdlib_is_overridden(PyTypeObject *t)
+int copium_stdlib_is_overridden(copium_protocol *P, PyTypeObject *t)
 {
-    PyObject *deep = copium_stdlib.deepcopy_dispatch, *shallow = copium_stdlib.copy_dispatch;
-    PyObject *table = copium_stdlib.dispatch_table;
+    PyObject *deep = P->stdlib.deepcopy_dispatch, *shallow = P->stdlib.copy_dispatch;
+    PyObject *table = P->stdlib.dispatch_table;
     if (deep == NULL || table == NULL || !PyDict_CheckExact(deep) || !PyDict_CheckExact(table))
         return 1; /* stdlib calls .get on something copium cannot watch: it decides */
 #if PY_VERSION_HEX >= 0x030E0000
@@ -424,27 +420,27 @@ int copium_stdlib_is_overridden(PyTypeObject *t)
     if (shallow == NULL || !PyDict_CheckExact(shallow))
         return 1;
 #endif
-    if (orig_deepcopy_dispatch == NULL)
+    if (P->orig_deepcopy_dispatch == NULL)
         return 1;
     PyObject *key = (PyObject *)t;
     int err = 0;
     PyObject *deep_now = peek(deep, key, &err);
     PyObject *copy_now = shallow ? peek(shallow, key, &err) : NULL;
     PyObject *reduce_now = peek(table, key, &err);
-    if (deep_now != peek(orig_deepcopy_dispatch, key, &err) ||
-        copy_now != peek(orig_copy_dispatch, key, &err) || err)
+    if (deep_now != peek(P->orig_deepcopy_dispatch, key, &err) ||
+        copy_now != peek(P->orig_copy_dispatch, key, &err) || err)
         return 1;
-    if (reduce_now == peek(orig_dispatch_table, key, &err))
+    if (reduce_now == peek(P->orig_dispatch_table, key, &err))
         return err;
     /* A dispatch_table change matters only where stdlib gets that far: past its dispatch
      * dicts (whose entries are the original, truthy functions here), past classes and past a
      * class-level __deepcopy__ / __copy__. */
     if (PyType_IsSubtype(t, &PyType_Type))
         return 0;
-    if (deep_now == NULL && copium_type_lookup(t, copium_names.deepcopy) == NULL)
+    if (deep_now == NULL && copium_type_lookup(t, P->names.deepcopy) == NULL)
         return 1;
-    if (copy_now == NULL && copium_type_lookup(t, copium_names.copy) == NULL &&
-        copium_type_lookup(Py_TYPE(t), copium_names.copy) == NULL)
+    if (copy_now == NULL && copium_type_lookup(t, P->names.copy) == NULL &&
+        copium_type_lookup(Py_TYPE(t), P->names.copy) == NULL)
         return 1;
     return 0;
 }
@@ -477,26 +473,32 @@ static int is_builtin_handler(const copium_handler *h)
     return copium_datetime_is_handler(h) || copium_uuid_is_handler(h);
 }
 
+typedef struct {
+    copium_protocol *P;
+    PyObject *doomed;
+} collect_arg;
+
 static int collect_overridden(PyTypeObject *type, const copium_handler *h, void *arg)
 {
-    if (is_builtin_handler(h) && copium_stdlib_is_overridden(type))
-        return PyList_Append((PyObject *)arg, (PyObject *)type) < 0 ? -1 : 0;
+    collect_arg *a = arg;
+    if (is_builtin_handler(h) && copium_stdlib_is_overridden(a->P, type))
+        return PyList_Append(a->doomed, (PyObject *)type) < 0 ? -1 : 0;
     return 0;
 }
 
-COPIUM_NOINLINE int copium_handlers_resync(void)
+COPIUM_NOINLINE int copium_handlers_resync(copium_protocol *P)
 {
-    if (copium_stdlib.copy_dict == NULL)
+    if (P->stdlib.copy_dict == NULL)
         return 0; /* not installed */
 #if PY_VERSION_HEX >= 0x030C0000
-    watch_all(0);
+    watch_all(P, 0);
 #else
-    unwatch_all(1); /* read_bindings may drop the dicts the watch reads */
+    unwatch_all(P, 1); /* read_bindings may drop the dicts the watch reads */
 #endif
-    if (read_bindings() < 0)
+    if (read_bindings(P) < 0)
         return -1; /* still stale (and, from 3.12, dirty): the next call syncs again */
 #if PY_VERSION_HEX >= 0x030C0000
-    watch_all(1);
+    watch_all(P, 1);
 #endif
     /* Unregister after the walk: releasing a registration may free its type. The state is
      * recorded as seen only once the walk succeeded: after a failure (MemoryError) it stays
@@ -504,16 +506,17 @@ COPIUM_NOINLINE int copium_handlers_resync(void)
     PyObject *doomed = PyList_New(0);
     if (doomed == NULL)
         return -1;
-    if (copium_registry_foreach(collect_overridden, doomed) != 0) {
+    collect_arg arg = {P, doomed};
+    if (copium_registry_foreach(&P->core->registry, collect_overridden, &arg) != 0) {
         Py_DECREF(doomed);
         return -1;
     }
-    remember_state();
-    copium_stdlib.epoch++;
+    remember_state(P);
+    P->stdlib.epoch++;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(doomed); i++)
-        copium_registry_unregister((PyTypeObject *)PyList_GET_ITEM(doomed, i));
+        copium_registry_unregister(&P->core->registry, (PyTypeObject *)PyList_GET_ITEM(doomed, i));
     Py_DECREF(doomed);
     /* Resolutions cached before the change may be wrong in either direction now. */
-    copium_registry_invalidate();
+    copium_registry_invalidate(&P->core->registry);
     return 0;
 }

@@ -24,22 +24,42 @@
 #include "../core/engine.h"
 #include "protocol.h"
 
-typedef struct {
+/* Per interpreter (the protocol state's uuid_facts): its uuid module's classes. */
+struct copium_uuid_facts {
     PyTypeObject *uuid_type, *safe_type; /* strong references once checked */
     Py_ssize_t int_offset, safe_offset;
     unsigned int uuid_version, safe_version; /* the classes' version tags when last checked */
     int usable;                              /* what that check found */
-} uuid_facts;
+};
 
-static uuid_facts facts;
+int copium_uuid_facts_init(copium_protocol *P)
+{
+    P->uuid_facts = PyMem_Calloc(1, sizeof(*P->uuid_facts));
+    if (P->uuid_facts == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+void copium_uuid_facts_fini(copium_protocol *P)
+{
+    if (P->uuid_facts == NULL)
+        return;
+    Py_CLEAR(P->uuid_facts->uuid_type);
+    Py_CLEAR(P->uuid_facts->safe_type);
+    PyMem_Free(P->uuid_facts);
+    P->uuid_facts = NULL;
+}
 
 /* tp's version tag, assigned if it had none (0 when none can be). */
-static unsigned int assigned_version(PyTypeObject *tp)
+static unsigned int assigned_version(copium_protocol *P, PyTypeObject *tp)
 {
 #if PY_VERSION_HEX >= 0x030C0000
+    (void)P;
     PyUnstable_Type_AssignVersionTag(tp);
 #else
-    (void)copium_type_lookup(tp, copium_names.reduce_ex); /* assigns a tag */
+    (void)copium_type_lookup(tp, P->names.reduce_ex); /* assigns a tag */
 #endif
     return copium_type_version(tp);
 }
@@ -74,74 +94,80 @@ static int is_uuid_function(PyObject *f, const char *qualname)
            PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, qualname) == 0;
 }
 
-/* The route for tp (uuid.UUID) is the one the uuid module ships; the slots' offsets in facts. */
-static int route_is_uuid_s(PyTypeObject *tp)
+/* The route for tp (uuid.UUID) is the one the uuid module ships; the slots' offsets in
+ * P->uuid_facts-> */
+static int route_is_uuid_s(copium_protocol *P, PyTypeObject *tp)
 {
     if (Py_TYPE(tp) != &PyType_Type || tp->tp_new != PyBaseObject_Type.tp_new ||
-        copium_type_lookup(tp, copium_names.deepcopy) != NULL ||
-        copium_type_lookup(tp, copium_names.reduce_ex) != copium_stdlib.object_reduce_ex ||
-        copium_type_lookup(tp, copium_names.reduce) != copium_stdlib.object_reduce ||
-        copium_type_lookup(tp, copium_names.getnewargs) != NULL ||
-        copium_type_lookup(tp, copium_names.getnewargs_ex) != NULL ||
-        !is_uuid_function(copium_type_lookup(tp, copium_names.getstate), "UUID.__getstate__") ||
-        !is_uuid_function(copium_type_lookup(tp, copium_names.setstate), "UUID.__setstate__"))
+        copium_type_lookup(tp, P->names.deepcopy) != NULL ||
+        copium_type_lookup(tp, P->names.reduce_ex) != P->stdlib.object_reduce_ex ||
+        copium_type_lookup(tp, P->names.reduce) != P->stdlib.object_reduce ||
+        copium_type_lookup(tp, P->names.getnewargs) != NULL ||
+        copium_type_lookup(tp, P->names.getnewargs_ex) != NULL ||
+        !is_uuid_function(copium_type_lookup(tp, P->names.getstate), "UUID.__getstate__") ||
+        !is_uuid_function(copium_type_lookup(tp, P->names.setstate), "UUID.__setstate__"))
         return 0;
-    facts.int_offset = slot_offset(tp, "int");
-    facts.safe_offset = slot_offset(tp, "is_safe");
-    return facts.int_offset > 0 && facts.safe_offset > 0;
+    P->uuid_facts->int_offset = slot_offset(tp, "int");
+    P->uuid_facts->safe_offset = slot_offset(tp, "is_safe");
+    return P->uuid_facts->int_offset > 0 && P->uuid_facts->safe_offset > 0;
 }
 
 /* Check tp (uuid.UUID) and safe (uuid.SafeUUID) as they are now, and record the answer with
  * the versions it holds for: a class that stays changed is not checked again on every copy. */
-static int check(PyTypeObject *tp, PyTypeObject *safe)
+static int check(copium_protocol *P, PyTypeObject *tp, PyTypeObject *safe)
 {
-    facts.uuid_version = assigned_version(tp);
-    facts.safe_version = assigned_version(safe);
-    facts.usable = facts.uuid_version != 0 && facts.safe_version != 0 && route_is_uuid_s(tp);
-    return facts.usable;
+    P->uuid_facts->uuid_version = assigned_version(P, tp);
+    P->uuid_facts->safe_version = assigned_version(P, safe);
+    P->uuid_facts->usable = P->uuid_facts->uuid_version != 0 && P->uuid_facts->safe_version != 0 &&
+                            route_is_uuid_s(P, tp);
+    return P->uuid_facts->usable;
 }
 
 /* 1 when obj (of the type the handler serves) is copied by writing its two slots into a new
  * instance: the route is the uuid module's and the slots hold an int and a SafeUUID member. */
-static int copied_natively(PyObject *obj)
+static int copied_natively(copium_protocol *P, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    if (tp != facts.uuid_type || copium_stdlib.newobj != copium_stdlib.orig_newobj)
+    if (tp != P->uuid_facts->uuid_type || P->stdlib.newobj != P->stdlib.orig_newobj)
         return 0;
     /* A class changed since the last check: check again (the route may still be the same). */
-    if (copium_type_version(tp) != facts.uuid_version ||
-        copium_type_version(facts.safe_type) != facts.safe_version)
-        check(tp, facts.safe_type);
-    if (!facts.usable)
+    if (copium_type_version(tp) != P->uuid_facts->uuid_version ||
+        copium_type_version(P->uuid_facts->safe_type) != P->uuid_facts->safe_version)
+        check(P, tp, P->uuid_facts->safe_type);
+    if (!P->uuid_facts->usable)
         return 0;
-    PyObject *value = *(PyObject **)((char *)obj + facts.int_offset);
-    PyObject *safe = *(PyObject **)((char *)obj + facts.safe_offset);
+    PyObject *value = *(PyObject **)((char *)obj + P->uuid_facts->int_offset);
+    PyObject *safe = *(PyObject **)((char *)obj + P->uuid_facts->safe_offset);
     /* The state's values (the int, the member's value: an int or None) must be atoms. */
     return value != NULL && safe != NULL && PyLong_CheckExact(value) &&
-           Py_IS_TYPE(safe, facts.safe_type) &&
-           (copium_registry_lookup(&PyLong_Type)->flags & COPIUM_HANDLER_ATOMIC) &&
-           (copium_registry_lookup(Py_TYPE(Py_None))->flags & COPIUM_HANDLER_ATOMIC);
+           Py_IS_TYPE(safe, P->uuid_facts->safe_type) &&
+           (copium_registry_lookup(&P->core->registry, &PyLong_Type)->flags &
+            COPIUM_HANDLER_ATOMIC) &&
+           (copium_registry_lookup(&P->core->registry, Py_TYPE(Py_None))->flags &
+            COPIUM_HANDLER_ATOMIC);
 }
 
 /* A new UUID holding obj's two slots (obj was checked by copied_natively). */
 static PyObject *uuid_clone(PyObject *obj, PyObject *unused)
 {
+    copium_protocol *P = copium_proto_current();
     (void)unused;
     PyTypeObject *tp = Py_TYPE(obj);
     PyObject *copy = tp->tp_alloc(tp, 0);
     if (copy == NULL)
         return NULL;
-    *(PyObject **)((char *)copy + facts.int_offset) =
-        Py_NewRef(*(PyObject **)((char *)obj + facts.int_offset));
-    *(PyObject **)((char *)copy + facts.safe_offset) =
-        Py_NewRef(*(PyObject **)((char *)obj + facts.safe_offset));
+    *(PyObject **)((char *)copy + P->uuid_facts->int_offset) =
+        Py_NewRef(*(PyObject **)((char *)obj + P->uuid_facts->int_offset));
+    *(PyObject **)((char *)copy + P->uuid_facts->safe_offset) =
+        Py_NewRef(*(PyObject **)((char *)obj + P->uuid_facts->safe_offset));
     return copy;
 }
 
 static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
+    copium_protocol *P = copium_proto(ctx);
     (void)data;
-    if (copium_ctx_python_memo(ctx) != NULL || !copied_natively(obj))
+    if (copium_ctx_python_memo(ctx) != NULL || !copied_natively(P, obj))
         return copium_deepcopy_default(ctx, obj, hash);
     PyObject *copy = uuid_clone(obj, NULL);
     if (copy != NULL && copium_memo_store(ctx, obj, hash, copy) < 0)
@@ -164,7 +190,7 @@ int copium_uuid_is_handler(const copium_handler *h)
            h->deepcopy == uuid_handler.deepcopy && h->copy == uuid_handler.copy;
 }
 
-const copium_handler *copium_uuid_handler_for(PyTypeObject *type)
+const copium_handler *copium_uuid_handler_for(copium_protocol *P, PyTypeObject *type)
 {
     if (strcmp(type->tp_name, "UUID") != 0 || !PyType_HasFeature(type, Py_TPFLAGS_HEAPTYPE))
         return NULL;
@@ -176,13 +202,13 @@ const copium_handler *copium_uuid_handler_for(PyTypeObject *type)
     Py_XDECREF(module);
     const copium_handler *h = NULL;
     if (uuid == (PyObject *)type && safe != NULL && PyType_Check(safe)) {
-        if (facts.uuid_type == NULL) { /* kept for the process: the registry holds it too */
-            facts.uuid_type = (PyTypeObject *)Py_NewRef(uuid);
-            facts.safe_type = (PyTypeObject *)Py_NewRef(safe);
+        if (P->uuid_facts->uuid_type == NULL) { /* kept with the state: the registry holds it too */
+            P->uuid_facts->uuid_type = (PyTypeObject *)Py_NewRef(uuid);
+            P->uuid_facts->safe_type = (PyTypeObject *)Py_NewRef(safe);
         }
         /* Only the first module's classes (a reloaded uuid module takes stdlib's path). */
-        if (facts.uuid_type == type && facts.safe_type == (PyTypeObject *)safe &&
-            check(type, facts.safe_type))
+        if (P->uuid_facts->uuid_type == type && P->uuid_facts->safe_type == (PyTypeObject *)safe &&
+            check(P, type, P->uuid_facts->safe_type))
             h = &uuid_handler;
     }
     Py_XDECREF(uuid);
@@ -193,10 +219,10 @@ const copium_handler *copium_uuid_handler_for(PyTypeObject *type)
 
 /* For the plan (batch/plan.c): the source is a private clone (the slots of a UUID can be
  * rewritten through object.__setattr__), rebuilt by cloning it again. */
-int copium_uuid_recipe(const copium_handler *h, PyObject *obj, copium_rebuild_fn *rebuild,
-                       PyObject **source, PyObject **child)
+int copium_uuid_recipe(copium_protocol *P, const copium_handler *h, PyObject *obj,
+                       copium_rebuild_fn *rebuild, PyObject **source, PyObject **child)
 {
-    if (!copium_uuid_is_handler(h) || !copied_natively(obj))
+    if (!copium_uuid_is_handler(h) || !copied_natively(P, obj))
         return 0;
     *source = uuid_clone(obj, NULL);
     if (*source == NULL)

@@ -6,6 +6,18 @@
 #include "../core/engine.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
+#include "config.h"
+
+/* The current interpreter's protocol state, or NULL with RuntimeError: the table is one for
+ * the process (a plugin keeps one pointer to it), its functions serve the interpreter they
+ * are called in. */
+static copium_protocol *current(void)
+{
+    copium_protocol *P = copium_proto_current();
+    if (P == NULL)
+        PyErr_SetString(PyExc_RuntimeError, "copium is not initialised in this interpreter");
+    return P;
+}
 
 /* Plugins may not set copium's internal flag bits. */
 static int check_public_flags(const copium_handler *handler)
@@ -21,36 +33,44 @@ static int check_public_flags(const copium_handler *handler)
     return 0;
 }
 
-int copium_capi_register(PyTypeObject *type, const copium_handler *handler, PyObject *owner)
+int copium_capi_register(copium_protocol *P, PyTypeObject *type, const copium_handler *handler,
+                         PyObject *owner)
 {
     if (check_public_flags(handler) < 0)
         return -1;
-    return copium_registry_register_owned(type, handler, owner);
+    return copium_registry_register_owned(&P->core->registry, type, handler, owner);
 }
 
 static int api_register_handler(PyTypeObject *type, const copium_handler *handler)
 {
-    return copium_capi_register(type, handler, NULL);
+    copium_protocol *P = current();
+    return P != NULL ? copium_capi_register(P, type, handler, NULL) : -1;
 }
 
 static int api_unregister_handler(PyTypeObject *type)
 {
-    return copium_handlers_unregister(type);
+    copium_protocol *P = current();
+    return P != NULL ? copium_handlers_unregister(P, type) : -1;
 }
 
-/* Top-level copies for C callers: the same steps as copium.deepcopy / copium.copy. */
+/* Top-level copies for C callers: the very entry copium.deepcopy / copium.copy take, with the
+ * configuration applied (memo="dict" included). */
 static PyObject *api_deepcopy(PyObject *obj, PyObject *memo)
 {
-    if (copium_handlers_sync() < 0)
-        return NULL;
-    return copium_deepcopy(obj, memo);
+    copium_protocol *P = current();
+    return P != NULL ? copium_config_deepcopy(P, obj, memo) : NULL;
 }
 
 static PyObject *api_copy(PyObject *obj)
 {
-    if (copium_handlers_sync() < 0)
-        return NULL;
-    return copium_copy(obj);
+    copium_protocol *P = current();
+    return P != NULL ? copium_config_copy(P, obj) : NULL;
+}
+
+static PyObject *api_copy_default(PyObject *obj)
+{
+    copium_protocol *P = current();
+    return P != NULL ? copium_copy_default(P->core, obj) : NULL;
 }
 
 static copium_hash_t api_hash_object(PyObject *obj)
@@ -70,7 +90,7 @@ static const copium_api api = {
     .memo_find = copium_memo_find,
     .ctx_memo = copium_ctx_memo,
     .deepcopy_default = copium_deepcopy_default,
-    .copy_default = copium_copy_default,
+    .copy_default = api_copy_default,
     .deepcopy = api_deepcopy,
     .copy = api_copy,
     .hash_object = api_hash_object,

@@ -7,43 +7,42 @@
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
 #include "../handlers/memo_rejected.h"
-
-int copium_config_memo_dict;
+#include "state.h"
 
 /* memo="dict": the call runs on a real dict from the start, as stdlib's does. Out of line, to
  * keep the default path of every call short. */
-static COPIUM_NOINLINE PyObject *deepcopy_on_dict(PyObject *x)
+static COPIUM_NOINLINE PyObject *deepcopy_on_dict(copium_protocol *P, PyObject *x)
 {
     /* An atom needs no memo (stdlib returns it after one lookup in the empty dict). */
-    if (copium_registry_lookup(Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
+    if (copium_registry_lookup(&P->core->registry, Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(x);
     PyObject *fresh = PyDict_New();
     if (fresh == NULL)
         return NULL;
-    PyObject *copy = copium_deepcopy(x, fresh);
+    PyObject *copy = copium_deepcopy(P->core, x, fresh);
     Py_DECREF(fresh);
     return copy;
 }
 
-PyObject *copium_config_deepcopy(PyObject *x, PyObject *memo)
+PyObject *copium_config_deepcopy(copium_protocol *P, PyObject *x, PyObject *memo)
 {
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(P) < 0)
         return NULL;
-    if (copium_config_memo_dict && (memo == NULL || memo == Py_None))
-        return deepcopy_on_dict(x);
-    return copium_deepcopy(x, memo);
+    if (P->memo_dict && (memo == NULL || memo == Py_None))
+        return deepcopy_on_dict(P, x);
+    return copium_deepcopy(P->core, x, memo);
 }
 
-PyObject *copium_config_copy(PyObject *x)
+PyObject *copium_config_copy(copium_protocol *P, PyObject *x)
 {
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(P) < 0)
         return NULL;
-    return copium_copy(x);
+    return copium_copy(P->core, x);
 }
 
 PyObject *copium_py_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module;
+    copium_protocol *P = copium_module_proto(module);
     if (nargs != 3) {
         PyErr_Format(PyExc_TypeError,
                      "_configure() takes 3 positional arguments but %zd were "
@@ -61,19 +60,19 @@ PyObject *copium_py_configure(PyObject *module, PyObject *const *args, Py_ssize_
         PyErr_Format(PyExc_ValueError, "_configure(): no mode %ld", mode);
         return NULL;
     }
-    if (copium_memo_rejected_set((copium_memo_rejected_mode)mode, args[2]) < 0)
+    if (copium_memo_rejected_set(&P->memo_rejected, (copium_memo_rejected_mode)mode, args[2]) < 0)
         return NULL;
-    copium_config_memo_dict = memo_dict;
+    P->memo_dict = memo_dict;
     Py_RETURN_NONE;
 }
 
 PyObject *copium_py_configuration(PyObject *module, PyObject *unused)
 {
-    (void)module;
     (void)unused;
-    PyObject *suppressed = copium_memo_rejected_suppressed();
+    copium_protocol *P = copium_module_proto(module);
+    PyObject *suppressed = copium_memo_rejected_suppressed(&P->memo_rejected);
     if (suppressed == NULL)
         return NULL;
-    return Py_BuildValue("(OiN)", copium_config_memo_dict ? Py_True : Py_False,
-                         (int)copium_memo_rejected.mode, suppressed);
+    return Py_BuildValue("(OiN)", P->memo_dict ? Py_True : Py_False, (int)P->memo_rejected.mode,
+                         suppressed);
 }

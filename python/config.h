@@ -10,27 +10,25 @@
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
 
-/* memo="dict": a top-level call without a memo gets a fresh dict as its memo. */
-extern int copium_config_memo_dict;
+/* deepcopy(x, memo) for every caller, Python (copium.deepcopy, a patched copy.deepcopy,
+ * copium.extra.replicate's fallback) or C (the capsule's deepcopy): brings the handlers in
+ * step with stdlib's tables, then runs the engine with the configured memo kind (P->memo_dict;
+ * memo NULL or None: no memo given). New reference, or NULL with an exception set. */
+PyObject *copium_config_deepcopy(copium_protocol *P, PyObject *x, PyObject *memo);
 
-/* deepcopy(x, memo) for a Python caller: brings the handlers in step with stdlib's tables, then
- * runs the engine with the configured memo kind (memo NULL or None: no memo given). New
- * reference, or NULL with an exception set. */
-PyObject *copium_config_deepcopy(PyObject *x, PyObject *memo);
-
-/* copium_config_deepcopy(x, NULL), with the commonest case inline: an atom, which every memo
- * kind returns as itself. */
-static inline PyObject *copium_config_deepcopy_fresh(PyObject *x)
+/* copium_config_deepcopy(P, x, NULL), with the commonest case inline: an atom, which every
+ * memo kind returns as itself. */
+static inline PyObject *copium_config_deepcopy_fresh(copium_protocol *P, PyObject *x)
 {
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(P) < 0)
         return NULL;
-    if (copium_registry_lookup(Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
+    if (copium_registry_lookup(&P->core->registry, Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
         return Py_NewRef(x);
-    return copium_config_deepcopy(x, NULL);
+    return copium_config_deepcopy(P, x, NULL);
 }
 
-/* copy(x) for a Python caller. */
-PyObject *copium_config_copy(PyObject *x);
+/* copy(x) for every caller. */
+PyObject *copium_config_copy(copium_protocol *P, PyObject *x);
 
 /* copium._copium._configure(memo_dict, on_incompatible, suppress_warnings) and
  * _configuration() -> the same three: the private functions behind copium.config

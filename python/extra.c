@@ -9,10 +9,11 @@
 #include "../handlers/handlers.h"
 #include "args.h"
 #include "config.h"
+#include "state.h"
 
 PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module;
+    copium_module_state *st = copium_module_state_of(module);
     static const char *const names[] = {"obj", "n"};
     PyObject *params[2];
     Py_ssize_t n;
@@ -26,9 +27,9 @@ PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_
     if (n == 0)
         return result;
     if (n >= 2) {
-        if (copium_handlers_sync() < 0)
+        if (copium_handlers_sync(&st->proto) < 0)
             goto error;
-        int rc = copium_replicate(obj, n, result);
+        int rc = copium_replicate(st->batch, obj, n, result);
         if (rc < 0)
             goto error;
         if (rc > 0)
@@ -36,7 +37,7 @@ PyObject *copium_py_replicate(PyObject *module, PyObject *const *args, Py_ssize_
     }
     /* One copy, or a graph the plan cannot express: deep copies one after another. */
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *copy = copium_config_deepcopy(obj, NULL);
+        PyObject *copy = copium_config_deepcopy(&st->proto, obj, NULL);
         if (copy == NULL || copium_list_append_steal(result, copy) < 0)
             goto error;
     }
@@ -93,39 +94,39 @@ static PyObject *one_object(const char *fname, PyObject *const *args, Py_ssize_t
 PyObject *copium_py_snapshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
-    (void)module;
+    copium_batch_state *bs = copium_module_state_of(module)->batch;
     PyObject *obj = one_object("snapshot", args, nargs, kwnames);
-    return obj ? copium_snapshot_new(obj, NULL) : NULL;
+    return obj ? copium_snapshot_new(bs, obj, NULL) : NULL;
 }
 
 PyObject *copium_py_pin(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                         PyObject *kwnames)
 {
-    (void)module;
+    copium_batch_state *bs = copium_module_state_of(module)->batch;
     PyObject *obj = one_object("pin", args, nargs, kwnames);
-    return obj ? copium_pins_pin(obj) : NULL;
+    return obj ? copium_pins_pin(bs, obj) : NULL;
 }
 
 PyObject *copium_py_unpin(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                           PyObject *kwnames)
 {
-    (void)module;
+    copium_batch_state *bs = copium_module_state_of(module)->batch;
     PyObject *obj = one_object("unpin", args, nargs, kwnames);
-    int rc = obj ? copium_pins_unpin(obj) : -1;
+    int rc = obj ? copium_pins_unpin(bs, obj) : -1;
     return rc < 0 ? NULL : PyBool_FromLong(rc);
 }
 
 PyObject *copium_py_pinned(PyObject *module, PyObject *unused)
 {
-    (void)module;
+    copium_batch_state *bs = copium_module_state_of(module)->batch;
     (void)unused;
-    return copium_pins_list();
+    return copium_pins_list(bs);
 }
 
 PyObject *copium_py_clear_pins(PyObject *module, PyObject *unused)
 {
-    (void)module;
+    copium_batch_state *bs = copium_module_state_of(module)->batch;
     (void)unused;
-    Py_ssize_t n = copium_pins_clear();
+    Py_ssize_t n = copium_pins_clear(bs);
     return n < 0 ? NULL : PyLong_FromSsize_t(n);
 }

@@ -15,49 +15,47 @@
 #include "config.h"
 #include "extra.h"
 #include "patch.h"
+#include "state.h"
 
 #ifndef COPIUM_VERSION
 #error "COPIUM_VERSION (the project version in meson.build) must be defined by the build"
 #endif
 
-static PyObject *error_type; /* copy.Error */
-
 /* deepcopy's arguments in any other shape than (x) or (x, memo), keywords included. */
-static COPIUM_NOINLINE PyObject *deepcopy_parsed(PyObject *const *args, Py_ssize_t nargs,
-                                                 PyObject *kwnames)
+static COPIUM_NOINLINE PyObject *deepcopy_parsed(copium_protocol *P, PyObject *const *args,
+                                                 Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const names[] = {"x", "memo"};
     PyObject *params[2];
     if (copium_parse_args("deepcopy", args, nargs, kwnames, names, 2, 1, params) < 0)
         return NULL;
-    return copium_config_deepcopy(params[0], params[1]);
+    return copium_config_deepcopy(P, params[0], params[1]);
 }
 
 static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
-    (void)module;
+    copium_protocol *P = copium_module_proto(module);
     if (kwnames == NULL) {
         if (nargs == 1)
-            return copium_config_deepcopy_fresh(args[0]);
+            return copium_config_deepcopy_fresh(P, args[0]);
         if (nargs == 2) /* memo=None is what 3.11's patched copy.deepcopy passes */
-            return args[1] == Py_None ? copium_config_deepcopy_fresh(args[0])
-                                      : copium_config_deepcopy(args[0], args[1]);
+            return args[1] == Py_None ? copium_config_deepcopy_fresh(P, args[0])
+                                      : copium_config_deepcopy(P, args[0], args[1]);
     }
-    return deepcopy_parsed(args, nargs, kwnames);
+    return deepcopy_parsed(P, args, nargs, kwnames);
 }
 
 static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames)
 {
-    (void)module;
     static const char *const names[] = {"x"};
     PyObject *x;
     if (nargs == 1 && kwnames == NULL)
         x = args[0];
     else if (copium_parse_args("copy", args, nargs, kwnames, names, 1, 1, &x) < 0)
         return NULL;
-    return copium_config_copy(x);
+    return copium_config_copy(copium_module_proto(module), x);
 }
 
 #if PY_VERSION_HEX >= 0x030D0000
@@ -103,7 +101,7 @@ static PyObject *py_replace(PyObject *module, PyObject *args, PyObject *kwargs)
 
 static PyObject *py_register_handler(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module;
+    copium_protocol *P = copium_module_proto(module);
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError,
                      "register_handler() takes 2 positional arguments but %zd "
@@ -128,9 +126,9 @@ static PyObject *py_register_handler(PyObject *module, PyObject *const *args, Py
             return NULL;
         }
         const copium_handler *h = PyCapsule_GetPointer(handler, HANDLER_CAPSULE_NAME);
-        rc = copium_capi_register((PyTypeObject *)type, h, handler);
+        rc = copium_capi_register(P, (PyTypeObject *)type, h, handler);
     } else {
-        rc = copium_register_callable((PyTypeObject *)type, handler);
+        rc = copium_register_callable(P, (PyTypeObject *)type, handler);
     }
     if (rc < 0)
         return NULL;
@@ -139,14 +137,14 @@ static PyObject *py_register_handler(PyObject *module, PyObject *const *args, Py
 
 static PyObject *py_unregister_handler(PyObject *module, PyObject *type)
 {
-    (void)module;
     if (!PyType_Check(type)) {
         PyErr_Format(PyExc_TypeError, "unregister_handler() needs a type, not %.200s",
                      Py_TYPE(type)->tp_name);
         return NULL;
     }
     /* A builtin handler cannot be removed, only replaced: nothing registered to take away. */
-    return PyBool_FromLong(copium_handlers_unregister((PyTypeObject *)type));
+    return PyBool_FromLong(
+        copium_handlers_unregister(copium_module_proto(module), (PyTypeObject *)type));
 }
 
 static int add_handler_name(PyTypeObject *type, const copium_handler *h, void *dict)
@@ -168,12 +166,12 @@ static PyObject *py_dict_table_verified(PyObject *module, PyObject *unused)
 
 static PyObject *py_handlers(PyObject *module, PyObject *unused)
 {
-    (void)module;
     (void)unused;
     PyObject *dict = PyDict_New();
     if (dict == NULL)
         return NULL;
-    if (copium_registry_foreach(add_handler_name, dict) != 0) {
+    if (copium_registry_foreach(&copium_module_state_of(module)->core.registry, add_handler_name,
+                                dict) != 0) {
         Py_DECREF(dict);
         return NULL;
     }
@@ -234,55 +232,91 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static void module_free(void *module)
+/* Everything the state holds, released: at m_clear (a collection that found the module in a
+ * cycle) and at m_free. Safe to run twice. */
+static int module_clear(PyObject *module)
 {
-    (void)module;
+    copium_module_state *st = copium_module_state_of(module);
+    if (st == NULL)
+        return 0;
 #ifdef COPIUM_PATCH_VECTORCALL
-    copium_patch_fini();
+    copium_patch_fini(&st->patch);
 #endif
-    copium_batch_fini();
-    copium_handlers_fini();
-    copium_mirror_fini();
-    Py_CLEAR(error_type);
+    copium_batch_fini(st->batch);
+    st->batch = NULL;
+    copium_handlers_fini(&st->proto); /* the core's state too */
+    Py_CLEAR(st->error_type);
+    return 0;
 }
 
-/* Single-phase initialisation: the registry is process-wide state, so the module is not
- * offered to isolated subinterpreters. */
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    copium_module_state *st = copium_module_state_of(module);
+    if (st == NULL)
+        return 0;
+    Py_VISIT(st->error_type);
+    if (st->batch != NULL) {
+        Py_VISIT(st->batch->snapshot_type);
+        Py_VISIT(st->batch->pin_type);
+    }
+    return copium_handlers_traverse(&st->proto, visit, arg);
+}
+
+static void module_free(void *module)
+{
+    (void)module_clear((PyObject *)module);
+}
+
+/* Py_mod_exec: fill the state (zeroed by the module's creation) and the module's attributes. */
+static int module_exec(PyObject *module)
+{
+    copium_module_state *st = copium_module_state_of(module);
+#ifdef COPIUM_PATCH_VECTORCALL
+    st->patch.deepcopy_nparams = 2;
+#endif
+    PyObject *copy_module = PyImport_ImportModule("copy");
+    if (copy_module == NULL)
+        return -1;
+    st->error_type = PyObject_GetAttrString(copy_module, "Error");
+    Py_DECREF(copy_module);
+    if (st->error_type == NULL)
+        return -1;
+    /* copium.__version__ (python/copium/__init__.py takes it from here). */
+    if (PyModule_AddStringConstant(module, "__version__", COPIUM_VERSION) < 0)
+        return -1;
+    if (PyModule_AddObjectRef(module, "Error", st->error_type) < 0 ||
+        PyModule_AddObjectRef(module, "error", st->error_type) < 0)
+        return -1;
+    if (copium_handlers_install(&st->proto, &st->core) < 0)
+        return -1;
+    st->batch = copium_batch_init(module, &st->proto);
+    if (st->batch == NULL)
+        return -1;
+    if (copium_capi_add(module) < 0)
+        return -1;
+    return 0;
+}
+
+/* Multi-phase initialisation (PEP 489): all mutable state is in the module's state. The slot
+ * Py_mod_multiple_interpreters is left at its default (no per-interpreter GIL declared). */
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
 static struct PyModuleDef copium_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "copium._copium",
     .m_doc = "copium's engine: fast deepcopy and copy with stdlib semantics.",
-    .m_size = -1,
+    .m_size = sizeof(copium_module_state),
     .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
     .m_free = module_free,
 };
 
 PyMODINIT_FUNC PyInit__copium(void)
 {
-    PyObject *module = PyModule_Create(&copium_module);
-    if (module == NULL)
-        return NULL;
-    PyObject *copy_module = PyImport_ImportModule("copy");
-    if (copy_module == NULL)
-        goto error;
-    error_type = PyObject_GetAttrString(copy_module, "Error");
-    Py_DECREF(copy_module);
-    if (error_type == NULL)
-        goto error;
-    /* copium.__version__ (python/copium/__init__.py takes it from here). */
-    if (PyModule_AddStringConstant(module, "__version__", COPIUM_VERSION) < 0)
-        goto error;
-    if (PyModule_AddObjectRef(module, "Error", error_type) < 0 ||
-        PyModule_AddObjectRef(module, "error", error_type) < 0)
-        goto error;
-    if (copium_handlers_install() < 0)
-        goto error;
-    if (copium_batch_init(module) < 0)
-        goto error;
-    if (copium_capi_add(module) < 0)
-        goto error;
-    return module;
-error:
-    Py_DECREF(module);
-    return NULL;
+    return PyModuleDef_Init(&copium_module);
 }

@@ -14,32 +14,32 @@
 
 #include "args.h"
 #include "config.h"
+#include "state.h"
 
-typedef struct {
-    PyFunctionObject *func; /* strong reference while patched */
-    vectorcallfunc saved;
-} patched_function;
+typedef copium_patched_function patched_function;
 
-static patched_function patched_deepcopy, patched_copy;
 /* The names of deepcopy's positional parameters, as the patched function declares them
- * (x, memo, and stdlib's private _nil before 3.15), and how many there are. */
+ * (x, memo, and stdlib's private _nil before 3.15); how many there are is in the state. */
 static const char *const deepcopy_names[] = {"x", "memo", "_nil"};
-static Py_ssize_t deepcopy_nparams = 2;
 
 static PyObject *deepcopy_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                      PyObject *kwnames)
 {
     (void)callable;
+    /* No closure: the state of the interpreter whose copy module was patched. */
+    copium_module_state *st = copium_module_state_current();
+    if (st == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "copium is not initialised in this interpreter");
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     PyObject *params[3];
     if (kwnames == NULL && nargs == 1)
-        return copium_config_deepcopy_fresh(args[0]);
+        return copium_config_deepcopy_fresh(&st->proto, args[0]);
     if (kwnames == NULL && nargs == 2)
-        return copium_config_deepcopy(args[0], args[1]);
-    if (copium_parse_args("deepcopy", args, nargs, kwnames, deepcopy_names, deepcopy_nparams, 1,
-                          params) < 0)
+        return copium_config_deepcopy(&st->proto, args[0], args[1]);
+    if (copium_parse_args("deepcopy", args, nargs, kwnames, deepcopy_names,
+                          st->patch.deepcopy_nparams, 1, params) < 0)
         return NULL;
-    return copium_config_deepcopy(params[0], params[1]); /* _nil: accepted, unused */
+    return copium_config_deepcopy(&st->proto, params[0], params[1]); /* _nil: accepted */
 }
 
 static PyObject *copy_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
@@ -47,13 +47,16 @@ static PyObject *copy_vectorcall(PyObject *callable, PyObject *const *args, size
 {
     (void)callable;
     static const char *const names[] = {"x"};
+    copium_module_state *st = copium_module_state_current();
+    if (st == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "copium is not initialised in this interpreter");
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     PyObject *x;
     if (kwnames == NULL && nargs == 1)
         x = args[0];
     else if (copium_parse_args("copy", args, nargs, kwnames, names, 1, 1, &x) < 0)
         return NULL;
-    return copium_config_copy(x);
+    return copium_config_copy(&st->proto, x);
 }
 
 static vectorcallfunc get_vectorcall(PyFunctionObject *func)
@@ -97,24 +100,24 @@ static int check_function(PyObject *f, const char *what, Py_ssize_t min_params,
 
 PyObject *copium_py_patch_vectorcall(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module;
+    copium_patch_state *st = &copium_module_state_of(module)->patch;
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError,
                      "_patch_vectorcall() takes 2 positional arguments but %zd were given", nargs);
         return NULL;
     }
-    if (patched_deepcopy.func != NULL)
+    if (st->deepcopy.func != NULL)
         Py_RETURN_FALSE;
     Py_ssize_t nparams, unused;
     if (check_function(args[0], "copy.deepcopy", 1, 3, &nparams) < 0 ||
         check_function(args[1], "copy.copy", 1, 1, &unused) < 0)
         return NULL;
     PyFunctionObject *dc = (PyFunctionObject *)args[0], *c = (PyFunctionObject *)args[1];
-    deepcopy_nparams = nparams;
-    patched_deepcopy.func = (PyFunctionObject *)Py_NewRef(dc);
-    patched_deepcopy.saved = get_vectorcall(dc);
-    patched_copy.func = (PyFunctionObject *)Py_NewRef(c);
-    patched_copy.saved = get_vectorcall(c);
+    st->deepcopy_nparams = nparams;
+    st->deepcopy.func = (PyFunctionObject *)Py_NewRef(dc);
+    st->deepcopy.saved = get_vectorcall(dc);
+    st->copy.func = (PyFunctionObject *)Py_NewRef(c);
+    st->copy.saved = get_vectorcall(c);
     set_vectorcall(dc, deepcopy_vectorcall);
     set_vectorcall(c, copy_vectorcall);
     Py_RETURN_TRUE;
@@ -131,26 +134,26 @@ static void unpatch(patched_function *p)
 
 PyObject *copium_py_unpatch_vectorcall(PyObject *module, PyObject *unused)
 {
-    (void)module;
+    copium_patch_state *st = &copium_module_state_of(module)->patch;
     (void)unused;
-    if (patched_deepcopy.func == NULL)
+    if (st->deepcopy.func == NULL)
         Py_RETURN_FALSE;
-    unpatch(&patched_deepcopy);
-    unpatch(&patched_copy);
+    unpatch(&st->deepcopy);
+    unpatch(&st->copy);
     Py_RETURN_TRUE;
 }
 
 PyObject *copium_py_vectorcall_patched(PyObject *module, PyObject *unused)
 {
-    (void)module;
+    copium_patch_state *st = &copium_module_state_of(module)->patch;
     (void)unused;
-    return PyBool_FromLong(patched_deepcopy.func != NULL);
+    return PyBool_FromLong(st->deepcopy.func != NULL);
 }
 
-void copium_patch_fini(void)
+void copium_patch_fini(copium_patch_state *st)
 {
-    unpatch(&patched_deepcopy);
-    unpatch(&patched_copy);
+    unpatch(&st->deepcopy);
+    unpatch(&st->copy);
 }
 
 #endif

@@ -15,6 +15,18 @@
 #endif
 
 #ifdef COPIUM_PATCH_VECTORCALL
+/* The patch's state (per interpreter: the functions are that interpreter's copy module's). */
+typedef struct {
+    PyFunctionObject *func; /* strong reference while patched */
+    vectorcallfunc saved;
+} copium_patched_function;
+
+typedef struct {
+    copium_patched_function deepcopy, copy;
+    /* The number of deepcopy's positional parameters (x, memo, and _nil before 3.15). */
+    Py_ssize_t deepcopy_nparams;
+} copium_patch_state;
+
 /* copium._copium._patch_vectorcall(deepcopy_function, copy_function) -> bool: route calls of
  * both function objects to copium; False when they already were. */
 PyObject *copium_py_patch_vectorcall(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
@@ -23,7 +35,7 @@ PyObject *copium_py_unpatch_vectorcall(PyObject *module, PyObject *unused);
 /* _vectorcall_patched() -> bool */
 PyObject *copium_py_vectorcall_patched(PyObject *module, PyObject *unused);
 /* Forget the patch at module finalisation (functions restored). */
-void copium_patch_fini(void);
+void copium_patch_fini(copium_patch_state *st);
 #endif
 
 #endif

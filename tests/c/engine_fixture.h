@@ -12,23 +12,27 @@
 #include "../../core/engine.h"
 #include "../../handlers/handlers.h"
 
+/* The states a module would hold (one interpreter's). */
+static copium_core fixture_core;
+static copium_protocol fixture_proto;
+
 static PyObject *fixture_deepcopy(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *x, *memo = NULL;
     if (!PyArg_ParseTuple(args, "O|O:cdeepcopy", &x, &memo))
         return NULL;
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(&fixture_proto) < 0)
         return NULL;
-    return copium_deepcopy(x, memo);
+    return copium_deepcopy(&fixture_core, x, memo);
 }
 
 static PyObject *fixture_copy(PyObject *self, PyObject *x)
 {
     (void)self;
-    if (copium_handlers_sync() < 0)
+    if (copium_handlers_sync(&fixture_proto) < 0)
         return NULL;
-    return copium_copy(x);
+    return copium_copy(&fixture_core, x);
 }
 
 static PyMethodDef fixture_methods[] = {
@@ -63,7 +67,7 @@ static inline int engine_setup(void **state)
 {
     if (embed_setup(state) < 0)
         return -1;
-    if (copium_handlers_install() < 0)
+    if (copium_handlers_install(&fixture_proto, &fixture_core) < 0)
         goto error;
     for (PyMethodDef *m = fixture_methods; m->ml_name != NULL; m++) {
         PyObject *f = PyCFunction_New(m, NULL);
@@ -85,7 +89,7 @@ error:
 
 static inline int engine_teardown(void **state)
 {
-    copium_handlers_fini();
+    copium_handlers_fini(&fixture_proto);
     return embed_teardown(state);
 }
 
@@ -125,11 +129,11 @@ static inline void assert_copies_keep_refcounts(PyObject *x)
     Py_ssize_t x_before = Py_REFCNT(x);
 
     for (int round = 0; round < 3; round++) {
-        PyObject *deep = copium_deepcopy(x, NULL);
+        PyObject *deep = copium_deepcopy(&fixture_core, x, NULL);
         assert_no_pyerr();
         assert_non_null(deep);
         Py_DECREF(deep);
-        PyObject *shallow = copium_copy(x);
+        PyObject *shallow = copium_copy(&fixture_core, x);
         assert_no_pyerr();
         assert_non_null(shallow);
         Py_DECREF(shallow);

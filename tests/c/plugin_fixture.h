@@ -15,7 +15,7 @@
  *
  * A handful of engine functions are declared by hand below (the set-up needs the internal
  * headers, which cannot be included next to the public one: the public macros have the names
- * of the engine's functions). copium_registry_find and the builtin list vtable are used only
+ * of the engine's functions). copium_test_registry_find and the builtin list vtable are used only
  * to check what the registry holds, never to register or copy.
  *
  * Also here: the plugin's own test type, Pair(first, second), a mutable GC'd heap type made from
@@ -39,13 +39,13 @@
 #define Py_T_OBJECT_EX T_OBJECT_EX
 #endif
 
-/* From the engine (python/capi.h, handlers/handlers.h, core/registry.h): for the set-up and
- * for looking into the registry. */
+/* From the engine (python/capi.h) and plugin_state.c: for the set-up and for looking into the
+ * registry. */
 int copium_capi_add(PyObject *module);
 const copium_api *copium_capi_table(void);
-int copium_handlers_install(void);
-void copium_handlers_fini(void);
-const copium_handler *copium_registry_find(PyTypeObject *type);
+int copium_test_install(void);
+void copium_test_fini(void);
+const copium_handler *copium_test_registry_find(PyTypeObject *type);
 extern const copium_handler copium_list_handler;
 
 /* ---------------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ static inline int plugin_setup(void **state)
     if (embed_setup(state) < 0)
         return -1;
     /* What PyInit__copium does: the builtin handlers, then the capsule on the module. */
-    if (copium_handlers_install() < 0)
+    if (copium_test_install() < 0)
         goto error;
     real_package = PyModule_New("copium");
     real_module = PyModule_New("copium._copium");
@@ -169,7 +169,7 @@ static inline int plugin_teardown(void **state)
 {
     Py_CLEAR(real_package);
     Py_CLEAR(real_module);
-    copium_handlers_fini();
+    copium_test_fini();
     return embed_teardown(state);
 }
 

@@ -193,7 +193,7 @@ static void test_refcounts_unchanged(void **state)
     /* With a memo dict: once the memo is dropped too, nothing is left. */
     Py_ssize_t graph_refs = Py_REFCNT(graph);
     PyObject *memo = PyDict_New();
-    PyObject *copy = copium_deepcopy(graph, memo);
+    PyObject *copy = copium_deepcopy(&fixture_core, graph, memo);
     assert_non_null(copy);
     Py_DECREF(copy);
     Py_DECREF(memo);
@@ -209,7 +209,7 @@ static void test_refcounts_unchanged(void **state)
  * that a failed check does not leave the context marked in use for the tests after it. */
 static void assert_context_clean(int just_shrunk)
 {
-    copium_ctx *ctx = copium_ctx_acquire();
+    copium_ctx *ctx = copium_ctx_acquire(&fixture_core);
     assert_non_null(ctx);
     size_t memo_count = ctx->memo.count, ka_count = ctx->keepalive.count;
     size_t memo_capacity = copium_memo_capacity(&ctx->memo);
@@ -243,13 +243,13 @@ static void test_error_propagates(void **state)
     PyObject *inner = run_eval("inner");
     Py_ssize_t bad_refs = Py_REFCNT(bad), inner_refs = Py_REFCNT(inner);
     for (int round = 0; round < 3; round++) {
-        PyObject *copy = copium_deepcopy(bad, NULL);
+        PyObject *copy = copium_deepcopy(&fixture_core, bad, NULL);
         assert_null(copy);
         assert_pyerr(PyExc_ValueError);
         assert_context_clean(0);
         /* Through a memo dict as well. */
         PyObject *memo = PyDict_New();
-        copy = copium_deepcopy(bad, memo);
+        copy = copium_deepcopy(&fixture_core, bad, memo);
         assert_null(copy);
         assert_pyerr(PyExc_ValueError);
         Py_DECREF(memo);
@@ -301,7 +301,7 @@ static void test_deep_nesting_raises_recursion_error(void **state)
     const char *names[] = {"deep", "deep_dict"};
     for (size_t i = 0; i < 2; i++) {
         PyObject *deep = run_eval(names[i]);
-        PyObject *copy = copium_deepcopy(deep, NULL);
+        PyObject *copy = copium_deepcopy(&fixture_core, deep, NULL);
         assert_null(copy);
         assert_pyerr(PyExc_RecursionError);
         Py_DECREF(deep);
@@ -320,28 +320,28 @@ static void test_deep_nesting_raises_recursion_error(void **state)
 static void test_context_reused(void **state)
 {
     (void)state;
-    copium_ctx *first = copium_ctx_acquire();
+    copium_ctx *first = copium_ctx_acquire(&fixture_core);
     assert_non_null(first);
     /* A nested top-level call while the thread's context is in use gets another one. */
-    copium_ctx *nested = copium_ctx_acquire();
+    copium_ctx *nested = copium_ctx_acquire(&fixture_core);
     assert_non_null(nested);
     assert_ptr_not_equal(nested, first);
     copium_ctx_release(nested);
     copium_ctx_release(first);
-    copium_ctx *again = copium_ctx_acquire();
+    copium_ctx *again = copium_ctx_acquire(&fixture_core);
     assert_ptr_equal(again, first);
     copium_ctx_release(again);
 
     /* Copies go through it and leave it clean, however big they were. */
     assert_py_true("cdeepcopy([[i] for i in range(3)]) == [[0], [1], [2]]");
-    again = copium_ctx_acquire();
+    again = copium_ctx_acquire(&fixture_core);
     assert_ptr_equal(again, first);
     copium_ctx_release(again);
     run_exec("big = [[i] for i in range(50000)]\n"
              "big_copy = cdeepcopy(big)\n");
     assert_py_true("big_copy == big and big_copy[0] is not big[0]");
     assert_context_clean(1);
-    again = copium_ctx_acquire();
+    again = copium_ctx_acquire(&fixture_core);
     assert_ptr_equal(again, first);
     copium_ctx_release(again);
     run_exec("del big, big_copy\n");
@@ -458,9 +458,12 @@ static void test_registered_handler(void **state)
     PyTypeObject *box_type = (PyTypeObject *)run_eval("Box");
     PyTypeObject *plain_type = (PyTypeObject *)run_eval("Plain");
     PyTypeObject *frozen_type = (PyTypeObject *)run_eval("Frozen");
-    assert_int_equal(copium_registry_register(box_type, &plugin_handler), 0);
-    assert_int_equal(copium_registry_register(plain_type, &plugin_defaults), 0);
-    assert_int_equal(copium_registry_register(frozen_type, &plugin_atomic), 0);
+    assert_int_equal(copium_registry_register(&fixture_core.registry, box_type, &plugin_handler),
+                     0);
+    assert_int_equal(copium_registry_register(&fixture_core.registry, plain_type, &plugin_defaults),
+                     0);
+    assert_int_equal(copium_registry_register(&fixture_core.registry, frozen_type, &plugin_atomic),
+                     0);
     plugin_calls = plugin_copy_calls = plugin_hash_ok = 0;
 
     run_exec("c = cdeepcopy(pair)\n");
@@ -480,7 +483,7 @@ static void test_registered_handler(void **state)
     assert_py_true("cdeepcopy([frozen])[0] is frozen");
 
     /* Unregistered: back to the class's own protocol. */
-    assert_int_equal(copium_registry_unregister(box_type), 1);
+    assert_int_equal(copium_registry_unregister(&fixture_core.registry, box_type), 1);
     run_exec("try:\n"
              "    cdeepcopy(box)\n"
              "    hook_ran = False\n"
@@ -488,8 +491,8 @@ static void test_registered_handler(void **state)
              "    hook_ran = True\n");
     assert_py_true("hook_ran");
     assert_int_equal(plugin_calls, 1);
-    assert_int_equal(copium_registry_unregister(plain_type), 1);
-    assert_int_equal(copium_registry_unregister(frozen_type), 1);
+    assert_int_equal(copium_registry_unregister(&fixture_core.registry, plain_type), 1);
+    assert_int_equal(copium_registry_unregister(&fixture_core.registry, frozen_type), 1);
     Py_DECREF(box_type);
     Py_DECREF(plain_type);
     Py_DECREF(frozen_type);

@@ -371,7 +371,7 @@ static void test_errors_propagate(void **state)
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(cases); i++) {
         PyObject *item = PyList_GET_ITEM(cases, i);
         Py_ssize_t refs = Py_REFCNT(item);
-        PyObject *copy = copium_deepcopy(item, NULL);
+        PyObject *copy = copium_deepcopy(&fixture_core, item, NULL);
         if (copy != NULL) {
             PyObject_Print(item, stderr, 0);
             fail_msg("copied without an error");
@@ -380,7 +380,7 @@ static void test_errors_propagate(void **state)
         assert_int_equal(Py_REFCNT(item), refs);
         assert_int_equal(Py_REFCNT(boom), boom_refs);
         /* Shallow copies do not reach the child's __deepcopy__. */
-        copy = copium_copy(item);
+        copy = copium_copy(&fixture_core, item);
         assert_no_pyerr();
         assert_non_null(copy);
         Py_DECREF(copy);

@@ -12,6 +12,24 @@
 #include <string.h>
 
 #include "../../core/mirror.h"
+#include "../../core/state.h"
+
+/* The core state whose watcher the mirrors use: the watcher's callback finds it as the
+ * interpreter's current one. */
+static copium_core mirror_core;
+
+static int mirror_setup(void **state)
+{
+    if (embed_setup(state) < 0)
+        return -1;
+    return copium_core_init(&mirror_core, NULL, NULL, NULL, NULL);
+}
+
+static int mirror_teardown(void **state)
+{
+    copium_core_fini(&mirror_core);
+    return embed_teardown(state);
+}
 
 #define N 6
 
@@ -61,7 +79,7 @@ static void store(fixture *f, int i, int keep)
 
 static void open_mirror(fixture *f)
 {
-    int rc = copium_mirror_open(&f->m, &f->memo, &f->ka);
+    int rc = copium_mirror_open(&f->m, &mirror_core.watcher, &f->memo, &f->ka);
     assert_no_pyerr();
     assert_int_equal(rc, 1);
     bind("memo", f->m.dict);
@@ -266,5 +284,5 @@ int main(void)
         cmocka_unit_test(test_changes_that_cannot_be_followed),
         cmocka_unit_test(test_detach_and_close_give_references_back),
     };
-    return cmocka_run_group_tests_name("mirror", tests, embed_setup, embed_teardown);
+    return cmocka_run_group_tests_name("mirror", tests, mirror_setup, mirror_teardown);
 }

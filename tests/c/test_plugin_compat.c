@@ -90,7 +90,7 @@ static void test_old_plugin_errors(void **state)
              "bytes): rebuild the plugin against copium's header",
              (size_t)COPIUM_HANDLER_MIN_SIZE);
     assert_error_message(PyExc_ValueError, want);
-    assert_null(copium_registry_find(victim));
+    assert_null(copium_test_registry_find(victim));
     Py_DECREF(victim);
     run_exec("del Victim\n");
 

@@ -250,7 +250,7 @@ static void test_registry_changes_inside_handler(void **state)
     assert_int_equal(stats_a.deep, 1);
     assert_int_equal(inner_rc, 1);
     assert_int_equal(churn_failures, 0);
-    assert_null(copium_registry_find(node));
+    assert_null(copium_test_registry_find(node));
     assert_int_equal(Py_REFCNT(node), refs);
     /* The same at the top level and with a caller's memo. */
     assert_int_equal(copium_register_handler(node, &self_unregistering), 0);
@@ -272,7 +272,7 @@ static void test_registry_changes_inside_handler(void **state)
     assert_int_equal(inner_rc, 0);
     assert_int_equal(stats_a.deep, 1);
     assert_int_equal(stats_a.shallow, 2);
-    assert_string_equal(copium_registry_find(node)->name, "second-of-two");
+    assert_string_equal(copium_test_registry_find(node)->name, "second-of-two");
     assert_int_equal(copium_unregister_handler(node), 1);
     assert_int_equal(Py_REFCNT(node), refs);
     Py_DECREF(node);

@@ -39,7 +39,7 @@ static void test_other_file_copies(void **state)
              "b.items.append(b)\n");
     PyTypeObject *box = (PyTypeObject *)run_eval("Box");
     assert_int_equal(multifile_register_box(box), 0);
-    assert_string_equal(copium_registry_find(box)->name, "multifile-box");
+    assert_string_equal(copium_test_registry_find(box)->name, "multifile-box");
     run_exec("c = cdeepcopy([b, b])\n");
     assert_py_true("type(c[0]) is Box and c[0] is c[1] and c[0] is not b");
     assert_py_true("c[0].items[2] is c[0] and c[0].items[0] is c[0].items[1]");
@@ -47,7 +47,7 @@ static void test_other_file_copies(void **state)
     assert_int_equal(multifile_handler_calls, 1);
     /* Unregistered from this file, through the same table. */
     assert_int_equal(copium_unregister_handler(box), 1);
-    assert_null(copium_registry_find(box));
+    assert_null(copium_test_registry_find(box));
     Py_DECREF(box);
     run_exec("del Box, shared, b, c\n");
 }

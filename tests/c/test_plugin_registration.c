@@ -29,7 +29,7 @@ static void test_replacement(void **state)
     assert_int_equal(stats_a.shallow, 0);
     assert_int_equal(stats_b.deep, 1);
     assert_int_equal(stats_b.shallow, 1);
-    const copium_handler *now = copium_registry_find(type);
+    const copium_handler *now = copium_test_registry_find(type);
     assert_non_null(now);
     assert_string_equal(now->name, "second");
     assert_ptr_equal(now->data, &stats_b);
@@ -37,7 +37,7 @@ static void test_replacement(void **state)
     /* One registration per type: one unregistration removes it, whatever it replaced. */
     assert_int_equal(copium_unregister_handler(type), 1);
     assert_int_equal(copium_unregister_handler(type), 0);
-    assert_null(copium_registry_find(type));
+    assert_null(copium_test_registry_find(type));
     /* Back to stdlib's path, which has no way to copy this C type without a handler. */
     define_outcome();
     run_exec("want_deep = outcome(copy.deepcopy, p)\n"
@@ -110,11 +110,11 @@ static void test_replace_builtin_list(void **state)
     tagged_deep_calls = tagged_copy_calls = 0;
     /* Before: the builtin handler serves list, and cannot be unregistered (0, still there). */
     assert_py_true("cdeepcopy([1, [2]]) == [1, [2]]");
-    const copium_handler *builtin = copium_registry_find(&PyList_Type);
+    const copium_handler *builtin = copium_test_registry_find(&PyList_Type);
     assert_non_null(builtin);
     assert_true(builtin->deepcopy == copium_list_handler.deepcopy);
     assert_int_equal(copium_unregister_handler(&PyList_Type), 0);
-    builtin = copium_registry_find(&PyList_Type);
+    builtin = copium_test_registry_find(&PyList_Type);
     assert_non_null(builtin);
     assert_true(builtin->deepcopy == copium_list_handler.deepcopy);
 
@@ -130,12 +130,12 @@ static void test_replace_builtin_list(void **state)
     assert_py_true("cc[0] == 'tagged' and cc[1] == 7 and cc[2] is cc");
     assert_int_equal(tagged_deep_calls, 4);
     assert_int_equal(tagged_copy_calls, 1);
-    assert_true(copium_registry_find(&PyList_Type)->deepcopy == tagged_list_deepcopy);
+    assert_true(copium_test_registry_find(&PyList_Type)->deepcopy == tagged_list_deepcopy);
 
     /* Unregistering removes the replacement and gives the builtin handler back at once. */
     assert_int_equal(copium_unregister_handler(&PyList_Type), 1);
     assert_no_pyerr();
-    const copium_handler *back = copium_registry_find(&PyList_Type);
+    const copium_handler *back = copium_test_registry_find(&PyList_Type);
     assert_non_null(back);
     assert_true(back->deepcopy == copium_list_handler.deepcopy);
     assert_py_true("cdeepcopy([1, [2]]) == [1, [2]]");
@@ -144,7 +144,7 @@ static void test_replace_builtin_list(void **state)
     assert_py_true("cc is not cyc and cc[0] == 7 and cc[1] is cc and len(cc) == 2");
     assert_int_equal(tagged_deep_calls, 4);
     assert_int_equal(tagged_copy_calls, 1);
-    back = copium_registry_find(&PyList_Type);
+    back = copium_test_registry_find(&PyList_Type);
     assert_non_null(back);
     assert_true(back->deepcopy == copium_list_handler.deepcopy);
     assert_true(back->copy == copium_list_handler.copy);
@@ -159,7 +159,7 @@ static void test_replace_builtin_list(void **state)
 static int restore_list(void **state)
 {
     (void)state;
-    const copium_handler *h = copium_registry_find(&PyList_Type);
+    const copium_handler *h = copium_test_registry_find(&PyList_Type);
     if (h != NULL && h->deepcopy == tagged_list_deepcopy)
         copium_unregister_handler(&PyList_Type);
     return 0;
@@ -201,7 +201,7 @@ static void assert_rejected(PyTypeObject *type, const copium_handler *h, PyObjec
     take_error(exc, got, sizeof(got));
     if (want != NULL && strstr(got, want) == NULL)
         fail_msg("message\n  got:  %s\n  want (a part): %s", got, want);
-    const copium_handler *now = copium_registry_find(victim);
+    const copium_handler *now = copium_test_registry_find(victim);
     if (expect == NULL) {
         assert_null(now);
     } else {
@@ -321,7 +321,7 @@ static void test_newer_struct_accepted(void **state)
     assert_py_true("type(c) is Pair and c.first == [1] and c.first is not p.first and "
                    "type(c.second) is Pair and c.second is not p.second");
     assert_int_equal(stats_a.deep, 2);
-    const copium_handler *kept = copium_registry_find(type);
+    const copium_handler *kept = copium_test_registry_find(type);
     assert_non_null(kept);
     assert_int_equal(kept->struct_size, sizeof(copium_handler)); /* normalised */
     assert_string_equal(kept->name, "newer");
@@ -357,7 +357,7 @@ static void test_caller_struct_modified(void **state)
     assert_int_equal(stats_a.deep, 2);
     assert_int_equal(stats_a.shallow, 2);
     assert_int_equal(never_calls, 0);
-    assert_string_equal(copium_registry_find(type)->name, "original");
+    assert_string_equal(copium_test_registry_find(type)->name, "original");
 
     /* A struct that dies right after the call (the name it points to stays valid). */
     copium_handler *heap = PyMem_Malloc(sizeof(copium_handler));
@@ -370,7 +370,7 @@ static void test_caller_struct_modified(void **state)
     assert_py_true("ccopy(p).first is p.first");
     assert_int_equal(stats_b.deep, 2);
     assert_int_equal(stats_b.shallow, 1);
-    assert_string_equal(copium_registry_find(type)->name, "short-lived");
+    assert_string_equal(copium_test_registry_find(type)->name, "short-lived");
     assert_int_equal(copium_unregister_handler(type), 1);
     Py_DECREF(type);
     run_exec("del p, Pair\n");

@@ -44,10 +44,14 @@ static const copium_handler h_atomic = {
     .flags = COPIUM_HANDLER_ATOMIC,
 };
 
+/* The registry under test (a module's core state holds one per interpreter). */
+static copium_registry reg;
+
 static int resolver_calls;
 
-static const copium_handler *name_resolver(PyTypeObject *type)
+static const copium_handler *name_resolver(PyTypeObject *type, void *data)
 {
+    (void)data;
     resolver_calls++;
     if (strncmp(type->tp_name, "Special", 7) == 0)
         return &h_special;
@@ -58,13 +62,13 @@ static int registry_setup(void **state)
 {
     (void)state;
     resolver_calls = 0;
-    return copium_registry_init(name_resolver, &h_default);
+    return copium_registry_init(&reg, name_resolver, NULL, &h_default, NULL);
 }
 
 static int registry_teardown(void **state)
 {
     (void)state;
-    copium_registry_fini();
+    copium_registry_fini(&reg);
     return 0;
 }
 
@@ -93,14 +97,14 @@ static void test_register_find_unregister(void **state)
 {
     (void)state;
     PyTypeObject *t = new_type("A");
-    assert_null(copium_registry_find(t));
-    assert_int_equal(copium_registry_register(t, &h_one), 0);
-    assert_same_handler(copium_registry_find(t), &h_one);
-    assert_same_handler(copium_registry_lookup(t), &h_one);
+    assert_null(copium_registry_find(&reg, t));
+    assert_int_equal(copium_registry_register(&reg, t, &h_one), 0);
+    assert_same_handler(copium_registry_find(&reg, t), &h_one);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_one);
     assert_int_equal(resolver_calls, 0); /* a registered type never reaches the resolver */
-    assert_int_equal(copium_registry_unregister(t), 1);
-    assert_null(copium_registry_find(t));
-    assert_int_equal(copium_registry_unregister(t), 0); /* nothing left to remove */
+    assert_int_equal(copium_registry_unregister(&reg, t), 1);
+    assert_null(copium_registry_find(&reg, t));
+    assert_int_equal(copium_registry_unregister(&reg, t), 0); /* nothing left to remove */
     assert_no_pyerr();
     Py_DECREF(t);
 }
@@ -109,13 +113,13 @@ static void test_builtin_types(void **state)
 {
     (void)state;
     /* Static types register like heap types. */
-    assert_int_equal(copium_registry_register(&PyList_Type, &h_one), 0);
-    assert_int_equal(copium_registry_register(&PyDict_Type, &h_two), 0);
-    assert_int_equal(copium_registry_register(&PyLong_Type, &h_atomic), 0);
-    assert_same_handler(copium_registry_lookup(&PyList_Type), &h_one);
-    assert_same_handler(copium_registry_lookup(&PyDict_Type), &h_two);
-    assert_same_handler(copium_registry_lookup(&PyLong_Type), &h_atomic);
-    assert_null(copium_registry_find(&PyTuple_Type));
+    assert_int_equal(copium_registry_register(&reg, &PyList_Type, &h_one), 0);
+    assert_int_equal(copium_registry_register(&reg, &PyDict_Type, &h_two), 0);
+    assert_int_equal(copium_registry_register(&reg, &PyLong_Type, &h_atomic), 0);
+    assert_same_handler(copium_registry_lookup(&reg, &PyList_Type), &h_one);
+    assert_same_handler(copium_registry_lookup(&reg, &PyDict_Type), &h_two);
+    assert_same_handler(copium_registry_lookup(&reg, &PyLong_Type), &h_atomic);
+    assert_null(copium_registry_find(&reg, &PyTuple_Type));
     assert_int_equal(resolver_calls, 0);
 }
 
@@ -124,11 +128,12 @@ static void test_holds_type_reference(void **state)
     (void)state;
     PyTypeObject *t = new_type("A");
     Py_ssize_t before = Py_REFCNT(t);
-    assert_int_equal(copium_registry_register(t, &h_one), 0);
+    assert_int_equal(copium_registry_register(&reg, t, &h_one), 0);
     assert_int_equal(Py_REFCNT(t), before + 1);
-    assert_int_equal(copium_registry_register(t, &h_two), 0); /* replacement: no new reference */
+    assert_int_equal(copium_registry_register(&reg, t, &h_two),
+                     0); /* replacement: no new reference */
     assert_int_equal(Py_REFCNT(t), before + 1);
-    assert_int_equal(copium_registry_unregister(t), 1);
+    assert_int_equal(copium_registry_unregister(&reg, t), 1);
     assert_int_equal(Py_REFCNT(t), before);
 
     /* The registry alone keeps a registered type alive. */
@@ -136,12 +141,12 @@ static void test_holds_type_reference(void **state)
     run_exec("import weakref\n"
              "registered_ref = weakref.ref(registered_type)\n"
              "del registered_type\n");
-    assert_int_equal(copium_registry_register(t, &h_one), 0);
+    assert_int_equal(copium_registry_register(&reg, t, &h_one), 0);
     Py_DECREF(t);
     run_exec("import gc; gc.collect()\n");
     assert_py_true("registered_ref() is not None");
-    assert_same_handler(copium_registry_find(t), &h_one);
-    copium_registry_fini(); /* gives every reference back */
+    assert_same_handler(copium_registry_find(&reg, t), &h_one);
+    copium_registry_fini(&reg); /* gives every reference back */
     run_exec("gc.collect()\n");
     assert_py_true("registered_ref() is None");
     run_exec("del registered_ref\n");
@@ -151,11 +156,11 @@ static void test_replace(void **state)
 {
     (void)state;
     PyTypeObject *t = new_type("A");
-    assert_int_equal(copium_registry_register(t, &h_one), 0);
-    assert_int_equal(copium_registry_register(t, &h_two), 0);
-    assert_same_handler(copium_registry_find(t), &h_two);
-    assert_int_equal(copium_registry_unregister(t), 1);
-    assert_null(copium_registry_find(t)); /* one registration, not two */
+    assert_int_equal(copium_registry_register(&reg, t, &h_one), 0);
+    assert_int_equal(copium_registry_register(&reg, t, &h_two), 0);
+    assert_same_handler(copium_registry_find(&reg, t), &h_two);
+    assert_int_equal(copium_registry_unregister(&reg, t), 1);
+    assert_null(copium_registry_find(&reg, t)); /* one registration, not two */
     Py_DECREF(t);
 }
 
@@ -163,22 +168,22 @@ static void test_lookup_cache_invalidated(void **state)
 {
     (void)state;
     PyTypeObject *t = new_type("A");
-    assert_int_equal(copium_registry_register(t, &h_one), 0);
-    assert_same_handler(copium_registry_lookup(t), &h_one); /* now cached */
-    assert_same_handler(copium_registry_lookup(t), &h_one);
+    assert_int_equal(copium_registry_register(&reg, t, &h_one), 0);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_one); /* now cached */
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_one);
 
-    assert_int_equal(copium_registry_register(t, &h_two), 0); /* replacement */
-    assert_same_handler(copium_registry_lookup(t), &h_two);
+    assert_int_equal(copium_registry_register(&reg, t, &h_two), 0); /* replacement */
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_two);
 
-    assert_int_equal(copium_registry_unregister(t), 1);
-    assert_same_handler(copium_registry_lookup(t), &h_default); /* back to the resolver */
+    assert_int_equal(copium_registry_unregister(&reg, t), 1);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_default); /* back to the resolver */
     assert_int_equal(resolver_calls, 1);
 
     /* A type first resolved (and cached) as default, then registered. */
     PyTypeObject *u = new_type("B");
-    assert_same_handler(copium_registry_lookup(u), &h_default);
-    assert_int_equal(copium_registry_register(u, &h_one), 0);
-    assert_same_handler(copium_registry_lookup(u), &h_one);
+    assert_same_handler(copium_registry_lookup(&reg, u), &h_default);
+    assert_int_equal(copium_registry_register(&reg, u, &h_one), 0);
+    assert_same_handler(copium_registry_lookup(&reg, u), &h_one);
     Py_DECREF(t);
     Py_DECREF(u);
 }
@@ -191,37 +196,37 @@ static void test_resolver(void **state)
 
     /* A default answer is cached but not registered: no reference taken. */
     Py_ssize_t plain_refs = Py_REFCNT(plain);
-    assert_same_handler(copium_registry_lookup(plain), &h_default);
+    assert_same_handler(copium_registry_lookup(&reg, plain), &h_default);
     assert_int_equal(resolver_calls, 1);
-    assert_null(copium_registry_find(plain));
+    assert_null(copium_registry_find(&reg, plain));
     assert_int_equal(Py_REFCNT(plain), plain_refs);
-    assert_same_handler(copium_registry_lookup(plain), &h_default);
+    assert_same_handler(copium_registry_lookup(&reg, plain), &h_default);
     assert_int_equal(resolver_calls, 1); /* served by the cache */
 
     /* A non-default answer is registered, which holds the type. */
     Py_ssize_t special_refs = Py_REFCNT(special);
-    assert_same_handler(copium_registry_lookup(special), &h_special);
+    assert_same_handler(copium_registry_lookup(&reg, special), &h_special);
     assert_int_equal(resolver_calls, 2);
-    assert_same_handler(copium_registry_find(special), &h_special);
+    assert_same_handler(copium_registry_find(&reg, special), &h_special);
     assert_int_equal(Py_REFCNT(special), special_refs + 1);
-    assert_same_handler(copium_registry_lookup(special), &h_special);
+    assert_same_handler(copium_registry_lookup(&reg, special), &h_special);
     assert_int_equal(resolver_calls, 2);
 
     /* Invalidation forgets cached answers: the resolver is asked again for unregistered
      * types only. */
-    copium_registry_invalidate();
-    assert_same_handler(copium_registry_lookup(plain), &h_default);
+    copium_registry_invalidate(&reg);
+    assert_same_handler(copium_registry_lookup(&reg, plain), &h_default);
     assert_int_equal(resolver_calls, 3);
-    assert_same_handler(copium_registry_lookup(special), &h_special);
+    assert_same_handler(copium_registry_lookup(&reg, special), &h_special);
     assert_int_equal(resolver_calls, 3);
 
     /* Registration wins over the resolver. */
     PyTypeObject *special2 = new_type("SpecialOther");
-    assert_int_equal(copium_registry_register(special2, &h_one), 0);
-    assert_same_handler(copium_registry_lookup(special2), &h_one);
+    assert_int_equal(copium_registry_register(&reg, special2, &h_one), 0);
+    assert_same_handler(copium_registry_lookup(&reg, special2), &h_one);
     assert_int_equal(resolver_calls, 3);
 
-    assert_int_equal(copium_registry_unregister(special), 1);
+    assert_int_equal(copium_registry_unregister(&reg, special), 1);
     assert_int_equal(Py_REFCNT(special), special_refs);
     Py_DECREF(plain);
     Py_DECREF(special);
@@ -231,27 +236,27 @@ static void test_resolver(void **state)
 static void test_no_resolver(void **state)
 {
     (void)state;
-    assert_int_equal(copium_registry_init(NULL, &h_default), 0);
+    assert_int_equal(copium_registry_init(&reg, NULL, NULL, &h_default, NULL), 0);
     PyTypeObject *t = new_type("SpecialButNoResolver");
-    assert_same_handler(copium_registry_lookup(t), &h_default);
-    assert_null(copium_registry_find(t));
-    assert_ptr_equal(copium_registry_default(), &h_default);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_default);
+    assert_null(copium_registry_find(&reg, t));
+    assert_ptr_equal(copium_registry_default(&reg), &h_default);
     Py_DECREF(t);
 }
 
 static void test_default(void **state)
 {
     (void)state;
-    assert_ptr_equal(copium_registry_default(), &h_default);
+    assert_ptr_equal(copium_registry_default(&reg), &h_default);
 }
 
 /* Registering handler for t must fail with exc and leave the registry and t unchanged. */
 static void expect_rejected(PyTypeObject *t, const copium_handler *handler, PyObject *exc)
 {
     Py_ssize_t refs = Py_REFCNT(t);
-    assert_int_equal(copium_registry_register(t, handler), -1);
+    assert_int_equal(copium_registry_register(&reg, t, handler), -1);
     assert_pyerr(exc);
-    assert_null(copium_registry_find(t));
+    assert_null(copium_registry_find(&reg, t));
     assert_int_equal(Py_REFCNT(t), refs);
 }
 
@@ -279,20 +284,20 @@ static void test_bad_handlers(void **state)
     expect_rejected(t, &unnamed, PyExc_ValueError);
 
     /* A rejected replacement keeps the existing registration. */
-    assert_int_equal(copium_registry_register(t, &h_one), 0);
-    assert_int_equal(copium_registry_register(t, &unnamed), -1);
+    assert_int_equal(copium_registry_register(&reg, t, &h_one), 0);
+    assert_int_equal(copium_registry_register(&reg, t, &unnamed), -1);
     assert_pyerr(PyExc_ValueError);
-    assert_same_handler(copium_registry_find(t), &h_one);
-    assert_int_equal(copium_registry_unregister(t), 1);
+    assert_same_handler(copium_registry_find(&reg, t), &h_one);
+    assert_int_equal(copium_registry_unregister(&reg, t), 1);
 
     /* Not a type. */
     PyObject *not_a_type = PyList_New(0);
-    assert_int_equal(copium_registry_register((PyTypeObject *)not_a_type, &h_one), -1);
+    assert_int_equal(copium_registry_register(&reg, (PyTypeObject *)not_a_type, &h_one), -1);
     assert_pyerr(PyExc_TypeError);
     assert_int_equal(Py_REFCNT(not_a_type), 1);
-    assert_null(copium_registry_find((PyTypeObject *)not_a_type));
+    assert_null(copium_registry_find(&reg, (PyTypeObject *)not_a_type));
     Py_DECREF(not_a_type);
-    assert_int_equal(copium_registry_register(NULL, &h_one), -1);
+    assert_int_equal(copium_registry_register(&reg, NULL, &h_one), -1);
     assert_pyerr(PyExc_TypeError);
 
     Py_DECREF(t);
@@ -310,18 +315,18 @@ static void test_struct_sizes(void **state)
     newer.base = h_one;
     newer.base.struct_size = sizeof(newer);
     PyTypeObject *t = new_type("A");
-    assert_int_equal(copium_registry_register(t, &newer.base), 0);
-    assert_same_handler(copium_registry_lookup(t), &h_one);
+    assert_int_equal(copium_registry_register(&reg, t, &newer.base), 0);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_one);
     /* normalised to this version's layout */
-    assert_int_equal(copium_registry_lookup(t)->struct_size, sizeof(copium_handler));
+    assert_int_equal(copium_registry_lookup(&reg, t)->struct_size, sizeof(copium_handler));
 
     copium_handler minimal = h_two;
     minimal.struct_size = COPIUM_HANDLER_MIN_SIZE;
-    assert_int_equal(copium_registry_register(t, &minimal), 0);
+    assert_int_equal(copium_registry_register(&reg, t, &minimal), 0);
     /* the registry keeps its own copy: the caller's struct may change or go away */
     memset(&minimal, 0, sizeof(minimal));
-    assert_same_handler(copium_registry_lookup(t), &h_two);
-    assert_int_equal(copium_registry_unregister(t), 1);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_two);
+    assert_int_equal(copium_registry_unregister(&reg, t), 1);
     Py_DECREF(t);
 }
 
@@ -356,17 +361,17 @@ static void test_foreach(void **state)
 {
     (void)state;
     struct seen s = {.count = 0, .stop_at = 0};
-    assert_int_equal(copium_registry_foreach(collect, &s), 0);
+    assert_int_equal(copium_registry_foreach(&reg, collect, &s), 0);
     assert_int_equal(s.count, 0); /* empty */
 
     PyTypeObject *a = new_type("A"), *b = new_type("B"), *c = new_type("C");
-    assert_int_equal(copium_registry_register(a, &h_one), 0);
-    assert_int_equal(copium_registry_register(b, &h_two), 0);
-    assert_int_equal(copium_registry_register(c, &h_one), 0);
-    assert_int_equal(copium_registry_register(b, &h_special), 0); /* replaced: still once */
+    assert_int_equal(copium_registry_register(&reg, a, &h_one), 0);
+    assert_int_equal(copium_registry_register(&reg, b, &h_two), 0);
+    assert_int_equal(copium_registry_register(&reg, c, &h_one), 0);
+    assert_int_equal(copium_registry_register(&reg, b, &h_special), 0); /* replaced: still once */
 
     s = (struct seen){.count = 0, .stop_at = 0};
-    assert_int_equal(copium_registry_foreach(collect, &s), 0);
+    assert_int_equal(copium_registry_foreach(&reg, collect, &s), 0);
     assert_int_equal(s.count, 3);
     assert_same_handler(seen_handler(&s, a), &h_one);
     assert_same_handler(seen_handler(&s, b), &h_special);
@@ -374,12 +379,12 @@ static void test_foreach(void **state)
 
     /* A non-zero return stops the walk and is returned. */
     s = (struct seen){.count = 0, .stop_at = 2};
-    assert_int_equal(copium_registry_foreach(collect, &s), 42);
+    assert_int_equal(copium_registry_foreach(&reg, collect, &s), 42);
     assert_int_equal(s.count, 2);
 
-    assert_int_equal(copium_registry_unregister(b), 1);
+    assert_int_equal(copium_registry_unregister(&reg, b), 1);
     s = (struct seen){.count = 0, .stop_at = 0};
-    assert_int_equal(copium_registry_foreach(collect, &s), 0);
+    assert_int_equal(copium_registry_foreach(&reg, collect, &s), 0);
     assert_int_equal(s.count, 2);
     assert_null(seen_handler(&s, b));
     Py_DECREF(a);
@@ -398,19 +403,19 @@ static void test_many_types_share_cache_slots(void **state)
         snprintf(name, sizeof(name), n % 3 == 0 ? "Special%d" : "T%d", n);
         types[n] = new_type(name);
         if (n % 3 == 1)
-            assert_int_equal(copium_registry_register(types[n], n % 2 ? &h_one : &h_two), 0);
+            assert_int_equal(copium_registry_register(&reg, types[n], n % 2 ? &h_one : &h_two), 0);
     }
     for (int round = 0; round < 2; round++) {
         for (int n = 0; n < N; n++) {
             const copium_handler *want = n % 3 == 0   ? &h_special
                                          : n % 3 == 1 ? (n % 2 ? &h_one : &h_two)
                                                       : &h_default;
-            assert_same_handler(copium_registry_lookup(types[n]), want);
+            assert_same_handler(copium_registry_lookup(&reg, types[n]), want);
         }
     }
     for (int n = 0; n < N; n++) {
         if (n % 3 != 2)
-            assert_int_equal(copium_registry_unregister(types[n]), 1);
+            assert_int_equal(copium_registry_unregister(&reg, types[n]), 1);
         Py_DECREF(types[n]);
     }
 }
@@ -434,32 +439,32 @@ static void test_decorator(void **state)
     PyTypeObject *other = new_type("Other");
     decorated_type = t;
     decorator_calls = 0;
-    assert_int_equal(copium_registry_register(t, &h_one), 0);
-    assert_same_handler(copium_registry_lookup(t), &h_one);
+    assert_int_equal(copium_registry_register(&reg, t, &h_one), 0);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_one);
 
-    copium_registry_set_decorator(decorate_one, &decorated_type); /* invalidates the cache */
-    assert_ptr_equal(copium_registry_lookup(t), &h_two);
+    copium_registry_set_decorator(&reg, decorate_one, &decorated_type); /* invalidates the cache */
+    assert_ptr_equal(copium_registry_lookup(&reg, t), &h_two);
     assert_int_equal(decorator_calls, 1);
-    assert_ptr_equal(copium_registry_lookup(t), &h_two); /* cached */
+    assert_ptr_equal(copium_registry_lookup(&reg, t), &h_two); /* cached */
     assert_int_equal(decorator_calls, 1);
-    assert_same_handler(copium_registry_find(t), &h_one);           /* the table is untouched */
-    assert_same_handler(copium_registry_lookup(other), &h_default); /* resolved, decorated */
+    assert_same_handler(copium_registry_find(&reg, t), &h_one); /* the table is untouched */
+    assert_same_handler(copium_registry_lookup(&reg, other), &h_default); /* resolved, decorated */
     assert_int_equal(decorator_calls, 2);
-    assert_null(copium_registry_find(other));
+    assert_null(copium_registry_find(&reg, other));
 
     /* A change to the registration: asked again, with the new handler. */
-    assert_int_equal(copium_registry_register(t, &h_special), 0);
-    assert_ptr_equal(copium_registry_lookup(t), &h_two);
+    assert_int_equal(copium_registry_register(&reg, t, &h_special), 0);
+    assert_ptr_equal(copium_registry_lookup(&reg, t), &h_two);
     assert_int_equal(decorator_calls, 3);
     decorated_type = NULL;
-    copium_registry_invalidate();
-    assert_same_handler(copium_registry_lookup(t), &h_special);
+    copium_registry_invalidate(&reg);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_special);
 
-    copium_registry_set_decorator(NULL, NULL);
+    copium_registry_set_decorator(&reg, NULL, NULL);
     decorated_type = t;
-    assert_same_handler(copium_registry_lookup(t), &h_special);
+    assert_same_handler(copium_registry_lookup(&reg, t), &h_special);
     assert_int_equal(decorator_calls, 4);
-    assert_int_equal(copium_registry_unregister(t), 1);
+    assert_int_equal(copium_registry_unregister(&reg, t), 1);
     Py_DECREF(t);
     Py_DECREF(other);
 }
