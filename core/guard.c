@@ -15,7 +15,8 @@
 #define HAVE_STACK_BOUNDS 1
 #endif
 
-/* This thread's stack floor, measured once; 1 is "not measured yet" (no real floor is 1). */
+/* This thread's stack floor, measured once; 1 is "not measured yet" (no real floor is 1). Per
+ * thread, not per interpreter: it is the thread's stack, whatever interpreter runs on it. */
 static _Thread_local uintptr_t thread_stack_floor = 1;
 
 /* Room left below the floor: for the Python code hooks run and for CPython's own calls. */

@@ -5,6 +5,7 @@
  * hash for tables of exact str keys. */
 #include "dict_table.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #if PY_VERSION_HEX < 0x030B0000
@@ -31,8 +32,11 @@ typedef struct {
 
 #define PTR ((Py_ssize_t)sizeof(PyObject *))
 
-/* Set once by copium_dict_table_init when every reference dict read back right. */
-static int table_verified;
+/* Process-wide: the layout of CPython's dict tables is the interpreter binary's, the same in
+ * every interpreter. Verified once, by the first copium_dict_table_init in the process (an
+ * interpreter initialising at the same time as another may verify it again, and writes the
+ * same answer): 0 not yet, 1 verified, 2 not usable. */
+static atomic_int table_state;
 
 /* The entries of keys, or 0 when its shape is not one the mirror knows. strict: also check
  * the header's invariants (start-up, when the mirror itself is on trial). */
@@ -74,7 +78,7 @@ static int entries_of_keys(const keys_mirror *k, copium_dict_entries *out, int s
 
 int copium_dict_entries_of(PyObject *dict, copium_dict_entries *out)
 {
-    if (!table_verified)
+    if (atomic_load_explicit(&table_state, memory_order_relaxed) != 1)
         return 0;
     PyDictObject *mp = (PyDictObject *)dict;
     if (mp->ma_values != NULL)
@@ -150,7 +154,8 @@ error:
 
 int copium_dict_table_init(void)
 {
-    table_verified = 0;
+    if (atomic_load(&table_state) != 0)
+        return 0;
 #ifndef Py_GIL_DISABLED
     /* Small and large index arrays (1 and 2 bytes an index), both key kinds, with holes. */
     static const Py_ssize_t sizes[] = {5, 12, 400};
@@ -166,12 +171,14 @@ int copium_dict_table_init(void)
             }
         }
     }
-    table_verified = ok;
+    atomic_store(&table_state, ok ? 1 : 2);
+#else
+    atomic_store(&table_state, 2);
 #endif
     return 0;
 }
 
 int copium_dict_table_verified(void)
 {
-    return table_verified;
+    return atomic_load_explicit(&table_state, memory_order_relaxed) == 1;
 }

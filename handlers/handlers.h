@@ -58,7 +58,7 @@ int copium_uuid_recipe(copium_protocol *P, const copium_handler *h, PyObject *ob
  * Never fails, never imports pydantic. Its types are cached, not registered (SELF_CHECKED). */
 const copium_handler *copium_pydantic_handler_for(copium_protocol *P, PyTypeObject *type);
 int copium_pydantic_is_handler(const copium_handler *h);
-/* The per-interpreter caches of pydantic.c, object.c and uuid.c, made at install and freed
+/* The per-interpreter caches of pydantic.c, object.c, uuid.c and dict.c, made at install and freed
  * at finalisation. 0, or -1 with MemoryError. */
 int copium_pydantic_cache_init(copium_protocol *P);
 void copium_pydantic_cache_fini(copium_protocol *P);
@@ -66,6 +66,8 @@ int copium_object_cache_init(copium_protocol *P);
 void copium_object_cache_fini(copium_protocol *P);
 int copium_uuid_facts_init(copium_protocol *P);
 void copium_uuid_facts_fini(copium_protocol *P);
+int copium_dict_sizes_init(copium_protocol *P);
+void copium_dict_sizes_fini(copium_protocol *P);
 
 /* Stdlib's lookup order for every type without a handler of its own (generic.c):
  * copy._deepcopy_dispatch, classes as atoms, __deepcopy__ / __copy__, copyreg.dispatch_table,

@@ -124,7 +124,7 @@ int copium_handlers_install(copium_protocol *P, copium_core *core)
     if (copium_core_init(core, resolve, P, &copium_generic_handler, P) < 0)
         return -1;
     if (copium_object_cache_init(P) < 0 || copium_pydantic_cache_init(P) < 0 ||
-        copium_uuid_facts_init(P) < 0)
+        copium_uuid_facts_init(P) < 0 || copium_dict_sizes_init(P) < 0)
         return -1;
     if (copium_stdlib_init(P) < 0)
         return -1;
@@ -165,6 +165,7 @@ void copium_handlers_fini(copium_protocol *P)
     copium_stdlib_fini(P);
     copium_object_cache_fini(P);
     copium_uuid_facts_fini(P);
+    copium_dict_sizes_fini(P);
     copium_memo_rejected_clear(&P->memo_rejected);
     P->datetime_api = NULL;
     P->core = NULL;

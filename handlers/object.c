@@ -476,7 +476,7 @@ static int values_no_larger(copium_protocol *P, PyTypeObject *tp, unsigned int v
 {
     if (!PyDict_CheckExact(xdict) || ((PyDictObject *)xdict)->ma_values == NULL)
         return 0;
-    Py_ssize_t combined = copium_dict_inserted_sizeof(PyDict_GET_SIZE(xdict), 1);
+    Py_ssize_t combined = copium_dict_inserted_sizeof(P, PyDict_GET_SIZE(xdict), 1);
     if (combined < 0)
         return 0;
     type_info *e = cache_entry(P, tp);

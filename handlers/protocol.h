@@ -144,7 +144,7 @@ Py_ssize_t copium_dict_sizeof(PyObject *d);
 
 /* d.__sizeof__() of a dict built by inserting n keys (all exact str, or not) into an empty
  * dict, as stdlib's copies are built; -1 (no error set) when unknown. */
-Py_ssize_t copium_dict_inserted_sizeof(Py_ssize_t n, int str_keys);
+Py_ssize_t copium_dict_inserted_sizeof(copium_protocol *P, Py_ssize_t n, int str_keys);
 
 /* ---- object.c ---------------------------------------------------------------------------- */
 

@@ -104,6 +104,7 @@ typedef struct {
 typedef struct copium_object_cache copium_object_cache;     /* object.c */
 typedef struct copium_pydantic_cache copium_pydantic_cache; /* pydantic.c */
 typedef struct copium_uuid_facts copium_uuid_facts;         /* uuid.c */
+typedef struct copium_dict_sizes copium_dict_sizes;         /* dict.c */
 
 typedef struct copium_protocol {
     copium_core *core;
@@ -117,6 +118,7 @@ typedef struct copium_protocol {
     copium_object_cache *object_cache;
     copium_pydantic_cache *pydantic_cache;
     copium_uuid_facts *uuid_facts;
+    copium_dict_sizes *dict_sizes;
     void *datetime_api; /* PyDateTime_CAPI of this interpreter, imported on first use */
     /* copium.config: memo="dict" (a top-level call without a memo gets a fresh dict as its
      * memo), and on_incompatible / suppress_warnings (memo_rejected.h). */

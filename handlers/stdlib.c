@@ -22,10 +22,9 @@
 
 #if PY_VERSION_HEX < 0x030C0000
 /* What the watch reads where there is no dict to read: never changes, so a table rebound to a
- * non-dict is noticed through its module's dict alone. Before install every pointer is here
- * and every seen value 0: fresh, and the sync has nothing to do. */
+ * non-dict is noticed through its module's dict alone. copium_stdlib_init points every pointer
+ * here first, every seen value 0: fresh, and the sync has nothing to do. */
 static const uint64_t no_tag;
-copium_stdlib_watch_t copium_stdlib_watch = {{&no_tag, &no_tag, &no_tag, &no_tag, &no_tag}, {0}};
 
 /* Point the watch at nothing (before the references it reads through are dropped), marked
  * stale when a sync must follow. */
