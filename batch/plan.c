@@ -830,8 +830,7 @@ static ref_t rec_tuple(recorder *r, PyObject *obj, copium_hash_t hash)
     int32_t i;
     for (i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(obj, i);
-        if (!(copium_registry_lookup(&r->bs->core->registry, Py_TYPE(item))->flags &
-              COPIUM_HANDLER_ATOMIC))
+        if (!copium_is_atom(r->bs->core, item))
             break;
     }
     if (i == n)
@@ -1078,8 +1077,7 @@ static ref_t rec_object(recorder *r, PyObject *obj, copium_hash_t hash, const co
     PyObject *key, *value;
     int32_t j = 0;
     while (st.dict != NULL && PyDict_Next(st.dict, &pos, &key, &value) && j < nkeys) {
-        if (!(copium_registry_lookup(&r->bs->core->registry, Py_TYPE(key))->flags &
-              COPIUM_HANDLER_ATOMIC))
+        if (!copium_is_atom(r->bs->core, key))
             break;
         if (!PyUnicode_CheckExact(key)) {
             want.route = ROUTE_STATE;
@@ -1610,9 +1608,7 @@ static int find_seeds(recorder *r, uint8_t *seed)
         Py_ssize_t node = done ? -1 : copium_memo_lookup_index(&node_of, o, h);
         if (node >= 0)
             seed[node] = 1;
-        else if (done || PyModule_Check(o) ||
-                 (copium_registry_lookup(&r->bs->core->registry, Py_TYPE(o))->flags &
-                  COPIUM_HANDLER_ATOMIC) ||
+        else if (done || PyModule_Check(o) || copium_is_atom(r->bs->core, o) ||
                  copium_memo_lookup_index(&r->memo, o, h) >= 0)
             ; /* nothing new, an atom, or an original kept as it is */
         else if (!trusted(Py_TYPE(o), class_traverse))

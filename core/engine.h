@@ -223,6 +223,14 @@ static inline void copium_atom_cache_reset(copium_atom_cache *cache)
 PyObject *copium_deepcopy_fresh(copium_core *core, PyObject *obj, const copium_handler *h);
 PyObject *copium_deepcopy_with_memo(copium_core *core, PyObject *obj, PyObject *memo);
 
+/* Is obj an atom (its type's handler ATOMIC): with a fresh memo, its deep copy is obj itself.
+ * One cache probe and a flag test. */
+static inline int copium_is_atom(copium_core *core, PyObject *obj)
+{
+    return (copium_registry_lookup(&core->registry, Py_TYPE(obj))->flags & COPIUM_HANDLER_ATOMIC) !=
+           0;
+}
+
 /* Top-level calls in core's interpreter. memo: NULL or None for a fresh memo, else used as
  * stdlib uses it. Inline, because the commonest top-level call copies an atom: a fresh memo is
  * empty, so stdlib's one lookup finds nothing and the atom comes back after a cache probe and

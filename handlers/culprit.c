@@ -401,31 +401,10 @@ static PyObject *diagnose(copium_protocol *P, copium_part part, PyObject *x, int
 
 /* ---- the cause ---------------------------------------------------------------------------- */
 
-/* The raised exception, taken out of the thread state (its traceback on it). */
-static PyObject *take_exception(void)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    return PyErr_GetRaisedException();
-#else
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (value != NULL && tb != NULL)
-        PyException_SetTraceback(value, tb);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-    return value;
-#endif
-}
-
-static void raise_again(PyObject *exc)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    PyErr_SetRaisedException(exc);
-#else
-    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
-#endif
-}
+/* The raised exception, taken out of the thread state (its traceback on it), and raised
+ * again: core/compat.h's shim of 3.12's exception API. */
+#define take_exception copium_err_take
+#define raise_again    copium_err_give
 
 void copium_culprit(copium_part part, PyObject *x, int deep, PyObject *y, PyObject *what,
                     PyObject *other)

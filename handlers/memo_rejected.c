@@ -1,6 +1,9 @@
 /* A __deepcopy__ that rejects its memo (see memo_rejected.h). */
 #include "memo_rejected.h"
 
+#include "../core/compat.h"
+#include "../core/pymemo.h"
+
 #include <string.h>
 
 static void free_entries(char **entries, Py_ssize_t n)
@@ -140,31 +143,7 @@ static int merge_back(PyObject *memo, PyObject *copy)
     Py_DECREF(own_key);
     if (rc < 0)
         return -1;
-    /* _keep_alive(copy, memo) */
-    PyObject *ka_key = PyLong_FromVoidPtr(memo);
-    if (ka_key == NULL)
-        return -1;
-    PyObject *list = PyObject_GetItem(memo, ka_key);
-    if (list != NULL) {
-        PyObject *r = PyObject_CallMethod(list, "append", "(O)", copy);
-        rc = r ? 0 : -1;
-        Py_XDECREF(r);
-        Py_DECREF(list);
-    } else if (PyErr_ExceptionMatches(PyExc_KeyError)) {
-        PyErr_Clear();
-        list = PyList_New(1);
-        if (list == NULL) {
-            rc = -1;
-        } else {
-            PyList_SET_ITEM(list, 0, Py_NewRef(copy));
-            rc = PyObject_SetItem(memo, ka_key, list);
-            Py_DECREF(list);
-        }
-    } else {
-        rc = -1;
-    }
-    Py_DECREF(ka_key);
-    return rc;
+    return copium_pymemo_keep_alive(memo, copy); /* _keep_alive(copy, memo) */
 }
 
 PyObject *copium_call_deepcopy_method(const copium_memo_rejected_config *config, PyObject *copier,
@@ -175,9 +154,7 @@ PyObject *copium_call_deepcopy_method(const copium_memo_rejected_config *config,
     if (y != NULL || mode == COPIUM_MEMO_REJECTED_RAISE || PyDict_CheckExact(memo) ||
         !PyErr_ExceptionMatches(PyExc_TypeError))
         return y;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *value = copium_err_take(); /* the rejection, its traceback on it */
     PyObject *copy = PyDict_New();
     if (copy == NULL || PyDict_Merge(copy, memo, 1) < 0)
         goto fail;
@@ -200,25 +177,17 @@ PyObject *copium_call_deepcopy_method(const copium_memo_rejected_config *config,
         goto fail;
     }
     Py_DECREF(copy);
-    Py_XDECREF(type);
     Py_XDECREF(value);
-    Py_XDECREF(tb);
     return y;
 fail:
     Py_XDECREF(copy);
     /* The new error, with the rejection as its context. */
     if (value != NULL) {
-        PyObject *t2, *v2, *tb2;
-        PyErr_Fetch(&t2, &v2, &tb2);
-        PyErr_NormalizeException(&t2, &v2, &tb2);
-        if (tb != NULL)
-            PyException_SetTraceback(value, tb);
+        PyObject *v2 = copium_err_take();
         if (v2 != NULL && v2 != value)
             PyException_SetContext(v2, Py_NewRef(value));
-        PyErr_Restore(t2, v2, tb2);
+        copium_err_give(v2);
     }
-    Py_XDECREF(type);
     Py_XDECREF(value);
-    Py_XDECREF(tb);
     return NULL;
 }

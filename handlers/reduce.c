@@ -73,15 +73,9 @@ void copium_generator_stop(void)
      * StopIteration reaches the caller unchanged, and there is nothing to do.) */
     if (!PyErr_ExceptionMatches(PyExc_StopIteration))
         return;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (tb != NULL && value != NULL)
-        PyException_SetTraceback(value, tb);
+    PyObject *value = copium_err_take();
     PyErr_SetString(PyExc_RuntimeError, "generator raised StopIteration");
-    PyObject *rtype, *rvalue, *rtb;
-    PyErr_Fetch(&rtype, &rvalue, &rtb);
-    PyErr_NormalizeException(&rtype, &rvalue, &rtb);
+    PyObject *rvalue = copium_err_take();
     if (rvalue != NULL && value != NULL) {
         Py_INCREF(value);
         PyException_SetCause(rvalue, value);   /* steals a reference */
@@ -89,9 +83,7 @@ void copium_generator_stop(void)
     } else {
         Py_XDECREF(value);
     }
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-    PyErr_Restore(rtype, rvalue, rtb);
+    copium_err_give(rvalue);
 #endif
 }
 

@@ -9,12 +9,11 @@
 #include "../handlers/memo_rejected.h"
 #include "state.h"
 
-/* memo="dict": the call runs on a real dict from the start, as stdlib's does. Out of line, to
- * keep the default path of every call short. */
-static COPIUM_NOINLINE PyObject *deepcopy_on_dict(copium_protocol *P, PyObject *x)
+/* Out of line, to keep the default path of every call short. */
+COPIUM_NOINLINE PyObject *copium_config_deepcopy_on_dict(copium_protocol *P, PyObject *x)
 {
     /* An atom needs no memo (stdlib returns it after one lookup in the empty dict). */
-    if (copium_registry_lookup(&P->core->registry, Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
+    if (copium_is_atom(P->core, x))
         return Py_NewRef(x);
     PyObject *fresh = PyDict_New();
     if (fresh == NULL)
@@ -29,7 +28,7 @@ PyObject *copium_config_deepcopy(copium_protocol *P, PyObject *x, PyObject *memo
     if (copium_handlers_sync(P) < 0)
         return NULL;
     if (P->memo_dict && (memo == NULL || memo == Py_None))
-        return deepcopy_on_dict(P, x);
+        return copium_config_deepcopy_on_dict(P, x);
     return copium_deepcopy(P->core, x, memo);
 }
 

@@ -7,6 +7,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "../core/engine.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
 
@@ -16,15 +17,18 @@
  * memo NULL or None: no memo given). New reference, or NULL with an exception set. */
 PyObject *copium_config_deepcopy(copium_protocol *P, PyObject *x, PyObject *memo);
 
-/* copium_config_deepcopy(P, x, NULL), with the commonest case inline: an atom, which every
- * memo kind returns as itself. */
+/* memo="dict": the call runs on a fresh dict from the start, as stdlib's does. */
+PyObject *copium_config_deepcopy_on_dict(copium_protocol *P, PyObject *x);
+
+/* copium_config_deepcopy(P, x, NULL), inline: the commonest call copies an atom, which
+ * copium_deepcopy's atom fast path returns at once. */
 static inline PyObject *copium_config_deepcopy_fresh(copium_protocol *P, PyObject *x)
 {
     if (copium_handlers_sync(P) < 0)
         return NULL;
-    if (copium_registry_lookup(&P->core->registry, Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC)
-        return Py_NewRef(x);
-    return copium_config_deepcopy(P, x, NULL);
+    if (P->memo_dict)
+        return copium_config_deepcopy_on_dict(P, x);
+    return copium_deepcopy(P->core, x, NULL);
 }
 
 /* copy(x) for every caller. */

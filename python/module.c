@@ -22,9 +22,14 @@
 #endif
 
 /* deepcopy's arguments in any other shape than (x) or (x, memo), keywords included. */
-static COPIUM_NOINLINE PyObject *deepcopy_parsed(copium_protocol *P, PyObject *const *args,
-                                                 Py_ssize_t nargs, PyObject *kwnames)
+/* deepcopy with a memo, or its arguments in any other shape than (x) or (x, memo), keywords
+ * included. Out of line: the commonest call's path stays short. */
+static COPIUM_NOINLINE PyObject *deepcopy_other(PyObject *module, PyObject *const *args,
+                                                Py_ssize_t nargs, PyObject *kwnames)
 {
+    copium_protocol *P = copium_module_proto(module);
+    if (kwnames == NULL && nargs == 2)
+        return copium_config_deepcopy(P, args[0], args[1]);
     static const char *const names[] = {"x", "memo"};
     PyObject *params[2];
     if (copium_parse_args("deepcopy", args, nargs, kwnames, names, 2, 1, params) < 0)
@@ -35,15 +40,10 @@ static COPIUM_NOINLINE PyObject *deepcopy_parsed(copium_protocol *P, PyObject *c
 static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
-    copium_protocol *P = copium_module_proto(module);
-    if (kwnames == NULL) {
-        if (nargs == 1)
-            return copium_config_deepcopy_fresh(P, args[0]);
-        if (nargs == 2) /* memo=None is what 3.11's patched copy.deepcopy passes */
-            return args[1] == Py_None ? copium_config_deepcopy_fresh(P, args[0])
-                                      : copium_config_deepcopy(P, args[0], args[1]);
-    }
-    return deepcopy_parsed(P, args, nargs, kwnames);
+    /* memo=None is what 3.11's patched copy.deepcopy passes. */
+    if (kwnames == NULL && (nargs == 1 || (nargs == 2 && args[1] == Py_None)))
+        return copium_config_deepcopy_fresh(copium_module_proto(module), args[0]);
+    return deepcopy_other(module, args, nargs, kwnames);
 }
 
 static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,

@@ -2,7 +2,7 @@
  * through copium_deepcopy_child / copium_memo_remember / copium_memo_store with reference
  * counts unchanged, with and without a caller's memo dict; NULL functions taking stdlib's path;
  * the handler-facing defaults and memo functions; copium_hash_object agreeing with the engine's
- * memo. */
+ * memo; a C caller's copy under memo="dict" running on a dict memo, as copium.deepcopy's does. */
 #include "../../include/copium/copium.h"
 
 #include "plugin_fixture.h"
@@ -444,6 +444,78 @@ static void test_hash_object(void **state)
     assert_int_equal(pairs_alive, 0);
 }
 
+/* The kind of memo each call of the probe ran on (1: a Python dict), most recent last. */
+static int probe_seen[4];
+static int probe_calls;
+
+static PyObject *probe_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
+{
+    (void)hash;
+    (void)data;
+    if (probe_calls < 4)
+        probe_seen[probe_calls] = copium_test_memo_is_python(ctx);
+    probe_calls++;
+    return Py_NewRef(obj);
+}
+
+/* The capsule's deepcopy applies the configuration copium.deepcopy applies: with memo="dict"
+ * configured, a C caller's copy without a memo runs on a fresh dict from the start, not on
+ * the native memo; an atom still comes back as itself. */
+static void test_c_caller_memo_dict(void **state)
+{
+    (void)state;
+    PyTypeObject *type = new_pair_type();
+    copium_handler h = {
+        .struct_size = sizeof(copium_handler),
+        .name = "probe",
+        .deepcopy = probe_deepcopy,
+    };
+    assert_int_equal(copium_register_handler(type, &h), 0);
+    run_exec("p = Pair(1, 2)\n"
+             "outer = [p]\n");
+    PyObject *p = run_eval("p");
+    PyObject *outer = run_eval("outer");
+    PyObject *one = PyLong_FromLong(1);
+    probe_calls = 0;
+
+    /* The default: the native memo. */
+    PyObject *c = copium_deepcopy(p, NULL);
+    assert_ptr_equal(c, p);
+    Py_DECREF(c);
+    /* memo="dict": a dict from the start, for the top-level object and for a child alike. */
+    copium_test_set_memo_dict(1);
+    c = copium_deepcopy(p, NULL);
+    assert_ptr_equal(c, p);
+    Py_DECREF(c);
+    c = copium_deepcopy(outer, NULL);
+    assert_non_null(c);
+    assert_true(PyList_CheckExact(c) && c != outer && PyList_GET_ITEM(c, 0) == p);
+    Py_DECREF(c);
+    c = copium_deepcopy(one, NULL);
+    assert_ptr_equal(c, one);
+    Py_DECREF(c);
+    /* Off again: back to the native memo. */
+    copium_test_set_memo_dict(0);
+    c = copium_deepcopy(p, NULL);
+    assert_ptr_equal(c, p);
+    Py_DECREF(c);
+    assert_no_pyerr();
+    assert_int_equal(probe_calls, 4);
+    assert_int_equal(probe_seen[0], 0);
+    assert_int_equal(probe_seen[1], 1);
+    assert_int_equal(probe_seen[2], 1);
+    assert_int_equal(probe_seen[3], 0);
+
+    Py_DECREF(one);
+    Py_DECREF(outer);
+    Py_DECREF(p);
+    assert_int_equal(copium_unregister_handler(type), 1);
+    Py_DECREF(type);
+    run_exec("del p, outer, Pair\n"
+             "gc.collect()\n");
+    assert_int_equal(pairs_alive, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_handler_uses_ctx_memo),
         cmocka_unit_test(test_handler_running_python_code_sees_the_memo),
         cmocka_unit_test(test_hash_object),
+        cmocka_unit_test(test_c_caller_memo_dict),
     };
     return cmocka_run_group_tests_name("plugin_copy", tests, plugin_setup, plugin_teardown);
 }
