@@ -40,7 +40,7 @@ IN_CHROOT ?=
 BENCH_PYTHON ?= 3.11
 # pydantic, from PyPI wheels, in every test venv where pydantic-core has a wheel (the tests of
 # copium's pydantic handler, tests/py/test_pydantic.py, skip elsewhere), and for make
-# test-pydantic; one of the versions handlers/pydantic.c knows.
+# test-pydantic; one of the versions protocol/pydantic.c knows.
 PYDANTIC_VERSION ?= 2.14.4
 WERROR ?= true
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$${HOME:-/root}/.pyenv")
@@ -71,7 +71,7 @@ VIA_CHROOT := $(if $(IN_CHROOT)$(NO_CHROOT),,$(filter-out $(FOUND_PYTHONS),$(CHR
 PYTHONS ?= $(filter-out $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)) \
 	$(sort $(HOST_DEBUG_PYTHONS) $(filter $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)))
 
-C_SOURCE_DIRS := batch core handlers python include plugins tests/c examples
+C_SOURCE_DIRS := batch core handlers protocol python include plugins tests/c examples
 C_SOURCES = $(shell find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 
 REPORTS := build/reports

@@ -2,7 +2,7 @@
 #include "batch.h"
 
 #include "../core/state.h"
-#include "../handlers/protocol_state.h"
+#include "../protocol/state.h"
 #include "pins.h"
 #include "snapshot.h"
 

@@ -45,7 +45,7 @@
 #include "../handlers/chash.h"
 #include "../handlers/dict_table.h"
 #include "../handlers/handlers.h"
-#include "../handlers/protocol.h"
+#include "../protocol/protocol.h"
 #include "batch.h"
 #include "pins.h"
 

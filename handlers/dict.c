@@ -18,7 +18,7 @@
 #include "../core/engine.h"
 #include "chash.h"
 #include "dict_table.h"
-#include "protocol.h"
+#include "../protocol/protocol.h"
 
 /* The clone's table must have exactly the size stdlib's insertion-built copy gets. It does
  * whenever the original was itself built by insertion without deletions (comprehensions,

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "../core/handler.h"
-#include "protocol_state.h"
+#include "../protocol/state.h"
 
 /* Atoms: deepcopy and copy return the object itself (atomic.c). */
 extern const copium_handler copium_atomic_handler;

@@ -3,7 +3,7 @@
 #define COPIUM_CAPI_H
 
 #include "../core/handler.h"
-#include "../handlers/protocol_state.h"
+#include "../protocol/state.h"
 
 /* The function table itself (for the embedding tests). */
 const copium_api *copium_capi_table(void);

@@ -6,7 +6,7 @@
 #include "../core/engine.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
-#include "../handlers/memo_rejected.h"
+#include "../protocol/memo_rejected.h"
 #include "state.h"
 
 /* Out of line, to keep the default path of every call short. */

@@ -12,7 +12,7 @@
 
 #include "../batch/batch.h"
 #include "../core/state.h"
-#include "../handlers/protocol_state.h"
+#include "../protocol/state.h"
 #include "patch.h"
 
 typedef struct {

@@ -255,7 +255,7 @@ if pydantic is not None:
         _private: dict = pydantic.PrivateAttr(default_factory=dict)
 
     def make_pydantic():
-        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models, a
+        """pydantic models (protocol/pydantic.c): extra, private attributes, nested models, a
         model without private attributes, a RootModel (a dict, as the other graphs: the copy
         case copies each value on its own)."""
         i = PydInner(tags=["a", [1]])
@@ -520,7 +520,7 @@ def python_method_ran(fn, x):
 @pytest.mark.skipif(pydantic is None, reason="pydantic is not installed in this venv")
 @pytest.mark.parametrize("fn", [copium.deepcopy, copium.copy], ids=["deepcopy", "copy"])
 def test_pydantic_class_check_failures_not_cached(fn):
-    """handlers/pydantic.c checks a model class when it first copies one, and caches what it
+    """protocol/pydantic.c checks a model class when it first copies one, and caches what it
     found for as long as the class is unchanged. An allocation failing while the first copy
     runs (the check included) must not leave the class to pydantic's Python method for good:
     each n, a new class, its first copy with the n-th allocation failing, then a copy that must

@@ -102,6 +102,7 @@ def test_sdist_builds_a_wheel(tmp_path):
             "python/copium-autopatch.pth",
             "python/patch.c",
             "batch/replicate.c",
+            "protocol/generic.c",
             "include/copium/copium.h",
             "include/copium/copium.pc.in",
         ):

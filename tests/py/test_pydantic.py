@@ -1,4 +1,4 @@
-"""pydantic v2 models (handlers/pydantic.c): copium's deep and shallow copies compared with
+"""pydantic v2 models (protocol/pydantic.c): copium's deep and shallow copies compared with
 stdlib's (which run pydantic's own BaseModel.__deepcopy__ / __copy__), value by value and
 identity by identity, with the memo a caller passes compared entry by entry; the native path
 is checked to be taken (a hook counting calls of pydantic's Python method), and to step aside

@@ -208,7 +208,7 @@ def test_datetime_handler_can_be_replaced_but_not_removed():
 
 # --------------------------------------------------------------------------------------------
 # uuid.UUID, whose two slots copium writes directly while the uuid module's copy route is
-# the one it ships (handlers/uuid.c); any change to that route is followed.
+# the one it ships (protocol/uuid.c); any change to that route is followed.
 
 
 class UUIDSub(uuid.UUID):

@@ -10,7 +10,7 @@
 #include "protocol.h"
 
 #include "../core/registry.h"
-#include "handlers.h"
+#include "../handlers/handlers.h"
 
 /* The tables as stdlib built them (P->orig_*): entries of copy._deepcopy_dispatch /
  * copy._copy_dispatch whose value is stdlib's own function (an entry a program put there

@@ -20,8 +20,8 @@
 #include "../core/compat.h"
 #include "../core/context.h"
 #include "../core/engine.h"
-#include "handlers.h"
-#include "protocol_state.h"
+#include "../handlers/handlers.h"
+#include "state.h"
 
 /* ---- stdlib.c ---------------------------------------------------------------------------- */
 

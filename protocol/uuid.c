@@ -12,7 +12,7 @@
  * memo, a slot holding something other than an int and a SafeUUID member, a changed class)
  * takes stdlib's path. Like the plain-object path, it does not memoize the temporary state
  * dict stdlib's path makes. */
-#include "handlers.h"
+#include "../handlers/handlers.h"
 
 #include <string.h>
 #if PY_VERSION_HEX < 0x030C0000

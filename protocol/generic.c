@@ -8,7 +8,7 @@
  * default protocol go through object.c instead, which gives the same result without the
  * Python-level reduce. Python code always receives the memo Python would see
  * (copium_ctx_memo: the caller's memo or a real dict mirroring the native one). */
-#include "handlers.h"
+#include "../handlers/handlers.h"
 
 #include "culprit.h"
 #include "memo_rejected.h"

@@ -24,7 +24,7 @@
  * included, kept alive as stdlib's keepalive list keeps it). RootModel's method does the
  * first two steps and the fields-set copy only. The shallow copy (__copy__) is the same with
  * copy() in place of deepcopy() (RootModel from 2.13 also copies the root value). */
-#include "handlers.h"
+#include "../handlers/handlers.h"
 
 #include <string.h>
 #if PY_VERSION_HEX < 0x030C0000

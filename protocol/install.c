@@ -4,12 +4,12 @@
  * itself (re.Pattern, re.Match, decimal.Decimal, fractions.Fraction) as atoms, recognising them
  * by identity with the class in their already imported module, never importing anything;
  * every other type gets the generic handler, stdlib's lookup order. */
-#include "handlers.h"
+#include "../handlers/handlers.h"
 
 #include <string.h>
 
 #include "../core/registry.h"
-#include "dict_table.h"
+#include "../handlers/dict_table.h"
 #include "memo_rejected.h"
 #include "protocol.h"
 
