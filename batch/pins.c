@@ -23,7 +23,7 @@
 
 #include "../core/engine.h"
 #include "../core/registry.h"
-#include "../handlers/handlers.h"
+#include "../protocol/stdlib.h"
 #include "snapshot.h"
 
 struct copium_pin_type {

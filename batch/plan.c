@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../core/compat.h"
 #include "../core/context.h"
 #include "../core/engine.h"
 #include "../core/guard.h"
@@ -45,7 +46,11 @@
 #include "../handlers/chash.h"
 #include "../handlers/dict_table.h"
 #include "../handlers/handlers.h"
-#include "../protocol/protocol.h"
+#include "../handlers/dictiter.h"
+#include "../protocol/generic.h"
+#include "../protocol/object.h"
+#include "../protocol/stdlib.h"
+#include "../protocol/uuid.h"
 #include "batch.h"
 #include "pins.h"
 
@@ -1310,7 +1315,8 @@ static ref_t rec(recorder *r, PyObject *obj)
         result = rec_bytearray(r, obj, hash);
     else if (fn == copium_generic_handler.deepcopy)
         result = rec_object(r, obj, hash, h);
-    else if ((rc = copium_datetime_recipe(r->bs->proto, h, obj, &rebuild, &source, &child)) != 0 ||
+    else if ((rc = copium_datetime_recipe(&r->bs->proto->handlers, h, obj, &rebuild, &source,
+                                          &child)) != 0 ||
              (rc = copium_uuid_recipe(r->bs->proto, h, obj, &rebuild, &source, &child)) != 0)
         result = rc < 0 ? REF_ERROR : rec_value(r, obj, hash, rebuild, source, child);
     else

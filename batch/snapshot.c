@@ -8,7 +8,7 @@
 #define Py_READONLY   READONLY
 #endif
 
-#include "../handlers/handlers.h"
+#include "../protocol/stdlib.h"
 #include "batch.h"
 #include "plan.h"
 

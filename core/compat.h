@@ -80,4 +80,41 @@ static inline void copium_err_give(PyObject *exc)
 #endif
 }
 
+/* tp's version tag (which any change to tp or its bases resets), 0 while it has none. */
+static inline unsigned int copium_type_version(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX < 0x030D0000 && defined(Py_TPFLAGS_VALID_VERSION_TAG)
+    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG))
+        return 0;
+#endif
+    return tp->tp_version_tag;
+}
+
+/* The attribute `name` found on type's MRO, without calling descriptors (borrowed, or NULL;
+ * never raises). */
+static inline PyObject *copium_type_lookup(PyTypeObject *type, PyObject *name)
+{
+#if PY_VERSION_HEX < 0x030F0000
+    return _PyType_Lookup(type, name);
+#else
+    /* Walk the MRO by hand where the private lookup may be gone. */
+    PyObject *mro = type->tp_mro;
+    if (mro == NULL || !PyTuple_Check(mro))
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *dict = PyType_GetDict((PyTypeObject *)PyTuple_GET_ITEM(mro, i));
+        if (dict == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        PyObject *v = PyDict_GetItemWithError(dict, name); /* owned by the type: stays valid */
+        Py_DECREF(dict);
+        if (v != NULL)
+            return v;
+        PyErr_Clear();
+    }
+    return NULL;
+#endif
+}
+
 #endif

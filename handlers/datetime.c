@@ -7,7 +7,7 @@
  * else, so the native memo ends with stdlib's entries; while a Python memo is in use the
  * default path runs instead, step for step. The datetime module is imported only when the
  * resolver first meets one of its classes. Every function reads the interpreter's datetime C API
- * (in the protocol state) through a local PyDateTimeAPI, which datetime.h's macros use, never
+ * (in the handlers' state) through a local PyDateTimeAPI, which datetime.h's macros use, never
  * the header's static pointer. */
 #include "handlers.h"
 
@@ -20,7 +20,7 @@
  * reduce path's constructor says so in these words otherwise). New reference or NULL. */
 static PyObject *copy_tzinfo(copium_ctx *ctx, PyObject *tzinfo)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_of(ctx)->datetime_api;
     if (tzinfo == Py_None)
         return Py_NewRef(Py_None);
     PyObject *copy = copium_deepcopy_child(ctx, tzinfo);
@@ -42,7 +42,7 @@ static PyObject *remember(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, Py
 
 static PyObject *datetime_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_of(ctx)->datetime_api;
     (void)data;
     if (copium_ctx_python_memo(ctx) != NULL)
         return copium_deepcopy_default(ctx, obj, hash);
@@ -60,7 +60,7 @@ static PyObject *datetime_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t
 
 static PyObject *time_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_of(ctx)->datetime_api;
     (void)data;
     if (copium_ctx_python_memo(ctx) != NULL)
         return copium_deepcopy_default(ctx, obj, hash);
@@ -77,7 +77,7 @@ static PyObject *time_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
 
 static PyObject *date_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_of(ctx)->datetime_api;
     (void)data;
     if (copium_ctx_python_memo(ctx) != NULL)
         return copium_deepcopy_default(ctx, obj, hash);
@@ -88,7 +88,7 @@ static PyObject *date_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
 
 static PyObject *timedelta_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto(ctx)->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_of(ctx)->datetime_api;
     (void)data;
     /* A zero timedelta too: from 3.13 the constructor stdlib calls returns a shared zero,
      * which the C API's constructor does not. */
@@ -143,21 +143,21 @@ int copium_datetime_is_handler(const copium_handler *h)
     return 0;
 }
 
-const copium_handler *copium_datetime_handler_for(copium_protocol *P, PyTypeObject *type)
+const copium_handler *copium_datetime_handler_for(copium_handlers_state *H, PyTypeObject *type)
 {
     /* The C types are named "datetime.<class>"; nothing else is looked at further. */
     (void)PyDateTimeAPI; /* the header's static pointer: never set, never read */
     if (strncmp(type->tp_name, "datetime.", 9) != 0)
         return NULL;
-    if (P->datetime_api == NULL) {
+    if (H->datetime_api == NULL) {
         /* This interpreter's C API (PyDateTime_IMPORT, into the state rather than a static). */
-        P->datetime_api = PyCapsule_Import(PyDateTime_CAPSULE_NAME, 0);
-        if (P->datetime_api == NULL) {
+        H->datetime_api = PyCapsule_Import(PyDateTime_CAPSULE_NAME, 0);
+        if (H->datetime_api == NULL) {
             PyErr_Clear(); /* no C datetime: the default path serves the pure-Python one */
             return NULL;
         }
     }
-    PyDateTime_CAPI *PyDateTimeAPI = P->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = H->datetime_api;
     if (type == PyDateTimeAPI->DateTimeType)
         return &datetime_handler;
     if (type == PyDateTimeAPI->DateType)
@@ -175,7 +175,7 @@ const copium_handler *copium_datetime_handler_for(copium_protocol *P, PyTypeObje
  * cannot change) and the copy of its tzinfo (NULL: it has none). */
 static PyObject *tzinfo_or_none(PyObject *tzinfo)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
     if (tzinfo == NULL || tzinfo == Py_None)
         return Py_None;
     if (!PyTZInfo_Check(tzinfo)) {
@@ -187,7 +187,7 @@ static PyObject *tzinfo_or_none(PyObject *tzinfo)
 
 static PyObject *datetime_rebuild(PyObject *src, PyObject *tzinfo)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
     if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
         return NULL;
     return PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
@@ -199,7 +199,7 @@ static PyObject *datetime_rebuild(PyObject *src, PyObject *tzinfo)
 
 static PyObject *time_rebuild(PyObject *src, PyObject *tzinfo)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
     if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
         return NULL;
     return PyDateTimeAPI->Time_FromTimeAndFold(
@@ -210,7 +210,7 @@ static PyObject *time_rebuild(PyObject *src, PyObject *tzinfo)
 
 static PyObject *date_rebuild(PyObject *src, PyObject *unused)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
     (void)unused;
     return PyDateTimeAPI->Date_FromDate(PyDateTime_GET_YEAR(src), PyDateTime_GET_MONTH(src),
                                         PyDateTime_GET_DAY(src), Py_TYPE(src));
@@ -218,17 +218,17 @@ static PyObject *date_rebuild(PyObject *src, PyObject *unused)
 
 static PyObject *timedelta_rebuild(PyObject *src, PyObject *unused)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_proto_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
     (void)unused;
     return PyDateTimeAPI->Delta_FromDelta(PyDateTime_DELTA_GET_DAYS(src),
                                           PyDateTime_DELTA_GET_SECONDS(src),
                                           PyDateTime_DELTA_GET_MICROSECONDS(src), 1, Py_TYPE(src));
 }
 
-int copium_datetime_recipe(copium_protocol *P, const copium_handler *h, PyObject *obj,
+int copium_datetime_recipe(copium_handlers_state *H, const copium_handler *h, PyObject *obj,
                            copium_rebuild_fn *rebuild, PyObject **source, PyObject **child)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = P->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = H->datetime_api;
     if (PyDateTimeAPI == NULL || !copium_datetime_is_handler(h))
         return 0;
     PyTypeObject *type = Py_TYPE(obj);

@@ -17,8 +17,9 @@
 
 #include "../core/engine.h"
 #include "chash.h"
+#include "dict.h"
 #include "dict_table.h"
-#include "../protocol/protocol.h"
+#include "dictiter.h"
 
 /* The clone's table must have exactly the size stdlib's insertion-built copy gets. It does
  * whenever the original was itself built by insertion without deletions (comprehensions,
@@ -43,27 +44,29 @@ typedef struct {
     signed char step_of_small[SMALL_N]; /* for n < SMALL_N and n <= covered */
 } size_steps;
 
-/* The measured sizes, per interpreter (the protocol state's dict_sizes): the facts are the
+/* The measured sizes, per interpreter (the handlers' state's dict_sizes): the facts are the
  * same in every interpreter, but they are measured lazily, as copies of larger dicts need
  * them, and a table shared by interpreters that run at once would be written by several. */
 struct copium_dict_sizes {
     size_steps steps_for[2]; /* [0]: keys of any type, [1]: all exact str */
 };
 
-int copium_dict_sizes_init(copium_protocol *P)
+int copium_handlers_state_init(copium_handlers_state *H)
 {
-    P->dict_sizes = PyMem_Calloc(1, sizeof(*P->dict_sizes));
-    if (P->dict_sizes == NULL) {
+    H->datetime_api = NULL;
+    H->dict_sizes = PyMem_Calloc(1, sizeof(*H->dict_sizes));
+    if (H->dict_sizes == NULL) {
         PyErr_NoMemory();
         return -1;
     }
     return 0;
 }
 
-void copium_dict_sizes_fini(copium_protocol *P)
+void copium_handlers_state_fini(copium_handlers_state *H)
 {
-    PyMem_Free(P->dict_sizes);
-    P->dict_sizes = NULL;
+    PyMem_Free(H->dict_sizes);
+    H->dict_sizes = NULL;
+    H->datetime_api = NULL;
 }
 
 Py_ssize_t copium_dict_sizeof(PyObject *dict)
@@ -134,9 +137,9 @@ error:
 }
 
 /* The step of insertion-built dicts of n keys, or -1 when unknown (no error set). */
-static int inserted_step(copium_protocol *P, Py_ssize_t n, int str_keys)
+static int inserted_step(copium_handlers_state *H, Py_ssize_t n, int str_keys)
 {
-    size_steps *st = &P->dict_sizes->steps_for[str_keys];
+    size_steps *st = &H->dict_sizes->steps_for[str_keys];
     if (n < SMALL_N && n <= st->covered)
         return st->step_of_small[n];
     if (n > st->covered) {
@@ -156,18 +159,18 @@ static int inserted_step(copium_protocol *P, Py_ssize_t n, int str_keys)
     return step;
 }
 
-Py_ssize_t copium_dict_inserted_sizeof(copium_protocol *P, Py_ssize_t n, int str_keys)
+Py_ssize_t copium_dict_inserted_sizeof(copium_handlers_state *H, Py_ssize_t n, int str_keys)
 {
-    int step = inserted_step(P, n, str_keys);
-    return step < 0 ? -1 : P->dict_sizes->steps_for[str_keys].step_size[step];
+    int step = inserted_step(H, n, str_keys);
+    return step < 0 ? -1 : H->dict_sizes->steps_for[str_keys].step_size[step];
 }
 
 /* 1 when table e (n items) is the table stdlib's insertion-built copy would get. */
-static int is_inserted_table(copium_protocol *P, const copium_dict_entries *e, Py_ssize_t n,
+static int is_inserted_table(copium_handlers_state *H, const copium_dict_entries *e, Py_ssize_t n,
                              int str_keys)
 {
-    int step = inserted_step(P, n, str_keys);
-    const size_steps *st = &P->dict_sizes->steps_for[str_keys];
+    int step = inserted_step(H, n, str_keys);
+    const size_steps *st = &H->dict_sizes->steps_for[str_keys];
     return step >= 0 && st->tables_known && e->slots == st->step_slots[step] &&
            e->str_keys == st->str_kind;
 }
@@ -317,7 +320,7 @@ static PyObject *fill_clone(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
         return NULL;
     int need = values_need(ctx, obj, e), str_keys;
     if (need < 0 || !keys_fit(ctx, obj, e, &str_keys) ||
-        !is_inserted_table(copium_proto(ctx), e, n, str_keys))
+        !is_inserted_table(copium_handlers_of(ctx), e, n, str_keys))
         return NULL;
     PyObject *copy = PyDict_Copy(obj);
     if (copy == NULL)
@@ -435,7 +438,7 @@ static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
     int str_keys = 1;
     if (!next_all_atoms(ctx, obj, &str_keys))
         return NULL;
-    Py_ssize_t want = copium_dict_inserted_sizeof(copium_proto(ctx), n, str_keys);
+    Py_ssize_t want = copium_dict_inserted_sizeof(copium_handlers_of(ctx), n, str_keys);
     if (want < 0)
         return NULL;
     PyObject *copy = PyDict_Copy(obj);

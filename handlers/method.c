@@ -7,7 +7,7 @@
  * which calls into the instance and the builtins module as bound at that moment. */
 #include "handlers.h"
 
-#include "../protocol/protocol.h"
+#include "../core/engine.h"
 
 static PyObject *method_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {

@@ -10,7 +10,7 @@
 
 #include "../core/engine.h"
 #include "chash.h"
-#include "../protocol/protocol.h"
+#include "genstop.h"
 
 static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
 {

@@ -5,7 +5,9 @@
 
 #include <string.h>
 
-#include "protocol.h"
+#include "../core/compat.h"
+#include "../core/engine.h"
+#include "state.h"
 
 /* ---- names, made without running Python code --------------------------------------------- */
 

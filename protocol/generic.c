@@ -8,11 +8,16 @@
  * default protocol go through object.c instead, which gives the same result without the
  * Python-level reduce. Python code always receives the memo Python would see
  * (copium_ctx_memo: the caller's memo or a real dict mirroring the native one). */
-#include "../handlers/handlers.h"
+#include "generic.h"
 
+#include "../core/compat.h"
+#include "../core/engine.h"
+#include "../handlers/handlers.h"
 #include "culprit.h"
 #include "memo_rejected.h"
-#include "protocol.h"
+#include "object.h"
+#include "reduce.h"
+#include "stdlib.h"
 
 /* A module global stdlib would read that the program deleted: Python's NameError. */
 static int table_get(copium_protocol *P, PyObject *table, const char *name, PyObject *key,

@@ -4,14 +4,19 @@
  * itself (re.Pattern, re.Match, decimal.Decimal, fractions.Fraction) as atoms, recognising them
  * by identity with the class in their already imported module, never importing anything;
  * every other type gets the generic handler, stdlib's lookup order. */
-#include "../handlers/handlers.h"
+#include "install.h"
 
 #include <string.h>
 
 #include "../core/registry.h"
 #include "../handlers/dict_table.h"
+#include "../handlers/handlers.h"
+#include "generic.h"
 #include "memo_rejected.h"
-#include "protocol.h"
+#include "object.h"
+#include "pydantic.h"
+#include "stdlib.h"
+#include "uuid.h"
 
 typedef struct {
     const char *module;
@@ -99,7 +104,7 @@ static const copium_handler *resolve(PyTypeObject *type, void *data)
         if (builtins[i].type == type)
             return builtins[i].handler;
     }
-    const copium_handler *value_type = copium_datetime_handler_for(P, type);
+    const copium_handler *value_type = copium_datetime_handler_for(&P->handlers, type);
     if (value_type == NULL)
         value_type = copium_uuid_handler_for(P, type);
     if (value_type == NULL)
@@ -124,7 +129,7 @@ int copium_handlers_install(copium_protocol *P, copium_core *core)
     if (copium_core_init(core, resolve, P, &copium_generic_handler, P) < 0)
         return -1;
     if (copium_object_cache_init(P) < 0 || copium_pydantic_cache_init(P) < 0 ||
-        copium_uuid_facts_init(P) < 0 || copium_dict_sizes_init(P) < 0)
+        copium_uuid_facts_init(P) < 0 || copium_handlers_state_init(&P->handlers) < 0)
         return -1;
     if (copium_stdlib_init(P) < 0)
         return -1;
@@ -165,9 +170,8 @@ void copium_handlers_fini(copium_protocol *P)
     copium_stdlib_fini(P);
     copium_object_cache_fini(P);
     copium_uuid_facts_fini(P);
-    copium_dict_sizes_fini(P);
+    copium_handlers_state_fini(&P->handlers);
     copium_memo_rejected_clear(&P->memo_rejected);
-    P->datetime_api = NULL;
     P->core = NULL;
 }
 

@@ -28,11 +28,17 @@
  * used, as stdlib would; if it is met later, it is copied then, to a dict whose values are the
  * same memoized copies. The graph is the same shape as stdlib's either way: D' is only ever
  * referenced by what referenced x.__dict__. */
-#include "protocol.h"
+#include "object.h"
+
+#include "../core/compat.h"
+#include "../core/engine.h"
+#include "../handlers/dict.h"
+#include "../handlers/dictiter.h"
+#include "culprit.h"
+#include "reduce.h"
+#include "stdlib.h"
 
 #include <string.h>
-
-#include "culprit.h"
 
 #if PY_VERSION_HEX >= 0x030C0000
 #define SLOT_MEMBER_TYPE Py_T_OBJECT_EX
@@ -91,7 +97,7 @@ static void info_release(type_info *info)
     Py_XDECREF(names);
 }
 
-void copium_object_clear_cache(copium_protocol *P)
+static void clear_cache(copium_protocol *P)
 {
     if (P->object_cache == NULL)
         return;
@@ -111,7 +117,7 @@ int copium_object_cache_init(copium_protocol *P)
 
 void copium_object_cache_fini(copium_protocol *P)
 {
-    copium_object_clear_cache(P);
+    clear_cache(P);
     PyMem_Free(P->object_cache);
     P->object_cache = NULL;
 }
@@ -476,7 +482,7 @@ static int values_no_larger(copium_protocol *P, PyTypeObject *tp, unsigned int v
 {
     if (!PyDict_CheckExact(xdict) || ((PyDictObject *)xdict)->ma_values == NULL)
         return 0;
-    Py_ssize_t combined = copium_dict_inserted_sizeof(P, PyDict_GET_SIZE(xdict), 1);
+    Py_ssize_t combined = copium_dict_inserted_sizeof(&P->handlers, PyDict_GET_SIZE(xdict), 1);
     if (combined < 0)
         return 0;
     type_info *e = cache_entry(P, tp);

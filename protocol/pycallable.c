@@ -3,7 +3,7 @@
  * memo[id(obj)] = copy itself before copying children, for cycles, and copy children with
  * copium.deepcopy(child, memo)); the engine stores its result afterwards as for __deepcopy__.
  * Shallow copies of the type keep stdlib's path. The registry owns the callable. */
-#include "../handlers/handlers.h"
+#include "pycallable.h"
 
 #include "../core/engine.h"
 #include "../core/registry.h"

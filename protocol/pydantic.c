@@ -24,7 +24,12 @@
  * included, kept alive as stdlib's keepalive list keeps it). RootModel's method does the
  * first two steps and the fields-set copy only. The shallow copy (__copy__) is the same with
  * copy() in place of deepcopy() (RootModel from 2.13 also copies the root value). */
-#include "../handlers/handlers.h"
+#include "pydantic.h"
+
+#include "../core/compat.h"
+#include "../core/engine.h"
+#include "../core/registry.h"
+#include "stdlib.h"
 
 #include <string.h>
 #if PY_VERSION_HEX < 0x030C0000
@@ -32,10 +37,6 @@
 #define Py_T_OBJECT_EX T_OBJECT_EX
 #define Py_READONLY    READONLY
 #endif
-
-#include "../core/engine.h"
-#include "../core/registry.h"
-#include "protocol.h"
 
 /* The versions whose BaseModel and RootModel methods were read, and what differs among them. */
 typedef struct {
@@ -84,6 +85,7 @@ static model_facts *facts_entry(copium_protocol *P, PyTypeObject *tp)
 static unsigned int assigned_version(copium_protocol *P, PyTypeObject *tp)
 {
 #if PY_VERSION_HEX >= 0x030C0000
+    (void)P;
     PyUnstable_Type_AssignVersionTag(tp);
 #else
     (void)copium_type_lookup(tp, P->names.deepcopy); /* assigns a tag */

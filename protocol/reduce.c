@@ -8,8 +8,12 @@
  * copied through the engine. copyreg.__newobj__ is recognised and run natively, and only when
  * its class really uses object.__new__; every other class goes through its own `__new__`, which
  * does its own checks (so type(sys.flags) raises TypeError as in stdlib). */
-#include "protocol.h"
+#include "reduce.h"
 
+#include "../core/compat.h"
+#include "../core/engine.h"
+#include "../handlers/dictiter.h"
+#include "../handlers/genstop.h"
 #include "culprit.h"
 
 #if PY_VERSION_HEX < 0x030F0000
@@ -64,27 +68,6 @@ static PyObject *star_args(copium_protocol *P, PyObject *func, PyObject *args)
         return NULL;
     }
     return PySequence_Tuple(args);
-}
-
-void copium_generator_stop(void)
-{
-#if PY_VERSION_HEX < 0x030F0000
-    /* (3.15's _reconstruct copies the arguments in a list comprehension, inlined: there a
-     * StopIteration reaches the caller unchanged, and there is nothing to do.) */
-    if (!PyErr_ExceptionMatches(PyExc_StopIteration))
-        return;
-    PyObject *value = copium_err_take();
-    PyErr_SetString(PyExc_RuntimeError, "generator raised StopIteration");
-    PyObject *rvalue = copium_err_take();
-    if (rvalue != NULL && value != NULL) {
-        Py_INCREF(value);
-        PyException_SetCause(rvalue, value);   /* steals a reference */
-        PyException_SetContext(rvalue, value); /* steals the other */
-    } else {
-        Py_XDECREF(value);
-    }
-    copium_err_give(rvalue);
-#endif
 }
 
 /* `tuple(deepcopy(arg, memo) for arg in args)`. */

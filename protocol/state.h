@@ -1,9 +1,9 @@
-/* The protocol layer's state: what the builtin handlers and stdlib's protocols keep between
- * calls, one per interpreter (the module's state holds it beside the core's): interned names,
- * stdlib's tables as bound now and the watch that notices a change to them, the per-type fact
- * caches of the native object path, pydantic and uuid, the datetime C API, and the settings of
- * copium.config that the top-level entry and the hooks read. A handler finds it through its
- * call's context (copium_proto(ctx)); code without a context (a shallow copy, a dict watcher's
+/* The protocol layer's state: what stdlib's protocols keep between calls, one per interpreter
+ * (the module's state holds it beside the core's): interned names, stdlib's tables as bound now
+ * and the watch that notices a change to them, the per-type fact caches of the native object
+ * path, pydantic and uuid, and the settings of copium.config that the top-level entry and the
+ * hooks read; the handlers' own state comes first. Protocol code finds it through its call's
+ * context (copium_proto(ctx)); code without a context (a shallow copy, a dict watcher's
  * callback) through copium_proto_current(). */
 #ifndef COPIUM_PROTOCOL_STATE_H
 #define COPIUM_PROTOCOL_STATE_H
@@ -14,9 +14,10 @@
 
 #include "../core/context.h"
 #include "../core/state.h"
+#include "../handlers/state.h"
 #include "memo_rejected.h"
 
-/* Interned attribute names, created once. */
+/* Interned attribute names, created at install. */
 typedef struct {
     PyObject *deepcopy;      /* "__deepcopy__" */
     PyObject *copy;          /* "__copy__" */
@@ -104,9 +105,11 @@ typedef struct {
 typedef struct copium_object_cache copium_object_cache;     /* object.c */
 typedef struct copium_pydantic_cache copium_pydantic_cache; /* pydantic.c */
 typedef struct copium_uuid_facts copium_uuid_facts;         /* uuid.c */
-typedef struct copium_dict_sizes copium_dict_sizes;         /* dict.c */
 
 typedef struct copium_protocol {
+    /* First: the handlers find their state at the address the context holds for the
+     * protocol's (handlers/state.h). */
+    copium_handlers_state handlers;
     copium_core *core;
     copium_names_t names;
     copium_stdlib_t stdlib;
@@ -118,8 +121,6 @@ typedef struct copium_protocol {
     copium_object_cache *object_cache;
     copium_pydantic_cache *pydantic_cache;
     copium_uuid_facts *uuid_facts;
-    copium_dict_sizes *dict_sizes;
-    void *datetime_api; /* PyDateTime_CAPI of this interpreter, imported on first use */
     /* copium.config: memo="dict" (a top-level call without a memo gets a fresh dict as its
      * memo), and on_incompatible / suppress_warnings (memo_rejected.h). */
     int memo_dict;

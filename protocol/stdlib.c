@@ -7,10 +7,12 @@
  * deprecated) a dict watcher raises a flag. When a table changed, every type served by a
  * builtin handler whose stdlib route now differs from the original is unregistered so that the
  * generic handler, which follows stdlib's lookup order live, serves it instead. */
-#include "protocol.h"
+#include "stdlib.h"
 
+#include "../core/compat.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
+#include "uuid.h"
 
 /* The tables as stdlib built them (P->orig_*): entries of copy._deepcopy_dispatch /
  * copy._copy_dispatch whose value is stdlib's own function (an entry a program put there
@@ -351,7 +353,6 @@ error:
 
 void copium_stdlib_fini(copium_protocol *P)
 {
-    copium_object_clear_cache(P);
 #if PY_VERSION_HEX >= 0x030C0000
     watch_all(P, 0);
     if (P->watcher_id >= 0 && PyDict_ClearWatcher(P->watcher_id) < 0)

@@ -12,7 +12,11 @@
  * memo, a slot holding something other than an int and a SafeUUID member, a changed class)
  * takes stdlib's path. Like the plain-object path, it does not memoize the temporary state
  * dict stdlib's path makes. */
-#include "../handlers/handlers.h"
+#include "uuid.h"
+
+#include "../core/compat.h"
+#include "../core/engine.h"
+#include "stdlib.h"
 
 #include <string.h>
 #if PY_VERSION_HEX < 0x030C0000
@@ -20,9 +24,6 @@
 #define Py_T_OBJECT_EX T_OBJECT_EX
 #define Py_READONLY    READONLY
 #endif
-
-#include "../core/engine.h"
-#include "protocol.h"
 
 /* Per interpreter (the protocol state's uuid_facts): its uuid module's classes. */
 struct copium_uuid_facts {

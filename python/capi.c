@@ -5,7 +5,7 @@
 
 #include "../core/engine.h"
 #include "../core/registry.h"
-#include "../handlers/handlers.h"
+#include "../protocol/install.h"
 #include "config.h"
 
 /* The current interpreter's protocol state, or NULL with RuntimeError: the table is one for

@@ -5,7 +5,6 @@
 #include "../core/compat.h"
 #include "../core/engine.h"
 #include "../core/registry.h"
-#include "../handlers/handlers.h"
 #include "../protocol/memo_rejected.h"
 #include "state.h"
 

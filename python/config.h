@@ -9,7 +9,8 @@
 
 #include "../core/engine.h"
 #include "../core/registry.h"
-#include "../handlers/handlers.h"
+#include "../protocol/state.h"
+#include "../protocol/stdlib.h"
 
 /* deepcopy(x, memo) for every caller, Python (copium.deepcopy, a patched copy.deepcopy,
  * copium.extra.replicate's fallback) or C (the capsule's deepcopy): brings the handlers in

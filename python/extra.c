@@ -6,7 +6,7 @@
 #include "../batch/replicate.h"
 #include "../batch/snapshot.h"
 #include "../core/listbuild.h"
-#include "../handlers/handlers.h"
+#include "../protocol/stdlib.h"
 #include "args.h"
 #include "config.h"
 #include "state.h"

@@ -11,6 +11,8 @@
 
 #include "../../core/engine.h"
 #include "../../handlers/handlers.h"
+#include "../../protocol/install.h"
+#include "../../protocol/stdlib.h"
 
 /* The states a module would hold (one interpreter's). */
 static copium_core fixture_core;

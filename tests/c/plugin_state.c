@@ -5,7 +5,7 @@
 #include "../../core/engine.h"
 #include "../../core/registry.h"
 #include "../../core/state.h"
-#include "../../handlers/handlers.h"
+#include "../../protocol/install.h"
 
 int copium_test_install(void);
 void copium_test_fini(void);
