@@ -73,13 +73,9 @@ static void pair_free(void *module)
 
 static PyModuleDef_Slot pair_module_slots[] = {
     {Py_mod_exec, (void *)pair_exec},
-#if PY_VERSION_HEX >= 0x030C0000
-    /* Not offered to subinterpreters yet, although nothing in this module stands in the way:
-     * copium's handler registry is process-wide today (one registry for every interpreter, and
-     * copium itself uses single-phase initialisation), so the registration above would hand one
-     * interpreter's type to all of them. Without this slot, 3.12+ would assume support. */
-    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
-#endif
+    /* No Py_mod_multiple_interpreters slot: 3.12+ then takes the module to support
+     * subinterpreters that share the main GIL, as copium does (its registry is per interpreter,
+     * so each interpreter's import registers that interpreter's type). */
     {0, NULL},
 };
 
