@@ -4,6 +4,7 @@
 memo dict form a stack (innermost first), where a call given that dict back finds its context. */
 #include "context.h"
 
+#include "explain.h"
 #include "guard.h"
 
 static _Thread_local copium_ctx *thread_ctx;
@@ -81,18 +82,21 @@ static copium_ctx *thread_ctx_create(void)
 copium_ctx *copium_ctx_acquire(void)
 {
     copium_ctx *ctx = thread_ctx;
-    if (ctx == NULL)
-        ctx = thread_ctx_create();
-    else if (ctx->in_use)
-        ctx = ctx_new(); /* a nested top-level call */
-    if (ctx != NULL) {
-        ctx->in_use = 1;
-        ctx->quiet_countdown = -1;
-        ctx->pending.begun = ctx->pending.settled = 0;
-        ctx->loud_depth = -1;
-        ctx->loud_obj = NULL;
-        copium_guard_prepare(&ctx->guard);
+    if (ctx == NULL || ctx->in_use) {
+        /* The thread's first call, or a nested top-level call. While copium.explain records
+         * this thread it holds the thread's context, so that every call it makes comes here
+         * and is recorded too (explain.h); copium_ctx_release clears the flag. */
+        ctx = ctx == NULL ? thread_ctx_create() : ctx_new();
+        if (ctx == NULL)
+            return NULL;
+        ctx->memo_observed = copium_explain_recording() ? COPIUM_OBSERVED_EXPLAIN : 0;
     }
+    ctx->in_use = 1;
+    ctx->quiet_countdown = -1;
+    ctx->pending.begun = ctx->pending.settled = 0;
+    ctx->loud_depth = -1;
+    ctx->loud_obj = NULL;
+    copium_guard_prepare(&ctx->guard);
     return ctx;
 }
 
