@@ -56,6 +56,12 @@ extern const copium_handler copium_generic_handler;
 /* Register a Python callable fn(obj, memo) -> copy for exactly type (pycallable.c).
  * 0, or -1 with TypeError set. */
 int copium_register_callable(PyTypeObject *type, PyObject *fn);
+/* 1 when h (a registry copy) is a handler copium_register_callable made. */
+int copium_pycallable_is_handler(const copium_handler *h);
+
+/* For copium.explain (core/explain.h): the kind of path h gives its objects, a copium_path
+ * (atom, builtin, value-type, plugin, Python handler, or the protocol's: COPIUM_PATH_OBJECT). */
+int copium_handlers_explain_kind(const copium_handler *h);
 
 /* 1 when type is served by the handler copium installs for it (a builtin or a recognised
  * stdlib type), so that there is nothing a user registration would give back. */

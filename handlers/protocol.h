@@ -237,4 +237,8 @@ int copium_object_copy(PyObject *obj, PyObject **result);
 /* Forget the per-type facts (at finalisation). */
 void copium_object_clear_cache(void);
 
+/* For copium.explain: why the native object path declines x (a short stable name, "unknown"
+ * when none of its conditions fails). Never raises; may run Python code. */
+const char *copium_object_declined(PyObject *x);
+
 #endif
