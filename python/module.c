@@ -12,6 +12,7 @@
 #include "args.h"
 #include "capi.h"
 #include "config.h"
+#include "explain.h"
 #include "extra.h"
 #include "patch.h"
 
@@ -208,6 +209,8 @@ static PyMethodDef module_methods[] = {
     {"repeatcall", (PyCFunction)(void (*)(void))copium_py_repeatcall, METH_FASTCALL,
      PyDoc_STR(COPIUM_REPEATCALL_DOC)},
     {"_dict_table_verified", py_dict_table_verified, METH_NOARGS, NULL},
+    /* copium.explain (python/copium/report.py, python/explain.c). */
+    {"_explain", (PyCFunction)(void (*)(void))copium_py_explain, METH_FASTCALL, NULL},
     {"_configure", (PyCFunction)(void (*)(void))copium_py_configure, METH_FASTCALL, NULL},
     {"_configuration", copium_py_configuration, METH_NOARGS, NULL},
 #ifdef COPIUM_PATCH_VECTORCALL

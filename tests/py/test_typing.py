@@ -15,7 +15,9 @@ import pytest
 
 import copium
 
-PUBLIC_MODULES = ["copium", "copium.config", "copium.extra", "copium.patch"]
+PUBLIC_MODULES = [
+    "copium", "copium.config", "copium.extra", "copium.patch", "copium.report",
+]
 
 
 def _run_mypy_tool(args, cwd):
@@ -83,6 +85,11 @@ reveal_type(settings["memo"])
 copium.config.apply(memo="dict", on_memo_rejected="warn")
 copium.config.apply(**settings)
 reveal_type(copium.__version__)
+report = copium.explain(x)
+reveal_type(report)
+reveal_type(report.copy)
+reveal_type(report.rows[0].count)
+reveal_type(report.rows[0].handler)
 '''
 
 EXPECTED = [
@@ -96,6 +103,10 @@ EXPECTED = [
     'Revealed type is "bool"',
     "Revealed type is \"Literal['native'] | Literal['dict']\"",
     'Revealed type is "str"',
+    'Revealed type is "copium.report.Report"',
+    'Revealed type is "Any"',
+    'Revealed type is "int"',
+    'Revealed type is "str | None"',
 ]
 
 

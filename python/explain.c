@@ -1,0 +1,47 @@
+/* copium._copium._explain (see explain.h): one recorded deep copy. The recorder (core/explain.h)
+ * is made for the call, handed the handlers layer's classification of handlers, and let go
+ * after its result is in the caller's list. */
+#include "explain.h"
+
+#include "../core/explain.h"
+#include "../core/registry.h"
+#include "../handlers/handlers.h"
+#include "config.h"
+
+PyObject *copium_py_explain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyList_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "_explain(x, memo, sink) needs a list as sink");
+        return NULL;
+    }
+    PyObject *x = args[0], *memo = args[1] == Py_None ? NULL : args[1], *sink = args[2];
+    PyObject *copy = NULL;
+    copium_recorder *rec = copium_recorder_new(copium_handlers_explain_kind);
+    if (rec == NULL)
+        return NULL;
+    if (copium_handlers_sync() < 0 || copium_explain_begin(rec, memo) < 0)
+        goto done;
+    /* An atom given without a memo never reaches the engine (copium.deepcopy returns it after
+     * its registry lookup): counted here. */
+    if (memo == NULL && (copium_registry_lookup(Py_TYPE(x))->flags & COPIUM_HANDLER_ATOMIC))
+        copy = copium_explain_atom(rec, Py_TYPE(x)) < 0 ? NULL : Py_NewRef(x);
+    else
+        copy = copium_config_deepcopy(x, memo);
+    copium_explain_end(rec);
+    /* The recording, whatever the outcome; the copy's exception stays the one raised. */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *result = copium_recorder_result(rec);
+    int rc = result != NULL ? PyList_Append(sink, result) : -1;
+    Py_XDECREF(result);
+    if (type != NULL) {
+        PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    } else if (rc < 0) {
+        Py_CLEAR(copy);
+    }
+done:
+    copium_recorder_free(rec);
+    return copy;
+}
