@@ -10,7 +10,8 @@
 own there; this copium hands hooks a real dict).
 
 ``explain(obj, memo=None)`` makes the same deep copy while recording where its time goes, per
-type and path, with what would make a slow path fast (see copium.report).
+type and path, with what would make a slow path fast (see copium.report); ``python -m copium``
+prints that report, or times copium against copy.deepcopy, for an object a module builds.
 
 Handlers teach copium how to copy a type: ``register_handler(type, fn)`` with
 ``fn(obj, memo) -> copy``, or a capsule from a C plugin (see docs/plugins.md);

@@ -16,7 +16,7 @@ below it; a row's total time includes what is below its objects. The self times 
 container's time; but for objects that stdlib's protocol finds to be atoms, through
 ``copy._deepcopy_dispatch``, which are timed), and so is the recording itself (a clock read before and after each other
 object): the times show where a copy spends its time, not what it takes without the
-recording.
+recording (``python -m copium bench`` measures that).
 
 When the copy raises, the exception propagates as it would from ``copium.deepcopy``, with the
 report of the copy up to the error in its ``copium_report`` attribute (``report.error`` is the

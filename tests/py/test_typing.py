@@ -16,7 +16,7 @@ import pytest
 import copium
 
 PUBLIC_MODULES = [
-    "copium", "copium.config", "copium.extra", "copium.patch", "copium.report",
+    "copium", "copium.cli", "copium.config", "copium.extra", "copium.patch", "copium.report",
 ]
 
 
@@ -67,6 +67,7 @@ import copy
 from typing import Any
 
 import copium
+import copium.cli
 import copium.config
 import copium.extra
 import copium.patch
@@ -90,6 +91,7 @@ reveal_type(report)
 reveal_type(report.copy)
 reveal_type(report.rows[0].count)
 reveal_type(report.rows[0].handler)
+reveal_type(copium.cli.main(["explain", "m:x"]))
 '''
 
 EXPECTED = [
@@ -107,6 +109,7 @@ EXPECTED = [
     'Revealed type is "Any"',
     'Revealed type is "int"',
     'Revealed type is "str | None"',
+    'Revealed type is "int"',
 ]
 
 
