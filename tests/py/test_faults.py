@@ -194,6 +194,11 @@ CASES = {
     "deepcopy_memo_dict_uses": (mirror_graph, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
+    # copium.explain's C side (the recorder, core/explain.c): its rows, frames, error path and
+    # result, on every path the graph takes; returns the copy (the report goes to the list)
+    "explain": (make_graph, copium._copium._explain, lambda x: (x, None, []), copy.deepcopy),
+    "explain_memo": (make_graph, copium._copium._explain, lambda x: (x, {}, []),
+                     lambda x: copy.deepcopy(x, {})),
 }
 
 try:

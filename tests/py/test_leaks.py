@@ -279,6 +279,17 @@ OPS = {
     "deepcopy": lambda x: copium.deepcopy(x),
     "deepcopy_memo": lambda x: copium.deepcopy(x, {}),
     "copy": lambda x: copium.copy(x),
+    # copium.explain's recorder (core/explain.c), its report and, for a copy that raises, the
+    # report the exception carries: on the cases below only (EXPLAIN_CASES), which take every
+    # path the recorder attributes and its error path.
+    "explain": lambda x: copium.explain(x),
+    "explain_memo": lambda x: copium.explain(x, {}),
+}
+
+EXPLAIN_CASES = {
+    "atoms", "cycles", "plain", "dataclass", "slots", "hooks", "memo_dict_uses", "reduce",
+    "state", "registered", "stdlib", "fail_hook_value", "fail_reduce", "fail_setstate",
+    "fail_recursion", "pydantic",
 }
 
 
@@ -337,10 +348,12 @@ def within_slack(d):
     return d[0] <= BLOCK_SLACK and d[1] <= REF_SLACK and d[2] <= TRACED_SLACK
 
 
-# Every case with every operation, but for the one that cannot apply: a shallow copy does not
-# recurse, so the recursion failure is a deep-copy case only.
+# Every case with every operation, but for the one that cannot apply (a shallow copy does not
+# recurse, so the recursion failure is a deep-copy case only) and copium.explain, on
+# EXPLAIN_CASES only.
 CASE_OPS = [(case, op) for case in sorted(CASES) for op in sorted(OPS)
-            if not (case == "fail_recursion" and op == "copy")]
+            if not (case == "fail_recursion" and op == "copy")
+            and (not op.startswith("explain") or case in EXPLAIN_CASES)]
 
 
 @pytest.mark.parametrize("case,op", CASE_OPS)

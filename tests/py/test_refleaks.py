@@ -130,6 +130,24 @@ def test_failing_copy_no_leak():
     check_no_leak(fail)
 
 
+def test_explain_no_leak():
+    x = graph()
+    check_no_leak(lambda: copium.explain(x))
+    check_no_leak(lambda: copium.explain(x, {}))
+
+
+def test_failing_explain_no_leak():
+    x = failing_graph()
+
+    def fail():
+        with pytest.raises(ValueError) as info:
+            copium.explain(x)
+        assert info.value.copium_report.error is info.value
+        del info  # the report holds the exception, which holds its traceback: a cycle
+
+    check_no_leak(fail)
+
+
 def test_recursion_error_no_leak():
     deep = []
     cur = deep
