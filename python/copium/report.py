@@ -12,11 +12,13 @@ the same rows for programs (``Row``), ``report.copy`` is the copy that was made.
 
 Times: an object's self time is the time of its own copy, less that of the objects copied
 below it; a row's total time includes what is below its objects. The self times add up to
-``report.total_time``. Atoms are counted but not timed (their cost, a reference, is in their
-container's time; but for objects that stdlib's protocol finds to be atoms, through
-``copy._deepcopy_dispatch``, which are timed), and so is the recording itself (a clock read before and after each other
-object): the times show where a copy spends its time, not what it takes without the
-recording (``python -m copium bench`` measures that).
+``report.total_time``. Atoms are counted but not timed: their cost, a reference, is in their
+container's time (objects that only stdlib's protocol finds to be atoms, through
+``copy._deepcopy_dispatch``, are timed). The recording itself (a clock read before and after
+each other object) and a pass of the cyclic garbage collector fall in the time of the object
+being copied then: the times show where a copy spends its time, not what it takes without the
+recording (``python -m copium bench`` measures that). A hook's nested top-level
+``copium.deepcopy`` of an atom returns before the engine, and is not counted.
 
 When the copy raises, the exception propagates as it would from ``copium.deepcopy``, with the
 report of the copy up to the error in its ``copium_report`` attribute (``report.error`` is the
