@@ -56,6 +56,13 @@ typedef struct {
     PyObject *root;                /* "root" */
     PyObject *getattribute;        /* "__getattribute__" */
     PyObject *setattr;             /* "__setattr__" */
+    /* pydantic.c: the modules and classes a type is checked against (interned: the check
+     * allocates nothing). */
+    PyObject *pydantic_main;       /* "pydantic.main" */
+    PyObject *pydantic_root_model; /* "pydantic.root_model" */
+    PyObject *pydantic_version;    /* "pydantic.version" */
+    PyObject *base_model;          /* "BaseModel" */
+    PyObject *root_model;          /* "RootModel" */
 } copium_names_t;
 
 /* What stdlib's copy functions see, as bound right now (strong references, refreshed by

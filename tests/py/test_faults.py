@@ -255,14 +255,28 @@ if pydantic is not None:
         _private: dict = pydantic.PrivateAttr(default_factory=dict)
 
     def make_pydantic():
-        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models."""
+        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models, a
+        model without private attributes, a RootModel (a dict, as the other graphs: the copy
+        case copies each value on its own)."""
         i = PydInner(tags=["a", [1]])
         o = PydOuter(inner=i, by_name={"i": i, "j": PydInner()}, more={"x": [2]})
         o._private["inner"] = i
-        return [o, pydantic.RootModel[list]([i, [3]])]
+        return {"outer": o, "inner": i, "root": pydantic.RootModel[list]([i, [3]])}
 
-    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, no_memo, copy.deepcopy)
-    CASES["copy_pydantic"] = (make_pydantic, copium.copy, no_memo, copy.copy)
+    # The dicts drained() holds until its next call.
+    HELD = []
+
+    def drained(x):
+        """(x,), with CPython's free list of dicts emptied (it keeps at most 80): every dict
+        the copy makes is then allocated, and the sweep reaches them all, among them the new
+        instance's __dict__ that 3.11 and 3.12 make from its inline values when __dict__ is
+        set (which would otherwise come from the free list, or not, by chance)."""
+        HELD.clear()
+        HELD.extend({} for _ in range(100))
+        return (x,)
+
+    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, drained, copy.deepcopy)
+    CASES["copy_pydantic"] = (make_pydantic, copium.copy, drained, copy.copy)
 
 # --------------------------------------------------------------------------------------------
 # Leak accounting
@@ -484,6 +498,53 @@ def test_fault_hook_counts_and_fails():
     hook = HookNoMemo([[1]])
     with pytest.raises(MemoryError):  # the first allocation of the nested copium call fails
         _faults.call(2, copium.deepcopy, [hook], {})
+
+
+def python_method_ran(fn, x):
+    """Whether fn(x) ran pydantic's own __deepcopy__ / __copy__ (copium's native path does not)."""
+    codes = {pydantic.BaseModel.__deepcopy__.__code__, pydantic.BaseModel.__copy__.__code__}
+    ran = []
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            ran.append(frame.f_code.co_name)
+
+    sys.setprofile(tracer)
+    try:
+        fn(x)
+    finally:
+        sys.setprofile(None)
+    return bool(ran)
+
+
+@pytest.mark.skipif(pydantic is None, reason="pydantic is not installed in this venv")
+@pytest.mark.parametrize("fn", [copium.deepcopy, copium.copy], ids=["deepcopy", "copy"])
+def test_pydantic_class_check_failures_not_cached(fn):
+    """handlers/pydantic.c checks a model class when it first copies one, and caches what it
+    found for as long as the class is unchanged. An allocation failing while the first copy
+    runs (the check included) must not leave the class to pydantic's Python method for good:
+    each n, a new class, its first copy with the n-th allocation failing, then a copy that must
+    take the native path."""
+    class Probe(pydantic.BaseModel):
+        tags: list = []
+
+    if python_method_ran(fn, Probe(tags=[1])):
+        pytest.skip("pydantic %s is not one copium knows" % pydantic.VERSION)
+    for n in range(1, MAX_POINTS):
+        class Model(pydantic.BaseModel):
+            tags: list = []
+
+        x = Model(tags=[1])
+        try:
+            _faults.call(n, fn, x)
+        except MemoryError:
+            pass
+        injected = _faults.stats()[1]
+        assert not python_method_ran(fn, x), (
+            "allocation %d failed in the first copy: later copies take the Python method" % n)
+        if not injected:
+            break
+    assert n > 3, "only %d fault points: is the hook working?" % (n - 1)
 
 
 def test_zz_report():
