@@ -180,7 +180,7 @@ def make_batch_graph():
     """What snapshots record natively (containers, instances, datetimes, UUIDs) and what they
     keep as engine parts (hooks, reduce), sharing parts with each other (batch/plan.c)."""
     shared = [1.5, "s", (2, [3])]
-    return {"doc": make_document(), "shared": shared, "plain": Plain(shared, {"k": [1]}),
+    return {"doc": make_document(), "shared": shared, "plain": Plain(a=shared, b={"k": [1]}),
             "data": Data([1], shared), "slots": Slots(shared, (4,)),
             "values": make_value_types()[:2], "hook": HookMemo([shared, {"h": [1]}]),
             "reduced": Reduced([shared]), "cycle": make_graph()["cycle"]}
