@@ -39,6 +39,7 @@ import uuid
 import pytest
 
 import copium
+import copium.extra
 from conftest import (
     NT, CopyHook, Data, DictSub, HookMemo, HookNoMemo, ListSub, Plain, Reduced, Registered,
     Slots, WithState, mirror_graph, plain_holding,
@@ -275,6 +276,22 @@ if pydantic is not None:
     CASES["fail_pydantic"] = lambda: [
         PydUser(name="n", address=PydAddress(street="s"), meta={"x": [1], "y": RaisingHook(ValueError)})]
 
+
+def snapshot_twice(x):
+    snap = copium.extra.snapshot(x)  # recording (the first build, for engine parts)
+    snap()
+    snap()
+
+
+def pinned_copies(x):
+    copium.extra.pin(x)  # recording, and the type's wrapper in the registry
+    try:
+        copium.deepcopy([x, {"again": x}])
+        copium.deepcopy([x], {})
+    finally:
+        copium.extra.unpin(x)
+
+
 OPS = {
     "deepcopy": lambda x: copium.deepcopy(x),
     "deepcopy_memo": lambda x: copium.deepcopy(x, {}),
@@ -284,6 +301,10 @@ OPS = {
     # path the recorder attributes and its error path.
     "explain": lambda x: copium.explain(x),
     "explain_memo": lambda x: copium.explain(x, {}),
+    # batch/: the plan, its builds, pins (on the cases below only)
+    "snapshot": snapshot_twice,
+    "pinned": pinned_copies,
+    "replicate": lambda x: copium.extra.replicate(x, 3),
 }
 
 EXPLAIN_CASES = {
@@ -291,6 +312,10 @@ EXPLAIN_CASES = {
     "state", "registered", "stdlib", "fail_hook_value", "fail_reduce", "fail_setstate",
     "fail_recursion", "pydantic",
 }
+BATCH_OPS = ("snapshot", "pinned", "replicate")
+BATCH_CASES = ("atoms", "list", "dict_of_atoms", "shared", "cycles", "plain", "dataclass",
+               "slots", "hooks", "reduce", "stdlib", "fail_hook_value", "fail_uncopyable",
+               "fail_setstate", "fail_recursion")
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,10 +374,11 @@ def within_slack(d):
 
 
 # Every case with every operation, but for the one that cannot apply (a shallow copy does not
-# recurse, so the recursion failure is a deep-copy case only) and copium.explain, on
-# EXPLAIN_CASES only.
+# recurse, so the recursion failure is a deep-copy case only), the batch operations (on
+# BATCH_CASES only) and copium.explain (on EXPLAIN_CASES only).
 CASE_OPS = [(case, op) for case in sorted(CASES) for op in sorted(OPS)
             if not (case == "fail_recursion" and op == "copy")
+            and (op not in BATCH_OPS or case in BATCH_CASES)
             and (not op.startswith("explain") or case in EXPLAIN_CASES)]
 
 
