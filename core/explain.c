@@ -27,6 +27,7 @@ static const char *const path_names[COPIUM_PATH_COUNT] = {
     [COPIUM_PATH_COPYREG] = "reduce-copyreg",
     [COPIUM_PATH_REDUCE_EX] = "reduce-ex",
     [COPIUM_PATH_REDUCE] = "reduce",
+    [COPIUM_PATH_PINNED] = "pinned",
 };
 
 const char *copium_path_name(int path)

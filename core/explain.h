@@ -36,6 +36,7 @@ typedef enum {
     COPIUM_PATH_COPYREG,        /* reduce through copyreg.dispatch_table */
     COPIUM_PATH_REDUCE_EX,      /* reduce through __reduce_ex__(4) */
     COPIUM_PATH_REDUCE,         /* reduce through __reduce__ */
+    COPIUM_PATH_PINNED,         /* built from its snapshot (copium.extra.pin) */
     COPIUM_PATH_COUNT
 } copium_path;
 

@@ -3,10 +3,18 @@
  * after its result is in the caller's list. */
 #include "explain.h"
 
+#include "../batch/pins.h"
 #include "../core/explain.h"
 #include "../core/registry.h"
 #include "../handlers/handlers.h"
 #include "config.h"
+
+/* A handler's kind, through the wrapper the registry hands out for a type with pinned objects
+ * (an object that is not pinned takes the wrapped handler's path). */
+static int explain_kind(const copium_handler *h)
+{
+    return copium_handlers_explain_kind(copium_pins_unwrap(h));
+}
 
 PyObject *copium_py_explain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -17,7 +25,7 @@ PyObject *copium_py_explain(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     PyObject *x = args[0], *memo = args[1] == Py_None ? NULL : args[1], *sink = args[2];
     PyObject *copy = NULL;
-    copium_recorder *rec = copium_recorder_new(copium_handlers_explain_kind);
+    copium_recorder *rec = copium_recorder_new(explain_kind);
     if (rec == NULL)
         return NULL;
     if (copium_handlers_sync() < 0 || copium_explain_begin(rec, memo) < 0)

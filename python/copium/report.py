@@ -6,7 +6,8 @@ the copy meets: its type, the path it took (an atom, a builtin or value-type han
 plugin's handler, a Python handler from ``copium.register_handler``, the native object path,
 or a step of stdlib's protocol: ``__deepcopy__`` in Python or in C, a
 ``copy._deepcopy_dispatch`` function, the reduce protocol through ``copyreg.dispatch_table``,
-``__reduce_ex__`` or ``__reduce__``), and the time spent in it. It returns a ``Report``:
+``__reduce_ex__`` or ``__reduce__``; or, for an object pinned with ``copium.extra.pin``, a
+build from its snapshot), and the time spent in it. It returns a ``Report``:
 ``print(report)`` shows a table sorted by time under a one-line summary, ``report.rows`` holds
 the same rows for programs (``Row``), ``report.copy`` is the copy that was made.
 
@@ -56,6 +57,7 @@ _LABELS = {
     "reduce-copyreg": "reduce via copyreg.dispatch_table",
     "reduce-ex": "reduce via __reduce_ex__",
     "reduce": "reduce via __reduce__",
+    "pinned": "built from its pin's snapshot",
 }
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
@@ -204,7 +206,8 @@ class Row:
 
     ``path`` is one of "atom", "builtin", "value-type", "plugin", "python-handler", "object"
     (the native object path), "deepcopy-python", "deepcopy-c", "deepcopy-dispatch",
-    "reduce-copyreg", "reduce-ex", "reduce". ``handler`` names the handler of a handler path,
+    "reduce-copyreg", "reduce-ex", "reduce", "pinned" (copium.extra.pin: built from the
+    snapshot taken when it was pinned). ``handler`` names the handler of a handler path,
     or the handler that left these objects to stdlib's protocol. ``reason`` says why the
     native object path did not copy them (reduce paths), ``hint`` what would make a slow path
     fast. ``count`` counts the copies made (an object met again, through a shared reference

@@ -397,6 +397,26 @@ def test_plugin_handler():
     check_times(report)
 
 
+def test_pinned_objects():
+    """A pinned object is built from its snapshot ("pinned"); another object of its type takes
+    its usual path (the registry's wrapper for the type is seen through)."""
+    defaults = {"retries": [1, 2]}
+    other = {"x": 1}
+    copium.extra.pin(defaults)
+    try:
+        report = copium.explain([defaults, other, Plain(1)])
+    finally:
+        copium.extra.unpin(defaults)
+    rows = by_key(report)
+    assert rows[dict, "pinned"].count == 1
+    assert rows[dict, "pinned"].label == "built from its pin's snapshot"
+    assert not rows[dict, "pinned"].slow and rows[dict, "pinned"].hint is None
+    assert rows[dict, "builtin"].count == 1 and rows[dict, "builtin"].handler == "dict"
+    assert rows[Plain, "object"].count == 1
+    assert report.copy[0] == defaults and report.copy[0] is not defaults
+    check_times(report)
+
+
 # --------------------------------------------------------------------------------------------
 # Memo, patch, hooks that call deepcopy again
 
