@@ -86,6 +86,24 @@ def test_explain_prints_the_report(folder):
     assert "Why, and what would make it faster:" in lines
 
 
+def test_explain_runs(folder):
+    """--runs N: N recorded copies after one unrecorded (the hook counts its calls), one
+    report printed."""
+    (folder / "counting.py").write_text(textwrap.dedent("""
+        import sys
+
+        class Counts:
+            def __deepcopy__(self, memo):
+                sys.stderr.write("copied\\n")
+                return Counts()
+    """))
+    proc = run(folder, "explain", "counting:[Counts()]", "--runs", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("copied") == 4
+    assert proc.stdout.count("copium.explain: ") == 1
+    assert row_count(proc.stdout, "counting.Counts", "__deepcopy__ in Python") == 1
+
+
 def test_explain_with_patch_records_the_hooks_copy(folder):
     proc = run(folder, "explain", "cli_target:build(2)", "--patch")
     assert proc.returncode == 0, proc.stderr
@@ -145,5 +163,7 @@ def test_usage(folder):
     assert proc.returncode == 2 and "usage: python -m copium" in proc.stderr
     proc = run(folder, "bench", "cli_target:build()", "--rounds", "0")
     one_line_error(proc, 2, r"--rounds must be at least 1")
+    proc = run(folder, "explain", "cli_target:build()", "--runs", "0")
+    one_line_error(proc, 2, r"--runs must be at least 1")
     proc = run(folder, "--help")
     assert proc.returncode == 0 and "explain" in proc.stdout and "bench" in proc.stdout
