@@ -71,7 +71,7 @@ VIA_CHROOT := $(if $(IN_CHROOT)$(NO_CHROOT),,$(filter-out $(FOUND_PYTHONS),$(CHR
 PYTHONS ?= $(filter-out $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)) \
 	$(sort $(HOST_DEBUG_PYTHONS) $(filter $(DEBUG_PYTHONS),$(FOUND_PYTHONS) $(VIA_CHROOT)))
 
-C_SOURCE_DIRS := core handlers python include plugins tests/c examples
+C_SOURCE_DIRS := batch core handlers python include plugins tests/c examples
 C_SOURCES = $(shell find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 
 REPORTS := build/reports

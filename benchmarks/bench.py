@@ -51,7 +51,10 @@ QUICK = {"rounds": 3, "target": 0.005, "history_rounds": 2, "history_target": 0.
 NOISY = 0.15
 
 TARGETS = {"geomean_vs_peer": 1.5, "floor_list": 1.5, "floor_dict": 2.0, "floor_int": 1.15,
-           "objects": 12.0, "history": 1.2, "peak": 0.8, "kept": 256 * 1024, "replicate": 1.5}
+           "objects": 12.0, "history": 1.2, "peak": 0.8, "kept": 256 * 1024, "replicate": 1.5,
+           # the snapshot issue: a snapshot's call / a pinned copy against copium.deepcopy
+           "snapshot_api_document_10k": 1.6, "snapshot_dataclasses_1000": 1.3,
+           "pinned_config_request": 1.5}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,7 +433,7 @@ def case_figures(row):
     f = {"nodes": None, "std_s": None, "cop_s": None, "speedup": None, "peer": None,
          "vs_peer": None, "pickle": None, "floor_s": None, "vs_floor": None,
          "error": None, "peer_error": None, "size_ratio": None, "peer_size_ratio": None,
-         "replicate_vs_loop": None}
+         "replicate_vs_loop": None, "plan_bytes": None, "copy_bytes": None}
     ours = row.get("copium") or {}
     if "crashed" in ours or "harness_error" in ours:
         f["error"] = ours.get("crashed") or ours.get("harness_error")
@@ -454,6 +457,7 @@ def case_figures(row):
         f["floor_s"] = res["floor"]["median_s"]
         f["vs_floor"] = ours.get("vs_floor")
     f["replicate_vs_loop"] = ours.get("replicate_vs_loop")
+    f["plan_bytes"], f["copy_bytes"] = ours.get("plan_bytes"), ours.get("copy_bytes")
     sizes = ours.get("sizes", {})
     if sizes.get("stdlib") and sizes.get("copium"):
         f["size_ratio"] = sizes["copium"] / sizes["stdlib"]
@@ -708,6 +712,24 @@ def evaluate_targets(info, figures, summary):
         C.BATCH_N, TARGETS["replicate"])
     add(None if r is None else r >= TARGETS["replicate"], desc,
         "%.2fx" % r if r else "copium.extra.replicate does not exist: skipped")
+    for name, what in (("snapshot_api_document_10k", "a snapshot call, 10k-node document"),
+                       ("snapshot_dataclasses_1000", "a snapshot call, 1000 dataclasses"),
+                       ("pinned_config_request", "a request copy with its configuration pinned")):
+        f = figures.get(name, {})
+        r = f.get("replicate_vs_loop")
+        desc = "%s >= %.1fx faster than copium.deepcopy" % (what, TARGETS[name])
+        floor = ""
+        if f.get("floor_s") and f.get("cop_s") and r:
+            floor = " (the floor, each container copied once: %.2fx copium.deepcopy's time, the "\
+                    "snapshot %.2fx)" % (f["floor_s"] / (f["cop_s"] * r), 1 / r)
+        add(None if r is None else r >= TARGETS[name], desc,
+            "%.2fx%s" % (r, floor) if r else "not measured")
+    plans = [(n, f["plan_bytes"], f["copy_bytes"]) for n, f in figures.items()
+             if f.get("plan_bytes") and f.get("copy_bytes")]
+    desc = "a snapshot's plan no larger than one copy (tracemalloc)"
+    add(all(p <= c for _, p, c in plans) if plans else None, desc,
+        ", ".join("%s %s against %s" % (n, fmt_bytes(p), fmt_bytes(c)) for n, p, c in plans)
+        if plans else "not measured")
     return t
 
 

@@ -187,6 +187,50 @@ def small_dict():
     return {"id": 7, "name": "x", "ok": True, "score": 1.5, "tags": ["a", "b"]}
 
 
+def app_defaults():
+    """An application's default configuration: sections of settings (str, int, float, bool,
+    None, lists of str), feature flags, per-locale messages, a few sections sharing a
+    sub-dict. About 1,500 nodes."""
+    rng = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma", "theta", "zeta"]
+    timeouts = {"connect": 2.0, "read": 10.0, "write": 10.0, "pool": 5.0}
+    sections = {}
+    for s in range(24):
+        sections["section_%02d" % s] = {
+            "enabled": s % 3 != 0,
+            "name": "%s-%d" % (rng.choice(words), s),
+            "level": rng.randrange(10),
+            "ratio": round(rng.random(), 3),
+            "owner": None,
+            "tags": rng.sample(words, 4),
+            "timeouts": timeouts if s % 4 == 0 else dict(timeouts, read=float(s)),
+            "endpoints": [{"url": "https://svc%d.example/%s" % (s, w), "weight": i, "tls": True}
+                          for i, w in enumerate(rng.sample(words, 3))],
+        }
+    return {"version": 7, "sections": sections,
+            "features": {"flag_%03d" % i: i % 2 == 0 for i in range(120)},
+            "messages": {loc: {"greeting": "hello %s" % loc, "bye": "bye %s" % loc,
+                               "errors": ["e%d-%s" % (i, loc) for i in range(6)]}
+                         for loc in ("en", "fr", "de", "es", "it", "pt", "nl", "pl")}}
+
+
+def request_state(defaults, i=1):
+    """A per-request state holding the application's default configuration."""
+    return {"config": defaults,
+            "request": {"id": i, "path": "/api/items/%d" % i, "headers": {"accept": "json"},
+                        "params": {"page": 1, "size": 20}},
+            "user": {"id": 100 + i, "name": "user%d" % i, "roles": ["reader", "writer"]},
+            "items": [{"sku": "sku-%d" % j, "qty": j} for j in range(4)]}
+
+
+def pinned_request():
+    return request_state(app_defaults())
+
+
+def dataclass_items(n=1000):
+    return [Item(i, "item%d" % i, i * 0.5, ["a", "b"], i % 2 == 0) for i in range(n)]
+
+
 BATCH_N = 100
 
 # ---------------------------------------------------------------------------------------------
@@ -247,6 +291,18 @@ CASES = [
     Case("numpy_array_100k", numpy_big_array, "numpy",
          "one float64 array of 100k elements (800 KB); floor: ndarray.copy", floor="ndarray.copy",
          requires="numpy"),
+    Case("snapshot_api_document_10k", api_document, "snapshots",
+         "a snapshot of the 10k-node API document, called: snapshot(x)() against "
+         "copium.deepcopy(x); floor: each container shallow-copied once (a Python loop)",
+         floor="containers", kind="snapshot", requires="snapshot", in_geomean=False),
+    Case("snapshot_dataclasses_1000", dataclass_items, "snapshots",
+         "a snapshot of 1000 dataclass instances, called, against copium.deepcopy; floor: "
+         "each instance and list shallow-copied once",
+         floor="containers", kind="snapshot", requires="snapshot", in_geomean=False),
+    Case("pinned_config_request", pinned_request, "snapshots",
+         "a per-request state holding a ~1.5k-node default configuration: copium.deepcopy of "
+         "it with the configuration pinned, against the same copy without the pin",
+         kind="pinned", requires="snapshot", in_geomean=False),
     Case("batch_replicate_100", batch_structure, "batch",
          "%d copies of a ~1k-node document per call: copium.extra.replicate(x, %d) against "
          "[deepcopy(x) for _ in range(%d)]" % (BATCH_N, BATCH_N, BATCH_N),

@@ -78,8 +78,83 @@ def pickle_copy(x, _loads=pickle.loads, _dumps=pickle.dumps):
 FLOORS = {"abs": abs, "list.copy": list.copy, "dict.copy": dict.copy, "set.copy": set.copy}
 
 
-def implementations(case):
+def containers_of(obj):
+    """Every container and instance of obj's graph once, root first (a snapshot case's
+    floor makes a shallow copy of each)."""
+    out, seen, stack = [], set(), [obj]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if type(o) in (list, dict):
+            out.append(o)
+            stack.extend(reversed(list(o.values() if type(o) is dict else o)))
+        elif hasattr(type(o), "__dict__") and hasattr(o, "__dict__") and not isinstance(o, type):
+            out.append(o)
+            stack.extend(vars(o).values())
+    return out
+
+
+def shallow_copies(obj):
+    """The floor of a snapshot case: each container (and instance) of obj shallow-copied once,
+    from a Python loop; returns the root's copy."""
+    conts = containers_of(obj)
+    copies = [c.copy for c in conts[1:] if type(c) in (list, dict)]
+    instances = [(type(c), c.__dict__) for c in conts[1:] if type(c) not in (list, dict)]
+    new, root = object.__new__, conts[0].copy
+
+    def floor(_):
+        for f in copies:
+            f()
+        for cls, d in instances:
+            new(cls).__dict__.update(d)
+        return root()
+    return floor
+
+
+def snapshot_implementations(case, obj):
+    """A snapshot case: the snapshot's call (this role's), copium.deepcopy ("copium_loop"),
+    the floor. A pinned case: copium.deepcopy of the state with its configuration pinned
+    (this role's) and of an equal state with nothing pinned ("copium_loop")."""
+    extra = copium.extra
+    impls = {"stdlib": (copy.deepcopy, "strict")}
+    if case.kind == "snapshot":
+        snap = extra.snapshot(obj)
+        impls[ROLE] = (lambda _x, _s=snap: _s(), "strict")
+        impls["copium_loop"] = (copium.deepcopy, "strict")
+        impls["floor"] = (shallow_copies(obj), "relaxed")
+    else:
+        plain = copy.deepcopy(obj)  # equal, its own configuration, never pinned
+        extra.pin(obj["config"])
+        impls[ROLE] = (copium.deepcopy, "strict")
+        impls["copium_loop"] = (lambda _x, _p=plain: copium.deepcopy(_p), "relaxed")
+    return impls
+
+
+def plan_memory(obj):
+    """tracemalloc: what a snapshot of obj keeps (its plan, after a first call) and what one
+    copy of obj takes."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        snap = copium.extra.snapshot(obj)
+        snap()
+        gc.collect()
+        plan = tracemalloc.get_traced_memory()[0] - base
+        y = copium.deepcopy(obj)
+        one = tracemalloc.get_traced_memory()[0] - base - plan
+        del y, snap
+    finally:
+        tracemalloc.stop()
+    return {"plan_bytes": plan, "copy_bytes": one}
+
+
+def implementations(case, obj=None):
     """name -> (callable, how its result is checked: 'strict', 'relaxed' or 'batch')."""
+    if case.kind in ("snapshot", "pinned"):
+        return snapshot_implementations(case, obj)
     impls = {}
     if case.kind == "batch":
         n = C.BATCH_N
@@ -117,6 +192,8 @@ def available(case):
             return "the numpy plugin copium_numpy is not importable"
     if case.requires == "replicate" and not FEATURES.get("replicate"):
         return "copium.extra.replicate does not exist"
+    if case.requires == "snapshot" and not FEATURES.get("snapshot"):
+        return "copium.extra.snapshot does not exist"
     return None
 
 
@@ -266,8 +343,18 @@ def cmd_case(msg):
     if case.kind == "workload":
         return cmd_workload(case, msg)
     obj = case.make()
-    impls = implementations(case)
+    try:
+        return case_result(case, obj, msg)
+    finally:
+        if case.kind == "pinned":
+            copium.extra.clear_pins()
+
+
+def case_result(case, obj, msg):
+    impls = implementations(case, obj)
     result = {"nodes": C.count_nodes(obj), "errors": {}, "sizes": {}}
+    if case.kind == "snapshot":
+        result.update(plan_memory(obj))
 
     # 1. Sizes, on copies nothing else has touched (checking reads __dict__s).
     if case.kind == "deepcopy":
@@ -452,6 +539,7 @@ def main():
         return 1
     copium = mod
     FEATURES["replicate"] = callable(getattr(getattr(copium, "extra", None), "replicate", None))
+    FEATURES["snapshot"] = callable(getattr(getattr(copium, "extra", None), "snapshot", None))
     try:
         import copium.patch
         FEATURES["patch"] = callable(getattr(copium.patch, "enable", None))

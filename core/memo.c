@@ -120,3 +120,41 @@ void copium_memo_reset(copium_memo *memo)
         memo->mask = COPIUM_MEMO_INITIAL_CAPACITY - 1;
     }
 }
+
+int copium_memo_insert_index(copium_memo *memo, const void *key, copium_hash_t hash,
+                             Py_ssize_t index)
+{
+    PyObject *value = (PyObject *)(uintptr_t)(index + 1);
+    size_t i = (size_t)hash & memo->mask;
+    for (;;) {
+        copium_memo_slot *slot = &memo->slots[i];
+        if (slot->key == key) {
+            slot->value = value;
+            return 0;
+        }
+        if (slot->key == NULL)
+            break;
+        i = (i + 1) & memo->mask;
+    }
+    if ((memo->count + 1) * 2 > memo->mask + 1) {
+        if (grow(memo) < 0)
+            return -1;
+        i = (size_t)hash & memo->mask;
+        while (memo->slots[i].key != NULL)
+            i = (i + 1) & memo->mask;
+    }
+    memo->slots[i].key = key;
+    memo->slots[i].value = value;
+    memo->used[memo->count++] = (uint32_t)i;
+    return 1;
+}
+
+void copium_memo_fini_indices(copium_memo *memo)
+{
+    memo->count = 0; /* nothing to release: the values are not references */
+    PyMem_Free(memo->slots);
+    PyMem_Free(memo->used);
+    memo->slots = NULL;
+    memo->used = NULL;
+    memo->mask = 0;
+}

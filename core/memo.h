@@ -62,4 +62,19 @@ static inline size_t copium_memo_capacity(const copium_memo *memo)
     return memo->mask + 1;
 }
 
+/* The same table as a plain map from an address to an index >= 0, for code that records
+ * rather than copies (batch/plan.c): the value field holds index + 1, never a reference, so
+ * such a table is freed with copium_memo_fini_indices, which releases nothing. */
+int copium_memo_insert_index(copium_memo *memo, const void *key, copium_hash_t hash,
+                             Py_ssize_t index);
+void copium_memo_fini_indices(copium_memo *memo);
+
+/* The index stored for key, or -1 when key is absent. */
+static inline Py_ssize_t copium_memo_lookup_index(const copium_memo *memo, const void *key,
+                                                  copium_hash_t hash)
+{
+    PyObject *value = copium_memo_lookup(memo, key, hash);
+    return value == NULL ? -1 : (Py_ssize_t)(uintptr_t)value - 1;
+}
+
 #endif

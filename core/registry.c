@@ -27,6 +27,8 @@ copium_registry_cache_entry copium_registry_cache[COPIUM_REGISTRY_CACHE_SIZE];
 static registration *table;
 static copium_resolver_fn resolver;
 static const copium_handler *default_handler;
+static copium_decorator_fn decorator;
+static void *decorator_data;
 
 int copium_registry_init(copium_resolver_fn resolve, const copium_handler *dflt)
 {
@@ -180,6 +182,13 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *, const copium_handler *, vo
     return 0;
 }
 
+void copium_registry_set_decorator(copium_decorator_fn fn, void *data)
+{
+    decorator = fn;
+    decorator_data = data;
+    copium_registry_invalidate();
+}
+
 uint64_t copium_registry_misses;
 
 /* Out of line (also under LTO): the inline lookup's callers stay small. */
@@ -188,6 +197,7 @@ COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type
     copium_registry_misses++;
     copium_gc_resume(); /* a resolver may run Python code */
     const copium_handler *h = copium_registry_find(type);
+    int cache = 1;
     if (h == NULL) {
         h = resolver ? resolver(type) : default_handler;
         /* A type the resolver claims is registered, so that the registry holds it alive: a
@@ -198,9 +208,13 @@ COPIUM_NOINLINE const copium_handler *copium_registry_resolve(PyTypeObject *type
         if (h != default_handler && !(h->flags & COPIUM_HANDLER_SELF_CHECKED) &&
             copium_registry_register(type, h) < 0) {
             PyErr_Clear(); /* out of memory: use it uncached this time */
-            return h;
+            cache = 0;
         }
     }
+    if (decorator != NULL)
+        h = decorator(type, h, decorator_data);
+    if (!cache)
+        return h;
     copium_registry_cache_entry *set = copium_registry_cache_set(type);
     set[1] = set[0];
     set[0].type = type;

@@ -48,6 +48,14 @@ int copium_registry_foreach(int (*fn)(PyTypeObject *type, const copium_handler *
 /* Forget every cached resolution (after something the resolver depends on changed). */
 void copium_registry_invalidate(void);
 
+/* A decorator the embedder may install (batch/pins.c, for pinned objects): it is shown the
+ * handler found for a type (registered or resolved) before that is cached, and may hand out
+ * another in its place; the registration table itself never holds what it returns. It must
+ * not fail or run Python code. copium_registry_invalidate() makes every type ask it again.
+ * NULL removes it. */
+typedef const copium_handler *(*copium_decorator_fn)(PyTypeObject *type, const copium_handler *h,
+                                                     void *data);
+void copium_registry_set_decorator(copium_decorator_fn fn, void *data);
 /* Forget the cached resolution of type alone (a SELF_CHECKED handler that found a type it
  * does not serve, so that the resolver is asked again). */
 void copium_registry_forget(PyTypeObject *type);

@@ -158,3 +158,82 @@ const copium_handler *copium_datetime_handler_for(PyTypeObject *type)
         return &timedelta_handler;
     return NULL;
 }
+
+/* ---- for the plan (batch/plan.c) --------------------------------------------------------- */
+
+/* The handlers' constructions, from a source of the exact type (the original: these objects
+ * cannot change) and the copy of its tzinfo (NULL: it has none). */
+static PyObject *tzinfo_or_none(PyObject *tzinfo)
+{
+    if (tzinfo == NULL || tzinfo == Py_None)
+        return Py_None;
+    if (!PyTZInfo_Check(tzinfo)) {
+        PyErr_SetString(PyExc_TypeError, "bad tzinfo state arg");
+        return NULL;
+    }
+    return tzinfo;
+}
+
+static PyObject *datetime_rebuild(PyObject *src, PyObject *tzinfo)
+{
+    if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
+        return NULL;
+    return PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
+        PyDateTime_GET_YEAR(src), PyDateTime_GET_MONTH(src), PyDateTime_GET_DAY(src),
+        PyDateTime_DATE_GET_HOUR(src), PyDateTime_DATE_GET_MINUTE(src),
+        PyDateTime_DATE_GET_SECOND(src), PyDateTime_DATE_GET_MICROSECOND(src), tzinfo,
+        PyDateTime_DATE_GET_FOLD(src), Py_TYPE(src));
+}
+
+static PyObject *time_rebuild(PyObject *src, PyObject *tzinfo)
+{
+    if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
+        return NULL;
+    return PyDateTimeAPI->Time_FromTimeAndFold(
+        PyDateTime_TIME_GET_HOUR(src), PyDateTime_TIME_GET_MINUTE(src),
+        PyDateTime_TIME_GET_SECOND(src), PyDateTime_TIME_GET_MICROSECOND(src), tzinfo,
+        PyDateTime_TIME_GET_FOLD(src), Py_TYPE(src));
+}
+
+static PyObject *date_rebuild(PyObject *src, PyObject *unused)
+{
+    (void)unused;
+    return PyDateTimeAPI->Date_FromDate(PyDateTime_GET_YEAR(src), PyDateTime_GET_MONTH(src),
+                                        PyDateTime_GET_DAY(src), Py_TYPE(src));
+}
+
+static PyObject *timedelta_rebuild(PyObject *src, PyObject *unused)
+{
+    (void)unused;
+    return PyDateTimeAPI->Delta_FromDelta(PyDateTime_DELTA_GET_DAYS(src),
+                                          PyDateTime_DELTA_GET_SECONDS(src),
+                                          PyDateTime_DELTA_GET_MICROSECONDS(src), 1, Py_TYPE(src));
+}
+
+int copium_datetime_recipe(const copium_handler *h, PyObject *obj, copium_rebuild_fn *rebuild,
+                           PyObject **source, PyObject **child)
+{
+    if (PyDateTimeAPI == NULL || !copium_datetime_is_handler(h))
+        return 0;
+    PyTypeObject *type = Py_TYPE(obj);
+    *child = NULL;
+    if (type == PyDateTimeAPI->DateTimeType) {
+        *rebuild = datetime_rebuild;
+        *child = PyDateTime_DATE_GET_TZINFO(obj);
+    } else if (type == PyDateTimeAPI->TimeType) {
+        *rebuild = time_rebuild;
+        *child = PyDateTime_TIME_GET_TZINFO(obj);
+    } else if (type == PyDateTimeAPI->DateType) {
+        *rebuild = date_rebuild;
+    } else if (type == PyDateTimeAPI->DeltaType &&
+               (PyDateTime_DELTA_GET_DAYS(obj) != 0 || PyDateTime_DELTA_GET_SECONDS(obj) != 0 ||
+                PyDateTime_DELTA_GET_MICROSECONDS(obj) != 0)) {
+        *rebuild = timedelta_rebuild; /* a zero one takes stdlib's path, as in the handler */
+    } else {
+        return 0;
+    }
+    if (*child == Py_None)
+        *child = NULL;
+    *source = Py_NewRef(obj);
+    return 1;
+}

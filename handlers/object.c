@@ -795,3 +795,47 @@ error:
     Py_XDECREF(y);
     return 1;
 }
+
+/* ---- for the plan (batch/plan.c) --------------------------------------------------------- */
+
+int copium_object_layout_of(PyObject *x, copium_object_layout *layout)
+{
+    object_state st;
+    memset(layout, 0, sizeof(*layout));
+    int rc = gather(x, 1, &st);
+    if (rc <= 0)
+        return rc;
+    if (st.slots.count > 0) {
+        layout->slots = PyMem_New(copium_object_slot, (size_t)st.slots.count);
+        if (layout->slots == NULL) {
+            state_clear(&st);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < st.slots.count; i++) {
+            layout->slots[i].name = st.slots.items[i].name; /* the references move */
+            layout->slots[i].value = st.slots.items[i].value;
+            layout->slots[i].offset = st.slots.items[i].offset;
+        }
+        layout->nslots = st.slots.count;
+        st.slots.count = 0;
+    }
+    layout->dict = st.dict;
+    st.dict = NULL;
+    layout->into_values = st.into_values;
+    layout->version = st.version;
+    state_clear(&st);
+    return 1;
+}
+
+void copium_object_layout_clear(copium_object_layout *layout)
+{
+    for (Py_ssize_t i = 0; i < layout->nslots; i++) {
+        Py_DECREF(layout->slots[i].name);
+        Py_DECREF(layout->slots[i].value);
+    }
+    PyMem_Free(layout->slots);
+    Py_CLEAR(layout->dict);
+    layout->slots = NULL;
+    layout->nslots = 0;
+}

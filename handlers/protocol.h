@@ -56,6 +56,13 @@ typedef struct {
     PyObject *root;                /* "root" */
     PyObject *getattribute;        /* "__getattribute__" */
     PyObject *setattr;             /* "__setattr__" */
+    /* pydantic.c: the modules and classes a type is checked against (interned: the check
+     * allocates nothing). */
+    PyObject *pydantic_main;       /* "pydantic.main" */
+    PyObject *pydantic_root_model; /* "pydantic.root_model" */
+    PyObject *pydantic_version;    /* "pydantic.version" */
+    PyObject *base_model;          /* "BaseModel" */
+    PyObject *root_model;          /* "RootModel" */
 } copium_names_t;
 
 /* What stdlib's copy functions see, as bound right now (strong references, refreshed by
@@ -236,5 +243,24 @@ int copium_object_copy(PyObject *obj, PyObject **result);
 
 /* Forget the per-type facts (at finalisation). */
 void copium_object_clear_cache(void);
+
+/* For the plan (batch/plan.c): what the native path copies of x. */
+typedef struct {
+    PyObject *name, *value;
+    Py_ssize_t offset; /* the field a direct write sets, or 0: setattr is needed */
+} copium_object_slot;
+
+typedef struct {
+    PyObject *dict;       /* x.__dict__ when not empty (strong), else NULL */
+    int into_values;      /* the copy's attributes go into its own storage (see object.c) */
+    unsigned int version; /* the type's version tag the facts hold for (0: none) */
+    Py_ssize_t nslots;
+    copium_object_slot *slots; /* the set slots in setting order, strong references (PyMem) */
+} copium_object_layout;
+
+/* 1 with *layout filled when a deep copy of x takes the native path (nothing done then that
+ * stdlib would not do), 0 when x takes stdlib's lookup order, -1 with an exception. */
+int copium_object_layout_of(PyObject *x, copium_object_layout *layout);
+void copium_object_layout_clear(copium_object_layout *layout);
 
 #endif

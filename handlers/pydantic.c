@@ -99,12 +99,12 @@ static PyObject *peek(PyObject *d, PyObject *key)
     return v;
 }
 
-/* Borrowed sys.modules[name] (NULL when not imported). */
-static PyObject *module_dict(const char *name)
+/* Borrowed sys.modules[name].__dict__ (NULL when not imported). The check of a type allocates
+ * nothing (interned names, no UTF-8 conversion): a failed allocation would otherwise read as
+ * "not a pydantic model", a verdict cached for as long as the type's version tag holds. */
+static PyObject *module_dict(PyObject *name)
 {
-    PyObject *key = PyUnicode_FromString(name);
-    PyObject *mod = key ? PyImport_GetModule(key) : NULL;
-    Py_XDECREF(key);
+    PyObject *mod = PyImport_GetModule(name);
     if (mod == NULL) {
         PyErr_Clear();
         return NULL;
@@ -117,16 +117,11 @@ static PyObject *module_dict(const char *name)
 /* The entry of VERSIONS pydantic.version.VERSION names, or NULL. */
 static const known_version *pydantic_version(void)
 {
-    PyObject *v = peek(module_dict("pydantic.version"), copium_names.version);
+    PyObject *v = peek(module_dict(copium_names.pydantic_version), copium_names.version);
     if (v == NULL || !PyUnicode_Check(v))
         return NULL;
-    const char *text = PyUnicode_AsUTF8(v);
-    if (text == NULL) {
-        PyErr_Clear();
-        return NULL;
-    }
     for (size_t i = 0; i < sizeof(VERSIONS) / sizeof(VERSIONS[0]); i++) {
-        if (strcmp(VERSIONS[i].version, text) == 0)
+        if (PyUnicode_CompareWithASCIIString(v, VERSIONS[i].version) == 0)
             return &VERSIONS[i];
     }
     return NULL;
@@ -157,9 +152,9 @@ static int is_function(PyObject *f, PyObject *globals, const char *qualname)
 }
 
 /* The class named `name` in `module`'s dict when it is in tp's MRO, else NULL. */
-static PyTypeObject *mro_class(PyTypeObject *tp, PyObject *mdict, const char *name)
+static PyTypeObject *mro_class(PyTypeObject *tp, PyObject *mdict, PyObject *name)
 {
-    PyObject *cls = mdict ? PyDict_GetItemString(mdict, name) : NULL;
+    PyObject *cls = peek(mdict, name);
     if (cls == NULL || !PyType_Check(cls))
         return NULL;
     PyObject *mro = tp->tp_mro;
@@ -179,15 +174,15 @@ static void compute(PyTypeObject *tp, model_facts *f)
     f->type = tp;
     f->epoch = copium_stdlib.epoch;
     unsigned int version = assigned_version(tp);
-    PyObject *main_dict = module_dict("pydantic.main");
-    PyTypeObject *base = mro_class(tp, main_dict, "BaseModel");
+    PyObject *main_dict = module_dict(copium_names.pydantic_main);
+    PyTypeObject *base = mro_class(tp, main_dict, copium_names.base_model);
     /* A program that put the class in copy's or copyreg's tables gets stdlib's lookup order. */
     const known_version *known =
         base && !copium_stdlib_is_overridden(tp) ? pydantic_version() : NULL;
     if (known == NULL)
         goto done;
-    PyObject *root_dict = module_dict("pydantic.root_model");
-    PyTypeObject *root = mro_class(tp, root_dict, "RootModel");
+    PyObject *root_dict = module_dict(copium_names.pydantic_root_model);
+    PyTypeObject *root = mro_class(tp, root_dict, copium_names.root_model);
     PyTypeObject *owner = root ? root : base;
     PyObject *owner_dict = owner->tp_dict, *base_dict = base->tp_dict; /* heap types */
     f->kind = root ? KIND_ROOT : KIND_MODEL;
@@ -358,6 +353,27 @@ static int set_attr(PyObject *m, PyObject *name, PyObject *value)
     return rc;
 }
 
+/* `_object_setattr(m, '__dict__', d)` on a new instance, d taken (NULL passes an error on). On
+ * 3.11 and 3.12 the __dict__ setter (subtype_setdict) first turns the instance's inline values
+ * into a dict, and when that allocation fails it clears the MemoryError and raises
+ * AttributeError("This object has no __dict__") (_PyObject_GetDictPtr); PyObject_GenericGetDict
+ * makes the same dict and reports MemoryError, after which the setter allocates nothing. 3.10
+ * has no inline values, and from 3.13 the setter replaces them without allocating. */
+static int set_dict(PyObject *m, PyObject *d)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
+    if (d != NULL) {
+        PyObject *own = PyObject_GenericGetDict(m, NULL);
+        if (own == NULL) {
+            Py_DECREF(d);
+            return -1;
+        }
+        Py_DECREF(own);
+    }
+#endif
+    return set_attr(m, copium_names.dict, d);
+}
+
 static PyObject *pydantic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
     (void)data;
@@ -386,7 +402,7 @@ static PyObject *pydantic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t h
     if (memo_first && copium_memo_remember(ctx, x, hash, m) < 0)
         goto error;
     /* `_object_setattr(m, '__dict__', deepcopy(self.__dict__, memo=memo))` */
-    if (set_attr(m, copium_names.dict, copium_deepcopy_child(ctx, st.dict)) < 0)
+    if (set_dict(m, copium_deepcopy_child(ctx, st.dict)) < 0)
         goto error;
     if (model) {
         /* `_object_setattr(m, '__pydantic_extra__', deepcopy(self.__pydantic_extra__, memo))` */
@@ -484,7 +500,7 @@ static PyObject *pydantic_copy(PyObject *x, void *data)
         if (rc < 0)
             goto error;
     }
-    rc = set_attr(m, copium_names.dict, d);
+    rc = set_dict(m, d);
     d = NULL;
     if (rc < 0)
         goto error;

@@ -127,6 +127,11 @@ static int intern_names(void)
         {&copium_names.root, "root"},
         {&copium_names.getattribute, "__getattribute__"},
         {&copium_names.setattr, "__setattr__"},
+        {&copium_names.pydantic_main, "pydantic.main"},
+        {&copium_names.pydantic_root_model, "pydantic.root_model"},
+        {&copium_names.pydantic_version, "pydantic.version"},
+        {&copium_names.base_model, "BaseModel"},
+        {&copium_names.root_model, "RootModel"},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (*table[i].slot == NULL) {

@@ -101,33 +101,50 @@ static int check(PyTypeObject *tp, PyTypeObject *safe)
     return facts.usable;
 }
 
-static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
+/* 1 when obj (of the type the handler serves) is copied by writing its two slots into a new
+ * instance: the route is the uuid module's and the slots hold an int and a SafeUUID member. */
+static int copied_natively(PyObject *obj)
 {
-    (void)data;
     PyTypeObject *tp = Py_TYPE(obj);
-    if (copium_ctx_python_memo(ctx) != NULL || tp != facts.uuid_type ||
-        copium_stdlib.newobj != copium_stdlib.orig_newobj)
-        return copium_deepcopy_default(ctx, obj, hash);
+    if (tp != facts.uuid_type || copium_stdlib.newobj != copium_stdlib.orig_newobj)
+        return 0;
     /* A class changed since the last check: check again (the route may still be the same). */
     if (copium_type_version(tp) != facts.uuid_version ||
         copium_type_version(facts.safe_type) != facts.safe_version)
         check(tp, facts.safe_type);
     if (!facts.usable)
-        return copium_deepcopy_default(ctx, obj, hash);
+        return 0;
     PyObject *value = *(PyObject **)((char *)obj + facts.int_offset);
     PyObject *safe = *(PyObject **)((char *)obj + facts.safe_offset);
     /* The state's values (the int, the member's value: an int or None) must be atoms. */
-    if (value == NULL || safe == NULL || !PyLong_CheckExact(value) ||
-        !Py_IS_TYPE(safe, facts.safe_type) ||
-        !(copium_registry_lookup(&PyLong_Type)->flags & COPIUM_HANDLER_ATOMIC) ||
-        !(copium_registry_lookup(Py_TYPE(Py_None))->flags & COPIUM_HANDLER_ATOMIC))
-        return copium_deepcopy_default(ctx, obj, hash);
+    return value != NULL && safe != NULL && PyLong_CheckExact(value) &&
+           Py_IS_TYPE(safe, facts.safe_type) &&
+           (copium_registry_lookup(&PyLong_Type)->flags & COPIUM_HANDLER_ATOMIC) &&
+           (copium_registry_lookup(Py_TYPE(Py_None))->flags & COPIUM_HANDLER_ATOMIC);
+}
+
+/* A new UUID holding obj's two slots (obj was checked by copied_natively). */
+static PyObject *uuid_clone(PyObject *obj, PyObject *unused)
+{
+    (void)unused;
+    PyTypeObject *tp = Py_TYPE(obj);
     PyObject *copy = tp->tp_alloc(tp, 0);
     if (copy == NULL)
         return NULL;
-    *(PyObject **)((char *)copy + facts.int_offset) = Py_NewRef(value);
-    *(PyObject **)((char *)copy + facts.safe_offset) = Py_NewRef(safe);
-    if (copium_memo_store(ctx, obj, hash, copy) < 0)
+    *(PyObject **)((char *)copy + facts.int_offset) =
+        Py_NewRef(*(PyObject **)((char *)obj + facts.int_offset));
+    *(PyObject **)((char *)copy + facts.safe_offset) =
+        Py_NewRef(*(PyObject **)((char *)obj + facts.safe_offset));
+    return copy;
+}
+
+static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
+{
+    (void)data;
+    if (copium_ctx_python_memo(ctx) != NULL || !copied_natively(obj))
+        return copium_deepcopy_default(ctx, obj, hash);
+    PyObject *copy = uuid_clone(obj, NULL);
+    if (copy != NULL && copium_memo_store(ctx, obj, hash, copy) < 0)
         Py_CLEAR(copy);
     return copy;
 }
@@ -172,4 +189,19 @@ const copium_handler *copium_uuid_handler_for(PyTypeObject *type)
     Py_XDECREF(safe);
     PyErr_Clear();
     return h;
+}
+
+/* For the plan (batch/plan.c): the source is a private clone (the slots of a UUID can be
+ * rewritten through object.__setattr__), rebuilt by cloning it again. */
+int copium_uuid_recipe(const copium_handler *h, PyObject *obj, copium_rebuild_fn *rebuild,
+                       PyObject **source, PyObject **child)
+{
+    if (!copium_uuid_is_handler(h) || !copied_natively(obj))
+        return 0;
+    *source = uuid_clone(obj, NULL);
+    if (*source == NULL)
+        return -1;
+    *rebuild = uuid_clone;
+    *child = NULL;
+    return 1;
 }

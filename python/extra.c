@@ -1,10 +1,12 @@
-/* copium.extra's functions (see extra.h). replicate's plan lives in handlers/replicate.c; this
- * is the argument handling and the fallback to one deep copy after another. */
+/* copium.extra's functions (see extra.h): argument handling, and replicate's fallback to one
+ * deep copy after another. The plans, snapshots and pins live in batch/. */
 #include "extra.h"
 
+#include "../batch/pins.h"
+#include "../batch/replicate.h"
+#include "../batch/snapshot.h"
 #include "../core/listbuild.h"
 #include "../handlers/handlers.h"
-#include "../handlers/replicate.h"
 #include "args.h"
 #include "config.h"
 
@@ -73,4 +75,57 @@ PyObject *copium_py_repeatcall(PyObject *module, PyObject *const *args, Py_ssize
         }
     }
     return result;
+}
+
+/* The functions taking one object: snapshot(obj), pin(obj), unpin(obj). */
+static PyObject *one_object(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    static const char *const names[] = {"obj"};
+    PyObject *obj;
+    if (nargs == 1 && kwnames == NULL)
+        return args[0];
+    if (copium_parse_args(fname, args, nargs, kwnames, names, 1, 1, &obj) < 0)
+        return NULL;
+    return obj;
+}
+
+PyObject *copium_py_snapshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    (void)module;
+    PyObject *obj = one_object("snapshot", args, nargs, kwnames);
+    return obj ? copium_snapshot_new(obj, NULL) : NULL;
+}
+
+PyObject *copium_py_pin(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames)
+{
+    (void)module;
+    PyObject *obj = one_object("pin", args, nargs, kwnames);
+    return obj ? copium_pins_pin(obj) : NULL;
+}
+
+PyObject *copium_py_unpin(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
+{
+    (void)module;
+    PyObject *obj = one_object("unpin", args, nargs, kwnames);
+    int rc = obj ? copium_pins_unpin(obj) : -1;
+    return rc < 0 ? NULL : PyBool_FromLong(rc);
+}
+
+PyObject *copium_py_pinned(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return copium_pins_list();
+}
+
+PyObject *copium_py_clear_pins(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    Py_ssize_t n = copium_pins_clear();
+    return n < 0 ? NULL : PyLong_FromSsize_t(n);
 }

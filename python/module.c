@@ -4,6 +4,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "../batch/batch.h"
 #include "../core/compat.h"
 #include "../core/engine.h"
 #include "../core/registry.h"
@@ -207,6 +208,14 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR(COPIUM_REPLICATE_DOC)},
     {"repeatcall", (PyCFunction)(void (*)(void))copium_py_repeatcall, METH_FASTCALL,
      PyDoc_STR(COPIUM_REPEATCALL_DOC)},
+    {"snapshot", (PyCFunction)(void (*)(void))copium_py_snapshot, METH_FASTCALL | METH_KEYWORDS,
+     PyDoc_STR(COPIUM_SNAPSHOT_DOC)},
+    {"pin", (PyCFunction)(void (*)(void))copium_py_pin, METH_FASTCALL | METH_KEYWORDS,
+     PyDoc_STR(COPIUM_PIN_DOC)},
+    {"unpin", (PyCFunction)(void (*)(void))copium_py_unpin, METH_FASTCALL | METH_KEYWORDS,
+     PyDoc_STR(COPIUM_UNPIN_DOC)},
+    {"pinned", copium_py_pinned, METH_NOARGS, PyDoc_STR(COPIUM_PINNED_DOC)},
+    {"clear_pins", copium_py_clear_pins, METH_NOARGS, PyDoc_STR(COPIUM_CLEAR_PINS_DOC)},
     {"_dict_table_verified", py_dict_table_verified, METH_NOARGS, NULL},
     {"_configure", (PyCFunction)(void (*)(void))copium_py_configure, METH_FASTCALL, NULL},
     {"_configuration", copium_py_configuration, METH_NOARGS, NULL},
@@ -231,6 +240,7 @@ static void module_free(void *module)
 #ifdef COPIUM_PATCH_VECTORCALL
     copium_patch_fini();
 #endif
+    copium_batch_fini();
     copium_handlers_fini();
     copium_mirror_fini();
     Py_CLEAR(error_type);
@@ -266,6 +276,8 @@ PyMODINIT_FUNC PyInit__copium(void)
         PyModule_AddObjectRef(module, "error", error_type) < 0)
         goto error;
     if (copium_handlers_install() < 0)
+        goto error;
+    if (copium_batch_init(module) < 0)
         goto error;
     if (copium_capi_add(module) < 0)
         goto error;

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define COPIUM_ABI_VERSION 1
-#define COPIUM_API_LEVEL   1
+#define COPIUM_API_LEVEL   2
 
 /* The name of the capsule (an attribute "_C_API" of copium._copium). */
 #define COPIUM_CAPSULE_NAME "copium._copium._C_API"
@@ -63,8 +63,14 @@ typedef PyObject *(*copium_copy_fn)(PyObject *obj, void *data);
 
 /* Both deepcopy and copy return the object itself; the functions are not called. */
 #define COPIUM_HANDLER_ATOMIC 0x1u
-/* Every bit a plugin may set (API level 1). Registration rejects any other bit. */
-#define COPIUM_HANDLER_KNOWN_FLAGS (COPIUM_HANDLER_ATOMIC)
+/* API level 2. The deep copy is fixed by the object's state: deepcopy runs no Python code,
+ * reads nothing but the object, copies its children only through copium_deepcopy_child, and
+ * has no other effect. A snapshot (copium.extra.snapshot, pins) may then keep a private copy
+ * of such an object and call deepcopy on it at each build, with the children it reaches
+ * resolved to that build's copies (docs/plugins.md, "Snapshots"). */
+#define COPIUM_HANDLER_RECORDABLE 0x2u
+/* Every bit a plugin may set (API level 2). Registration rejects any other bit. */
+#define COPIUM_HANDLER_KNOWN_FLAGS (COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_RECORDABLE)
 
 /* Bits copium's own handlers use, named here so that no public flag ever takes them; a plugin
  * that sets one is rejected like any unknown bit. STDLIB_ATOM: one of the types stdlib's
@@ -142,10 +148,13 @@ typedef struct copium_api {
 /* The size of the table as each API level defined it: a table at least this big has every
  * function of that level. One constant per level, never changed once published. */
 #define COPIUM_API_LEVEL_1_SIZE (offsetof(copium_api, hash_object) + sizeof(void *))
+/* Level 2 added a flag bit (COPIUM_HANDLER_RECORDABLE), no function. */
+#define COPIUM_API_LEVEL_2_SIZE COPIUM_API_LEVEL_1_SIZE
 
 /* The table size API level `level` needs; SIZE_MAX for a level this header does not know, so
  * that a check against it fails rather than reads past the table. */
-#define COPIUM_API_SIZE_FOR_LEVEL(level) ((level) == 1 ? COPIUM_API_LEVEL_1_SIZE : SIZE_MAX)
+#define COPIUM_API_SIZE_FOR_LEVEL(level)                                                           \
+    ((level) == 1 ? COPIUM_API_LEVEL_1_SIZE : (level) == 2 ? COPIUM_API_LEVEL_2_SIZE : SIZE_MAX)
 
 #ifdef COPIUM_INTERNAL
 /* copium's own table: whoever raises COPIUM_API_LEVEL defines that level's size constant. */

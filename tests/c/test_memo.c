@@ -335,6 +335,42 @@ static void test_reuse_after_reset(void **state)
 }
 
 /* A value whose last reference the table holds is freed by reset (and by fini). */
+/* The table as an address -> index map (the plan's recording): indices, not references, kept
+ * through growth and collisions; fini releases nothing. */
+static void test_index_map(void **state)
+{
+    (void)state;
+    copium_memo memo;
+    memo_setup_table(&memo);
+    const void *keys[64];
+    assert_int_equal(colliding_keys(keys, 8, memo.mask, 5), 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal(
+            copium_memo_insert_index(&memo, keys[i], copium_hash_ptr(keys[i]), (Py_ssize_t)i * 7),
+            1);
+    for (size_t i = 0; i < 1000; i++) { /* grows the table several times */
+        const void *key = &arena[100000 + i];
+        assert_int_equal(copium_memo_insert_index(&memo, key, copium_hash_ptr(key), (Py_ssize_t)i),
+                         1);
+    }
+    assert_true(copium_memo_capacity(&memo) > COPIUM_MEMO_INITIAL_CAPACITY);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal(copium_memo_lookup_index(&memo, keys[i], copium_hash_ptr(keys[i])),
+                         (Py_ssize_t)i * 7);
+    for (size_t i = 0; i < 1000; i++) {
+        const void *key = &arena[100000 + i];
+        assert_int_equal(copium_memo_lookup_index(&memo, key, copium_hash_ptr(key)), (Py_ssize_t)i);
+    }
+    assert_int_equal(
+        copium_memo_lookup_index(&memo, &arena[500000], copium_hash_ptr(&arena[500000])), -1);
+    /* index 0 is stored (as 1), and replacing keeps one entry */
+    assert_int_equal(copium_memo_insert_index(&memo, keys[0], copium_hash_ptr(keys[0]), 0), 0);
+    assert_int_equal(copium_memo_lookup_index(&memo, keys[0], copium_hash_ptr(keys[0])), 0);
+    assert_int_equal(memo.count, 1008);
+    copium_memo_fini_indices(&memo);
+    assert_null(memo.slots);
+}
+
 static void test_reset_releases_last_reference(void **state)
 {
     (void)state;
@@ -369,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_shrink_after_retention_limit),
         cmocka_unit_test(test_reuse_after_reset),
         cmocka_unit_test(test_reset_releases_last_reference),
+        cmocka_unit_test(test_index_map),
     };
     return cmocka_run_group_tests_name("memo", tests, embed_setup, embed_teardown);
 }

@@ -75,12 +75,12 @@ static void test_old_plugin_errors(void **state)
     copium_handler h = {
         .struct_size = sizeof(copium_handler),
         .name = "bad",
-        .flags = 0x2,
+        .flags = 0x4,
     };
     assert_int_equal(copium_register_handler(victim, &h), -1);
     assert_error_message(
         PyExc_ValueError,
-        "copium: handler 'bad' has unknown flag bits 0x2: it needs a newer copium");
+        "copium: handler 'bad' has unknown flag bits 0x4: it needs a newer copium");
     h.flags = 0;
     h.struct_size = 0;
     assert_int_equal(copium_register_handler(victim, &h), -1);

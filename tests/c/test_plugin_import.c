@@ -145,16 +145,20 @@ static void test_import_failures(void **state)
     /* An older copium: a lower level, or a table that ends before this header's. */
     fake.api.api_level = COPIUM_API_LEVEL - 1;
     install_fake_table(&fake);
-    assert_import_fails("this plugin needs copium C API level 1, but the installed copium "
-                        "provides level 0: upgrade copium");
+    char want[512];
+    snprintf(want, sizeof(want),
+             "this plugin needs copium C API level %d, but the installed copium provides level "
+             "%d: upgrade copium",
+             COPIUM_API_LEVEL, COPIUM_API_LEVEL - 1);
+    assert_import_fails(want);
     fake.api.api_level = COPIUM_API_LEVEL;
     fake.api.struct_size = offsetof(copium_api, copy);
     install_fake_table(&fake);
-    char want[512];
     snprintf(want, sizeof(want),
-             "the installed copium's C API table is %zu bytes, smaller than API level 1's %zu: "
+             "the installed copium's C API table is %zu bytes, smaller than API level %d's %zu: "
              "the copium installation is broken, reinstall it",
-             (size_t)offsetof(copium_api, copy), (size_t)COPIUM_API_LEVEL_1_SIZE);
+             (size_t)offsetof(copium_api, copy), COPIUM_API_LEVEL,
+             (size_t)COPIUM_API_SIZE_FOR_LEVEL(COPIUM_API_LEVEL));
     assert_import_fails(want);
     fake.api.struct_size = COPIUM_API_LEVEL_1_SIZE - 1;
     install_fake_table(&fake);

@@ -230,9 +230,9 @@ static void check_bad_plugins(PyTypeObject *victim, const char *expect)
                     expect);
     h.struct_size = sizeof(copium_handler);
 
-    h.flags = 0x2;
+    h.flags = 0x4;
     assert_rejected(victim, &h, PyExc_ValueError,
-                    "copium: handler 'bad' has unknown flag bits 0x2: it needs a newer copium",
+                    "copium: handler 'bad' has unknown flag bits 0x4: it needs a newer copium",
                     victim, expect);
     h.flags = COPIUM_HANDLER_ATOMIC | 0x80000000u;
     assert_rejected(victim, &h, PyExc_ValueError, "unknown flag bits 0x80000000", victim, expect);

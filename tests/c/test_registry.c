@@ -7,7 +7,7 @@
  * cover register/find/unregister, replacement, the cache being invalidated by every change,
  * the resolver's answers (a non-default one is registered, a default one only cached), the
  * rejection of malformed handlers with the documented exception, larger structs from newer
- * plugins, foreach, and many types sharing cache slots. */
+ * plugins, foreach, many types sharing cache slots, and the decorator. */
 #include "embed.h"
 
 #include <string.h>
@@ -271,7 +271,7 @@ static void test_bad_handlers(void **state)
     copium_handler flags = h_one;
     flags.flags = 0x20000000u; /* no such flag, public or internal */
     expect_rejected(t, &flags, PyExc_ValueError);
-    flags.flags = COPIUM_HANDLER_ATOMIC | 0x2u;
+    flags.flags = COPIUM_HANDLER_ATOMIC | 0x4u;
     expect_rejected(t, &flags, PyExc_ValueError);
 
     copium_handler unnamed = h_one;
@@ -415,6 +415,55 @@ static void test_many_types_share_cache_slots(void **state)
     }
 }
 
+/* The decorator (batch/pins.c's hook): shown the handler found for a type before it is cached,
+ * it may hand out another; the table keeps the registered one. */
+static PyTypeObject *decorated_type;
+static int decorator_calls;
+
+static const copium_handler *decorate_one(PyTypeObject *type, const copium_handler *h, void *data)
+{
+    decorator_calls++;
+    assert_ptr_equal(data, &decorated_type);
+    return type == decorated_type ? &h_two : h;
+}
+
+static void test_decorator(void **state)
+{
+    (void)state;
+    PyTypeObject *t = new_type("Decorated");
+    PyTypeObject *other = new_type("Other");
+    decorated_type = t;
+    decorator_calls = 0;
+    assert_int_equal(copium_registry_register(t, &h_one), 0);
+    assert_same_handler(copium_registry_lookup(t), &h_one);
+
+    copium_registry_set_decorator(decorate_one, &decorated_type); /* invalidates the cache */
+    assert_ptr_equal(copium_registry_lookup(t), &h_two);
+    assert_int_equal(decorator_calls, 1);
+    assert_ptr_equal(copium_registry_lookup(t), &h_two); /* cached */
+    assert_int_equal(decorator_calls, 1);
+    assert_same_handler(copium_registry_find(t), &h_one);           /* the table is untouched */
+    assert_same_handler(copium_registry_lookup(other), &h_default); /* resolved, decorated */
+    assert_int_equal(decorator_calls, 2);
+    assert_null(copium_registry_find(other));
+
+    /* A change to the registration: asked again, with the new handler. */
+    assert_int_equal(copium_registry_register(t, &h_special), 0);
+    assert_ptr_equal(copium_registry_lookup(t), &h_two);
+    assert_int_equal(decorator_calls, 3);
+    decorated_type = NULL;
+    copium_registry_invalidate();
+    assert_same_handler(copium_registry_lookup(t), &h_special);
+
+    copium_registry_set_decorator(NULL, NULL);
+    decorated_type = t;
+    assert_same_handler(copium_registry_lookup(t), &h_special);
+    assert_int_equal(decorator_calls, 4);
+    assert_int_equal(copium_registry_unregister(t), 1);
+    Py_DECREF(t);
+    Py_DECREF(other);
+}
+
 #define REG_TEST(f) cmocka_unit_test_setup_teardown(f, registry_setup, registry_teardown)
 
 int main(void)
@@ -432,6 +481,7 @@ int main(void)
         REG_TEST(test_struct_sizes),
         REG_TEST(test_foreach),
         REG_TEST(test_many_types_share_cache_slots),
+        REG_TEST(test_decorator),
     };
     return cmocka_run_group_tests_name("registry", tests, embed_setup, embed_teardown);
 }

@@ -176,6 +176,42 @@ def no_memo(x):
     return (x,)
 
 
+def make_batch_graph():
+    """What snapshots record natively (containers, instances, datetimes, UUIDs) and what they
+    keep as engine parts (hooks, reduce), sharing parts with each other (batch/plan.c)."""
+    shared = [1.5, "s", (2, [3])]
+    return {"doc": make_document(), "shared": shared, "plain": Plain(a=shared, b={"k": [1]}),
+            "data": Data([1], shared), "slots": Slots(shared, (4,)),
+            "values": make_value_types()[:2], "hook": HookMemo([shared, {"h": [1]}]),
+            "reduced": Reduced([shared]), "cycle": make_graph()["cycle"]}
+
+
+# Snapshots made outside the sweep, whose calls are swept.
+SNAPSHOTS = {}
+
+
+def prebuilt_snapshot(x):
+    snap = SNAPSHOTS.get(id(x))
+    if snap is None:
+        snap = SNAPSHOTS[id(x)] = copium.extra.snapshot(x)
+    return (snap,)
+
+
+def make_pinned():
+    """A graph holding pinned objects (a dict, an instance with a hook below it): its copies
+    build them from their snapshots."""
+    graph = make_batch_graph()
+    copium.extra.pin(graph["doc"])
+    copium.extra.pin(graph["plain"])
+    return graph
+
+
+def pinned_reference(x):
+    """A pinned object's copy is built as a unit (it shares nothing with the rest of the copy):
+    the copy made without faults is the reference."""
+    return copium.deepcopy(x)
+
+
 def fresh_memo(x):
     return (x, {})
 
@@ -207,6 +243,13 @@ CASES = {
     "deepcopy_memo_dict_uses": (mirror_graph, copium.deepcopy, no_memo, copy.deepcopy),
     "copy": (make_graph, copium.copy, no_memo, copy.copy),
     "replicate": (make_document, copium.extra.replicate, replicas, replicate_reference),
+    "replicate_objects": (make_batch_graph, copium.extra.replicate, replicas,
+                          lambda x: [copy.deepcopy(x) for _ in range(3)]),
+    # a Snapshot made in the sweep is called (outside it) for the comparison
+    "snapshot": (make_batch_graph, copium.extra.snapshot, no_memo, copy.deepcopy),
+    "snapshot_call": (make_batch_graph, copium.extra.Snapshot.__call__, prebuilt_snapshot,
+                      copy.deepcopy),
+    "deepcopy_pinned": (make_pinned, copium.deepcopy, no_memo, pinned_reference),
 }
 
 try:
@@ -225,14 +268,28 @@ if pydantic is not None:
         _private: dict = pydantic.PrivateAttr(default_factory=dict)
 
     def make_pydantic():
-        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models."""
+        """pydantic models (handlers/pydantic.c): extra, private attributes, nested models, a
+        model without private attributes, a RootModel (a dict, as the other graphs: the copy
+        case copies each value on its own)."""
         i = PydInner(tags=["a", [1]])
         o = PydOuter(inner=i, by_name={"i": i, "j": PydInner()}, more={"x": [2]})
         o._private["inner"] = i
-        return [o, pydantic.RootModel[list]([i, [3]])]
+        return {"outer": o, "inner": i, "root": pydantic.RootModel[list]([i, [3]])}
 
-    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, no_memo, copy.deepcopy)
-    CASES["copy_pydantic"] = (make_pydantic, copium.copy, no_memo, copy.copy)
+    # The dicts drained() holds until its next call.
+    HELD = []
+
+    def drained(x):
+        """(x,), with CPython's free list of dicts emptied (it keeps at most 80): every dict
+        the copy makes is then allocated, and the sweep reaches them all, among them the new
+        instance's __dict__ that 3.11 and 3.12 make from its inline values when __dict__ is
+        set (which would otherwise come from the free list, or not, by chance)."""
+        HELD.clear()
+        HELD.extend({} for _ in range(100))
+        return (x,)
+
+    CASES["deepcopy_pydantic"] = (make_pydantic, copium.deepcopy, drained, copy.deepcopy)
+    CASES["copy_pydantic"] = (make_pydantic, copium.copy, drained, copy.copy)
 
 # --------------------------------------------------------------------------------------------
 # Leak accounting
@@ -307,6 +364,8 @@ def sweep(x, fn, make_args, expected, persistent):
         # replicate pauses the cyclic collector while it builds: no failure may leave it so
         assert gc.isenabled(), (what + ": the cyclic collector was left paused") % n
         if kind == "ok":
+            if isinstance(result, copium.extra.Snapshot):
+                result = result()
             try:
                 assert_same_copy(x, expected, result)
             except AssertionError as e:
@@ -316,6 +375,8 @@ def sweep(x, fn, make_args, expected, persistent):
         del result
         # the next copy on this thread is correct
         again = fn(*make_args(x))
+        if isinstance(again, copium.extra.Snapshot):
+            again = again()
         assert_same_copy(x, expected, again)
         del again
         if injected == 0:
@@ -378,6 +439,7 @@ def test_allocation_failures(case, persistent):
     registered = case == "deepcopy_handler"
     if registered:
         copium.register_handler(Plain, plain_handler)
+    SNAPSHOTS.clear()
     # An error that copium could only report as unraisable (a finaliser, a failed cleanup)
     # fails the test too.
     unraisable = []
@@ -416,6 +478,8 @@ def test_allocation_failures(case, persistent):
         sys.unraisablehook = saved_hook
         if registered:
             copium.unregister_handler(Plain)
+        copium.extra.clear_pins()
+        SNAPSHOTS.clear()
         if tracemalloc.is_tracing():
             tracemalloc.stop()
     assert not unraisable, unraisable[:5]
@@ -447,6 +511,53 @@ def test_fault_hook_counts_and_fails():
     hook = HookNoMemo([[1]])
     with pytest.raises(MemoryError):  # the first allocation of the nested copium call fails
         _faults.call(2, copium.deepcopy, [hook], {})
+
+
+def python_method_ran(fn, x):
+    """Whether fn(x) ran pydantic's own __deepcopy__ / __copy__ (copium's native path does not)."""
+    codes = {pydantic.BaseModel.__deepcopy__.__code__, pydantic.BaseModel.__copy__.__code__}
+    ran = []
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            ran.append(frame.f_code.co_name)
+
+    sys.setprofile(tracer)
+    try:
+        fn(x)
+    finally:
+        sys.setprofile(None)
+    return bool(ran)
+
+
+@pytest.mark.skipif(pydantic is None, reason="pydantic is not installed in this venv")
+@pytest.mark.parametrize("fn", [copium.deepcopy, copium.copy], ids=["deepcopy", "copy"])
+def test_pydantic_class_check_failures_not_cached(fn):
+    """handlers/pydantic.c checks a model class when it first copies one, and caches what it
+    found for as long as the class is unchanged. An allocation failing while the first copy
+    runs (the check included) must not leave the class to pydantic's Python method for good:
+    each n, a new class, its first copy with the n-th allocation failing, then a copy that must
+    take the native path."""
+    class Probe(pydantic.BaseModel):
+        tags: list = []
+
+    if python_method_ran(fn, Probe(tags=[1])):
+        pytest.skip("pydantic %s is not one copium knows" % pydantic.VERSION)
+    for n in range(1, MAX_POINTS):
+        class Model(pydantic.BaseModel):
+            tags: list = []
+
+        x = Model(tags=[1])
+        try:
+            _faults.call(n, fn, x)
+        except MemoryError:
+            pass
+        injected = _faults.stats()[1]
+        assert not python_method_ran(fn, x), (
+            "allocation %d failed in the first copy: later copies take the Python method" % n)
+        if not injected:
+            break
+    assert n > 3, "only %d fault points: is the hook working?" % (n - 1)
 
 
 def test_zz_report():

@@ -39,6 +39,7 @@ import uuid
 import pytest
 
 import copium
+import copium.extra
 from conftest import (
     NT, CopyHook, Data, DictSub, HookMemo, HookNoMemo, ListSub, Plain, Reduced, Registered,
     Slots, WithState, mirror_graph, plain_holding,
@@ -275,12 +276,36 @@ if pydantic is not None:
     CASES["fail_pydantic"] = lambda: [
         PydUser(name="n", address=PydAddress(street="s"), meta={"x": [1], "y": RaisingHook(ValueError)})]
 
+
+def snapshot_twice(x):
+    snap = copium.extra.snapshot(x)  # recording (the first build, for engine parts)
+    snap()
+    snap()
+
+
+def pinned_copies(x):
+    copium.extra.pin(x)  # recording, and the type's wrapper in the registry
+    try:
+        copium.deepcopy([x, {"again": x}])
+        copium.deepcopy([x], {})
+    finally:
+        copium.extra.unpin(x)
+
+
 OPS = {
     "deepcopy": lambda x: copium.deepcopy(x),
     "deepcopy_memo": lambda x: copium.deepcopy(x, {}),
     "deepcopy_memo_filled": lambda x: copium.deepcopy(x, filled_memo()),
     "copy": lambda x: copium.copy(x),
+    # batch/: the plan, its builds, pins (on the cases below only)
+    "snapshot": snapshot_twice,
+    "pinned": pinned_copies,
+    "replicate": lambda x: copium.extra.replicate(x, 3),
 }
+BATCH_OPS = ("snapshot", "pinned", "replicate")
+BATCH_CASES = ("atoms", "list", "dict_of_atoms", "shared", "cycles", "plain", "dataclass",
+               "slots", "hooks", "reduce", "stdlib", "fail_hook_value", "fail_uncopyable",
+               "fail_setstate", "fail_recursion")
 
 
 def filled_memo():
@@ -351,7 +376,8 @@ def within_slack(d):
 # Every case with every operation, but for the one that cannot apply: a shallow copy does not
 # recurse, so the recursion failure is a deep-copy case only.
 CASE_OPS = [(case, op) for case in sorted(CASES) for op in sorted(OPS)
-            if not (case == "fail_recursion" and op == "copy")]
+            if not (case == "fail_recursion" and op == "copy")
+            and (op not in BATCH_OPS or case in BATCH_CASES)]
 
 
 @pytest.mark.parametrize("case,op", CASE_OPS)

@@ -101,7 +101,7 @@ def test_sdist_builds_a_wheel(tmp_path):
             "meson.build",
             "python/copium-autopatch.pth",
             "python/patch.c",
-            "handlers/replicate.c",
+            "batch/replicate.c",
             "include/copium/copium.h",
             "include/copium/copium.pc.in",
         ):

@@ -18,6 +18,7 @@ import threading
 import pytest
 
 import copium
+import copium.extra
 from conftest import (
     Data, DictSub, HookMemo, ListSub, Plain, Reduced, Slots, mirror_graph, plain_holding,
 )
@@ -138,6 +139,40 @@ def test_failing_copy_no_leak():
             copium.deepcopy(x, {})
         with pytest.raises(ValueError):
             copium.copy(x[-1])
+
+    check_no_leak(fail)
+
+
+def test_snapshot_no_leak():
+    x = graph()
+    snap = copium.extra.snapshot(x)
+    check_no_leak(lambda: snap())
+    check_no_leak(lambda: copium.extra.snapshot(x)())
+
+
+def test_pins_no_leak():
+    x = graph()
+
+    def pinned():
+        copium.extra.pin(x[0])
+        copium.extra.pin(x[7])
+        copium.deepcopy(x)
+        copium.deepcopy(x, {})
+        copium.extra.replicate(x[:3], 2)
+        copium.extra.unpin(x[0])
+        copium.extra.clear_pins()
+
+    check_no_leak(pinned)
+
+
+def test_failing_snapshot_no_leak():
+    x = failing_graph()
+
+    def fail():
+        with pytest.raises(ValueError):
+            copium.extra.snapshot(x)
+        with pytest.raises(ValueError):
+            copium.extra.pin(x)
 
     check_no_leak(fail)
 

@@ -428,7 +428,7 @@ def test_bad_input():
     with pytest.raises(ValueError):
         copium.register_handler(Target, make_capsule(struct_size=0))
     with pytest.raises(ValueError):
-        copium.register_handler(Target, make_capsule(flags=0x2))
+        copium.register_handler(Target, make_capsule(flags=0x4))
     # copium's internal flags: STDLIB_ATOM, and QUIET (runs no Python code, so the collector
     # may stay paused), which no plugin can promise for copium.
     for internal in (0x80000000, 0x40000000):

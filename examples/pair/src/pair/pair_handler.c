@@ -63,8 +63,12 @@ static PyObject *pair_copy(PyObject *obj, void *data)
 const copium_handler pair_handler = {
     .struct_size = sizeof(copium_handler), /* always sizeof: copium checks it */
     .name = "pair.Pair",                   /* what copium.handlers()[pair.Pair] shows */
-    .flags = 0,                            /* not COPIUM_HANDLER_ATOMIC: Pair is mutable */
-    .deepcopy = pair_deepcopy,             /* NULL would mean: stdlib's protocol (__reduce__) */
-    .copy = pair_copy,                     /* idem */
-    .data = NULL,                          /* handed back to both functions as `data` */
+    /* Not COPIUM_HANDLER_ATOMIC: Pair is mutable. COPIUM_HANDLER_RECORDABLE: pair_deepcopy
+     * runs no Python code of its own, reads nothing but the Pair and copies both children
+     * through copium_deepcopy_child, so a snapshot may keep a private copy of a Pair and copy
+     * that with it on every call, and replicate may copy it without copying it all anew. */
+    .flags = COPIUM_HANDLER_RECORDABLE,
+    .deepcopy = pair_deepcopy, /* NULL would mean: stdlib's protocol (__reduce__) */
+    .copy = pair_copy,         /* idem */
+    .data = NULL,              /* handed back to both functions as `data` */
 };
