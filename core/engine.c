@@ -398,6 +398,18 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(PyObject *obj, const copium_hand
     return copy;
 }
 
+/* Is memo, a caller's dict, worth making the mirror of the call's native memo? Taking its
+ * entries in costs about a dict operation each, which the native memo earns back on a
+ * container's copy, not on an atom's (one lookup); the bound keeps a memo that a loop of calls
+ * fills from being taken in again and again. */
+#define ADOPT_MAX_ENTRIES 16
+
+static int adoptable(PyObject *obj, PyObject *memo)
+{
+    return PyDict_CheckExact(memo) && PyDict_GET_SIZE(memo) <= ADOPT_MAX_ENTRIES &&
+           !(copium_registry_lookup(Py_TYPE(obj))->flags & COPIUM_HANDLER_ATOMIC);
+}
+
 COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *memo)
 {
     copium_ctx *ctx = PyDict_CheckExact(memo) ? copium_ctx_mirroring(memo) : NULL;
@@ -411,8 +423,26 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(PyObject *obj, PyObject *mem
     ctx = copium_ctx_acquire();
     if (ctx == NULL)
         return NULL;
-    ctx->pymemo = Py_NewRef(memo);
     ctx->memo_observed |= COPIUM_OBSERVED_MEMO;
+    if (adoptable(obj, memo)) {
+        int rc = copium_mirror_adopt(&ctx->mirror, memo, &ctx->memo, &ctx->keepalive);
+        if (rc > 0) {
+            /* The caller's dict mirrors this call's native memo, and holds stdlib's state
+             * whenever Python code may look at it: now, and once the call is over. */
+            copium_ctx_list_mirror(ctx);
+            PyObject *copy = copium_deepcopy_child(ctx, obj);
+            if (ctx->mirror.dict != NULL)
+                copy = settle_after(ctx, copy);
+            copium_ctx_release(ctx);
+            return copy;
+        }
+        copium_memo_reset(&ctx->memo); /* entries taken before the refusal */
+        if (rc < 0) {
+            copium_ctx_release(ctx);
+            return NULL;
+        }
+    }
+    ctx->pymemo = Py_NewRef(memo);
     PyObject *copy = copium_deepcopy_child(ctx, obj);
     copium_ctx_release(ctx);
     return copy;

@@ -161,6 +161,14 @@ static inline int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_h
     return copium_memo_keep_alive(ctx, orig);
 }
 
+/* Does the native memo, alone authoritative, hold copy for orig (so that a lookup made before
+ * any code runs again finds it)? 0 with a Python memo, whose lookups stdlib makes each time. */
+static inline int copium_memo_holds(const copium_ctx *ctx, PyObject *orig, PyObject *copy)
+{
+    return !ctx->memo_observed &&
+           copium_memo_lookup(&ctx->memo, orig, copium_hash_ptr(orig)) == copy;
+}
+
 /* 1 with a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
 

@@ -112,6 +112,18 @@ def test_deepcopy_with_memo_no_leak():
     check_no_leak(lambda: copium.deepcopy(x, {}))
 
 
+def test_deepcopy_with_filled_memo_no_leak():
+    # entries taken into the native memo, written back (core/mirror.h)
+    x = graph()
+
+    def run():
+        memo = {id(run): Plain(v=1)}
+        memo[id(memo)] = [Plain(v=2)]
+        copium.deepcopy(x, memo)
+
+    check_no_leak(run)
+
+
 def test_copy_no_leak():
     items = graph()
     check_no_leak(lambda: [copium.copy(i) for i in items])
