@@ -478,8 +478,10 @@ def test_delete_an_entry(how):
     compare(base_graph(Spy([1], [delete((0,), how)]), Spy([2])))
 
 
+# Strict where pymalloc hands the refilled table its old address back; with the C allocator
+# (PYTHONMALLOC=malloc, as under the sanitizers) it may get another, and the change is seen.
 REFILL_UNSEEN = pytest.mark.xfail(
-    sys.version_info < (3, 12), strict=True,
+    sys.version_info < (3, 12), strict=os.environ.get("PYTHONMALLOC", "") != "malloc",
     reason="before 3.12 (no dict watchers) a memo emptied by clear() and refilled with its own "
     "key objects, the last in its old place and the table at its old address, reads as "
     "unchanged (README, compatibility notes)")
