@@ -76,7 +76,8 @@ C_SOURCES = $(shell find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' 
 
 REPORTS := build/reports
 # A hung test must not eat CI's time: pytest is stopped after this many seconds per interpreter.
-PYTEST_TIMEOUT ?= 900
+# A debug build's suite takes about 6 minutes on a quiet 2-core machine and over 15 under load.
+PYTEST_TIMEOUT ?= 1800
 
 .PHONY: help test build bench deps deps-build deps-format format format-check clean distclean
 .PHONY: test-sanitize test-valgrind fuzz fuzz-long

@@ -22,6 +22,7 @@
 #endif
 
 #include "../core/engine.h"
+#include "../core/explain.h"
 #include "../core/registry.h"
 #include "../protocol/stdlib.h"
 #include "snapshot.h"
@@ -132,6 +133,7 @@ static PyObject *pinned_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t h
         return inner->deepcopy(ctx, obj, hash, inner->data);
     }
     PyObject *copy = NULL;
+    COPIUM_EXPLAIN_NOTE(ctx, obj, COPIUM_PATH_PINNED, NULL);
     /* A snapshot with engine parts runs Python code: the call gets ready for it. */
     if (copium_pin_quiet(pin) || copium_before_python_code(ctx) == 0)
         copy = copium_pin_build(pin);

@@ -990,8 +990,11 @@ static int32_t find_layout(recorder *r, const layout_t *want, const ref_t *keys,
         const layout_t *L = &p->layouts[found];
         if (L->type == want->type && L->route == want->route && L->nkeys == want->nkeys &&
             L->nslots == want->nslots && L->version == want->version &&
-            memcmp(p->keypool + L->keys, keys, (size_t)L->nkeys * sizeof(ref_t)) == 0 &&
-            memcmp(p->offpool + L->offsets, offsets, (size_t)L->nslots * sizeof(Py_ssize_t)) == 0)
+            /* (a pool never grown is NULL, which memcmp may not be given even for 0 bytes) */
+            (L->nkeys == 0 ||
+             memcmp(p->keypool + L->keys, keys, (size_t)L->nkeys * sizeof(ref_t)) == 0) &&
+            (L->nslots == 0 ||
+             memcmp(p->offpool + L->offsets, offsets, (size_t)L->nslots * sizeof(Py_ssize_t)) == 0))
             return (int32_t)found;
     }
     if (grow((void **)&p->layouts, &p->cap_layouts, (int64_t)p->nlayouts + 1, sizeof(layout_t)) <

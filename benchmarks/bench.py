@@ -121,7 +121,7 @@ def geomean(values):
 
 
 # ---------------------------------------------------------------------------------------------
-# Setup: matplotlib here, the peer's venv.
+# Setup: matplotlib here, copium 0.1.0's venv.
 
 
 def pip_install(python, *specs, quiet=True):
@@ -180,7 +180,7 @@ def peer_python_ok(python):
 
 
 def ensure_peer(args, progress):
-    """(python of the peer's venv, None) or (None, why the run goes on without the peer)."""
+    """(python of copium 0.1.0's venv, None) or (None, why the run goes on without copium 0.1.0)."""
     if args.no_peer:
         return None, "--no-peer"
     if args.peer_python:
@@ -248,10 +248,10 @@ def ensure_peer_numpy(peer_python, numpy_version, setup, progress):
     if have == numpy_version:
         return None
     if not setup:
-        return "numpy %s is not in the peer's venv (and --no-setup)" % numpy_version
-    progress.show("installing numpy==%s into the peer's venv" % numpy_version)
+        return "numpy %s is not in copium 0.1.0's venv (and --no-setup)" % numpy_version
+    progress.show("installing numpy==%s into copium 0.1.0's venv" % numpy_version)
     err = pip_install(peer_python, "numpy==%s" % numpy_version)
-    return "could not install numpy into the peer's venv: %s" % " ".join(err) if err else None
+    return "could not install numpy into copium 0.1.0's venv: %s" % " ".join(err) if err else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,7 +359,7 @@ def run(args, settings, progress):
         try:
             ph = peer.start()
             if os.path.realpath(ph["copium_file"]) == os.path.realpath(hello["copium_file"]):
-                raise WorkerDied("the peer's venv imports this project's copium")
+                raise WorkerDied("copium 0.1.0's venv imports this project's copium")
             info["peer"] = {"available": True, "version": ph["dist_version"],
                             "file": ph["copium_file"], "python": peer_python,
                             "features": ph["features"]}

@@ -9,6 +9,7 @@
 #include "context.h"
 
 #include "compat.h"
+#include "explain.h"
 #include "guard.h"
 #include "state.h"
 
@@ -103,18 +104,24 @@ copium_ctx *copium_ctx_acquire(copium_core *core)
     copium_ctx *ctx = thread_ctx;
     if (ctx == NULL || thread_ctx_tstate != tstate)
         ctx = thread_ctx_find(tstate);
-    if (ctx != NULL && ctx->in_use)
-        ctx = ctx_new(); /* a nested top-level call */
-    if (ctx != NULL) {
-        ctx->core = core;
-        ctx->upper = core->upper;
-        ctx->in_use = 1;
-        ctx->quiet_countdown = -1;
-        ctx->pending.begun = ctx->pending.settled = 0;
-        ctx->loud_depth = -1;
-        ctx->loud_obj = NULL;
-        copium_guard_prepare(&ctx->guard);
+    if (ctx != NULL && ctx->in_use) {
+        /* A nested top-level call. While copium.explain records this thread it holds the
+         * thread's context, so that every call it makes comes here and is recorded too
+         * (explain.h); copium_ctx_release clears the flag. */
+        ctx = ctx_new();
+        if (ctx != NULL)
+            ctx->memo_observed = copium_explain_recording(core) ? COPIUM_OBSERVED_EXPLAIN : 0;
     }
+    if (ctx == NULL)
+        return NULL;
+    ctx->core = core;
+    ctx->upper = core->upper;
+    ctx->in_use = 1;
+    ctx->quiet_countdown = -1;
+    ctx->pending.begun = ctx->pending.settled = 0;
+    ctx->loud_depth = -1;
+    ctx->loud_obj = NULL;
+    copium_guard_prepare(&ctx->guard);
     return ctx;
 }
 

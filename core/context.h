@@ -33,8 +33,9 @@ struct copium_ctx {
     PyObject *pymemo;
     /* The dict Python code sees, kept up to date with the native memo (mirror.h). */
     copium_mirror mirror;
-    /* Nonzero once there is a Python memo (pymemo or the mirror's dict): every child takes the
-     * engine's slow path. */
+    /* Who watches the call: COPIUM_OBSERVED_MEMO once there is a Python memo (pymemo or the
+     * mirror's dict), COPIUM_OBSERVED_EXPLAIN while copium.explain records it (explain.h).
+     * Nonzero: every child takes the engine's slow path (one test of the whole int inline). */
     int memo_observed;
     /* The guard depth of the innermost handler on the stack that may run Python code (not
      * COPIUM_HANDLER_QUIET) and the object it copies, -1 and NULL without one: when a child
@@ -55,6 +56,10 @@ struct copium_ctx {
 };
 
 typedef struct copium_ctx copium_ctx;
+
+/* memo_observed's bits. */
+#define COPIUM_OBSERVED_MEMO    1
+#define COPIUM_OBSERVED_EXPLAIN 2
 
 /* A context ready for a top-level call in core's interpreter: the thread's own (per thread
  * and interpreter) when it is free, otherwise a new one. Returns NULL with MemoryError set. */

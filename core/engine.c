@@ -6,6 +6,7 @@
 
 #include "compat.h"
 #include "context.h"
+#include "explain.h"
 #include "guard.h"
 #include "mirror.h"
 #include "pymemo.h"
@@ -150,6 +151,8 @@ PyObject *copium_dispatch_loud(copium_ctx *ctx, PyObject *obj, const copium_hand
 
 int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags)
 {
+    if (ctx->memo_observed & COPIUM_OBSERVED_EXPLAIN)
+        return 0;
     /* A caller's memo: its lookups may be observable (a defaultdict's __missing__, a mapping's
      * methods), so handlers make each one stdlib makes, around atoms too (a tuple's re-check). */
     const copium_mirror *m = &ctx->mirror;
@@ -180,44 +183,88 @@ static int mirror_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyOb
     return v != NULL;
 }
 
-static PyObject *child_through_mirror(copium_ctx *ctx, PyObject *obj, const copium_handler *h)
+/* copium_child_route through the mirror (its dict up to date). */
+static int route_through_mirror(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
+                                copium_hash_t *hash, PyObject **copy)
 {
     PyObject *found;
     if (h->flags & COPIUM_HANDLER_ATOMIC) {
-        if (copium_ctx_atoms_plain(ctx, h->flags))
-            return Py_NewRef(obj);
+        if (copium_ctx_atoms_plain(ctx, h->flags)) {
+            *copy = Py_NewRef(obj);
+            return 1;
+        }
         int rc = mirror_find(ctx, obj, copium_hash_ptr(obj), &found);
-        return rc < 0 ? NULL : Py_NewRef(rc > 0 ? found : obj);
+        *copy = rc < 0 ? NULL : Py_NewRef(rc > 0 ? found : obj);
+        return 1;
     }
-    copium_hash_t hash = copium_hash_ptr(obj);
-    int rc = mirror_find(ctx, obj, hash, &found);
-    if (rc != 0)
-        return rc > 0 ? Py_NewRef(found) : NULL;
-    return copium_dispatch(ctx, obj, h, hash);
+    *hash = copium_hash_ptr(obj);
+    int rc = mirror_find(ctx, obj, *hash, &found);
+    if (rc == 0)
+        return 0;
+    *copy = rc > 0 ? Py_NewRef(found) : NULL;
+    return 1;
+}
+
+static inline int child_route(copium_ctx *ctx, PyObject *obj, const copium_handler **h,
+                              copium_hash_t *hash, PyObject **copy)
+{
+    PyObject *found;
+    if (!(ctx->memo_observed & COPIUM_OBSERVED_MEMO)) {
+        /* The native memo alone (a call copium.explain records): copium_deepcopy_child's steps. */
+        if ((*h)->flags & COPIUM_HANDLER_ATOMIC) {
+            *copy = Py_NewRef(obj);
+            return 1;
+        }
+        *hash = copium_hash_ptr(obj);
+        found = copium_memo_lookup(&ctx->memo, obj, *hash);
+        *copy = Py_XNewRef(found);
+        return found != NULL;
+    }
+    if (ctx->mirror.dict != NULL) {
+        if (mirror_ready(ctx, obj, NULL) < 0) {
+            *copy = NULL;
+            return 1;
+        }
+        if (ctx->mirror.dict != NULL)
+            return route_through_mirror(ctx, obj, *h, hash, copy);
+    }
+    /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
+#if PY_VERSION_HEX >= 0x030E0000
+    if ((*h)->flags & COPIUM_HANDLER_STDLIB_ATOM) {
+        *copy = Py_NewRef(obj);
+        return 1;
+    }
+#endif
+    int rc = copium_pymemo_lookup(ctx->pymemo, obj, &found);
+    if (rc != 0) {
+        *copy = rc > 0 ? found : NULL;
+        return 1;
+    }
+    /* The lookup ran Python code, which may have changed the registry: ask again. */
+    *h = copium_registry_lookup(&ctx->core->registry, Py_TYPE(obj));
+    if ((*h)->flags & COPIUM_HANDLER_ATOMIC) {
+        *copy = Py_NewRef(obj);
+        return 1;
+    }
+    *hash = copium_hash_ptr(obj);
+    return 0;
+}
+
+int copium_child_route(copium_ctx *ctx, PyObject *obj, const copium_handler **h,
+                       copium_hash_t *hash, PyObject **copy)
+{
+    return child_route(ctx, obj, h, hash, copy);
 }
 
 PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copium_handler *h)
 {
-    if (ctx->mirror.dict != NULL) {
-        if (mirror_ready(ctx, obj, NULL) < 0)
-            return NULL;
-        if (ctx->mirror.dict != NULL)
-            return child_through_mirror(ctx, obj, h);
-    }
-    /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
-#if PY_VERSION_HEX >= 0x030E0000
-    if (h->flags & COPIUM_HANDLER_STDLIB_ATOM)
-        return Py_NewRef(obj);
-#endif
-    PyObject *found;
-    int rc = copium_pymemo_lookup(ctx->pymemo, obj, &found);
-    if (rc != 0)
-        return rc > 0 ? found : NULL;
-    /* The lookup ran Python code, which may have changed the registry: ask again. */
-    h = copium_registry_lookup(&ctx->core->registry, Py_TYPE(obj));
-    if (h->flags & COPIUM_HANDLER_ATOMIC)
-        return Py_NewRef(obj);
-    return copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    if (ctx->memo_observed & COPIUM_OBSERVED_EXPLAIN)
+        return copium_explain_child(ctx, obj, h);
+    copium_hash_t hash;
+    PyObject *copy;
+    if (child_route(ctx, obj, &h, &hash, &copy))
+        return copy;
+    return copium_dispatch(ctx, obj, h, hash);
 }
 
 /* ---- memo operations ------------------------------------------------------------------- */
@@ -257,7 +304,7 @@ int copium_memo_store_observed(copium_ctx *ctx, PyObject *orig, copium_hash_t ha
 
 int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject *copy)
 {
-    if (ctx->memo_observed)
+    if (ctx->memo_observed & COPIUM_OBSERVED_MEMO)
         return copium_memo_store_observed(ctx, orig, hash, copy, 1);
     if (copium_memo_insert(&ctx->memo, orig, hash, copy) < 0)
         return -1;
@@ -282,7 +329,7 @@ static COPIUM_NOINLINE int find_observed(copium_ctx *ctx, PyObject *orig, copium
 
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
 {
-    if (ctx->memo_observed)
+    if (ctx->memo_observed & COPIUM_OBSERVED_MEMO)
         return find_observed(ctx, orig, hash, copy, 0);
     PyObject *found = copium_memo_lookup(&ctx->memo, orig, hash);
     *copy = found ? Py_NewRef(found) : NULL;
@@ -291,7 +338,7 @@ int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObje
 
 int copium_memo_getitem(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
 {
-    if (ctx->memo_observed)
+    if (ctx->memo_observed & COPIUM_OBSERVED_MEMO)
         return find_observed(ctx, orig, hash, copy, 1);
     return copium_memo_find(ctx, orig, hash, copy);
 }
@@ -307,7 +354,9 @@ PyObject *copium_ctx_memo(copium_ctx *ctx)
     int rc = copium_mirror_open(&ctx->mirror, &ctx->core->watcher, &ctx->memo, &ctx->keepalive);
     if (rc < 0)
         return NULL;
-    ctx->memo_observed = 1;
+    if (ctx->memo_observed & COPIUM_OBSERVED_EXPLAIN)
+        copium_explain_memo_handed(ctx);
+    ctx->memo_observed |= COPIUM_OBSERVED_MEMO;
     if (rc == 0) /* changes to the dict could not be seen: it is the memo from now on */
         ctx->pymemo = copium_mirror_detach(&ctx->mirror);
     else
@@ -338,14 +387,27 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(copium_core *core, PyObject *obj
         ctx->code_events = core->gc.code_events;
     }
 #endif
-    /* A fresh memo is empty: no lookup for the top object. */
-    PyObject *copy = copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
+    /* A fresh memo is empty: no lookup for the top object (but for copium.explain's record). */
+    PyObject *copy = ctx->memo_observed ? copium_explain_child(ctx, obj, h)
+                                        : copium_dispatch(ctx, obj, h, copium_hash_ptr(obj));
     /* A memo dict someone kept holds stdlib's final state; one nobody holds is not filled. */
     if (ctx->mirror.dict != NULL && mirror_held(&ctx->mirror))
         copy = settle_after(ctx, copy);
     copium_gc_resume(&core->gc);
     copium_ctx_release(ctx);
     return copy;
+}
+
+/* Is memo, a caller's dict, worth making the mirror of the call's native memo? Taking its
+ * entries in costs about a dict operation each, which the native memo earns back on a
+ * container's copy, not on an atom's (one lookup); the bound keeps a memo that a loop of calls
+ * fills from being taken in again and again. */
+#define ADOPT_MAX_ENTRIES 16
+
+static int adoptable(copium_core *core, PyObject *obj, PyObject *memo)
+{
+    return PyDict_CheckExact(memo) && PyDict_GET_SIZE(memo) <= ADOPT_MAX_ENTRIES &&
+           !(copium_registry_lookup(&core->registry, Py_TYPE(obj))->flags & COPIUM_HANDLER_ATOMIC);
 }
 
 COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(copium_core *core, PyObject *obj,
@@ -362,8 +424,27 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(copium_core *core, PyObject 
     ctx = copium_ctx_acquire(core);
     if (ctx == NULL)
         return NULL;
+    ctx->memo_observed |= COPIUM_OBSERVED_MEMO;
+    if (adoptable(core, obj, memo)) {
+        int rc =
+            copium_mirror_adopt(&ctx->mirror, &core->watcher, memo, &ctx->memo, &ctx->keepalive);
+        if (rc > 0) {
+            /* The caller's dict mirrors this call's native memo, and holds stdlib's state
+             * whenever Python code may look at it: now, and once the call is over. */
+            copium_ctx_list_mirror(ctx);
+            PyObject *copy = copium_deepcopy_child(ctx, obj);
+            if (ctx->mirror.dict != NULL)
+                copy = settle_after(ctx, copy);
+            copium_ctx_release(ctx);
+            return copy;
+        }
+        copium_memo_reset(&ctx->memo); /* entries taken before the refusal */
+        if (rc < 0) {
+            copium_ctx_release(ctx);
+            return NULL;
+        }
+    }
     ctx->pymemo = Py_NewRef(memo);
-    ctx->memo_observed = 1;
     PyObject *copy = copium_deepcopy_child(ctx, obj);
     copium_ctx_release(ctx);
     return copy;
@@ -387,6 +468,8 @@ PyObject *copium_deepcopy_default(copium_ctx *ctx, PyObject *obj, copium_hash_t 
     /* The protocol runs Python code: a quiet handler deferring to it needs no care of its own. */
     if (copium_before_python_code(ctx) < 0)
         return NULL;
+    if (ctx->memo_observed & COPIUM_OBSERVED_EXPLAIN)
+        copium_explain_deferred(ctx, obj);
     return run_loud(ctx, obj, copium_registry_default(&ctx->core->registry), hash);
 }
 

@@ -17,8 +17,15 @@
 #include "registry.h"
 #include "state.h"
 
-/* The part of copium_deepcopy_child after the registry's answer h for obj's type. */
+/* The part of copium_deepcopy_child after the registry's answer h for obj's type, once the
+ * call is observed (a Python memo, or copium.explain recording it). */
 PyObject *copium_deepcopy_child_slow(copium_ctx *ctx, PyObject *obj, const copium_handler *h);
+
+/* The steps of a child's copy before its handler runs, for any call: 1 with *copy set (a memo
+ * hit, an atom, or NULL with an exception), 0 when obj is to be dispatched to *h (the
+ * registry's answer, asked again if Python code ran) with *hash. */
+int copium_child_route(copium_ctx *ctx, PyObject *obj, const copium_handler **h,
+                       copium_hash_t *hash, PyObject **copy);
 
 /* The rare ends of copium_dispatch: no deepcopy in h (the default handler's), a handler that
  * returned NULL without an exception, the recursion guard's refusal. */
@@ -139,7 +146,7 @@ int copium_memo_store(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObj
 static inline int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
                                        PyObject *copy)
 {
-    if (ctx->memo_observed)
+    if (ctx->memo_observed & COPIUM_OBSERVED_MEMO)
         return copium_memo_store_observed(ctx, orig, hash, copy, 0);
     return copium_memo_insert(&ctx->memo, orig, hash, copy) < 0 ? -1 : 0;
 }
@@ -150,9 +157,17 @@ static inline int copium_memo_remember(copium_ctx *ctx, PyObject *orig, copium_h
 static inline int copium_memo_complete(copium_ctx *ctx, PyObject *orig, copium_hash_t hash,
                                        PyObject *copy)
 {
-    if (ctx->memo_observed)
+    if (ctx->memo_observed & COPIUM_OBSERVED_MEMO)
         return copium_memo_store_observed(ctx, orig, hash, copy, 1);
     return copium_memo_keep_alive(ctx, orig);
+}
+
+/* Does the native memo, alone authoritative, hold copy for orig (so that a lookup made before
+ * any code runs again finds it)? 0 with a Python memo, whose lookups stdlib makes each time. */
+static inline int copium_memo_holds(const copium_ctx *ctx, PyObject *orig, PyObject *copy)
+{
+    return !ctx->memo_observed &&
+           copium_memo_lookup(&ctx->memo, orig, copium_hash_ptr(orig)) == copy;
 }
 
 /* 1 with a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
@@ -176,7 +191,8 @@ static inline PyObject *copium_ctx_python_memo(copium_ctx *ctx)
 }
 
 /* Is an atom (a type with an ATOMIC handler, flags its handler's) its own copy, with nothing
- * around it to do? Always with the native memo alone (the caller checks memo_observed). With
+ * around it to do? Always with the native memo alone (the caller checks memo_observed). Never
+ * while copium.explain records the call (every atom is counted through the child path). With
  * a Python memo stdlib looks atoms up first (before 3.14, and from 3.14 those not in its
  * _atomic_types), and with a caller's memo every lookup a handler makes around its children
  * may be observable: not then. With the mirror's dict, yes unless Python code may have put an

@@ -67,6 +67,18 @@ static int watch(copium_mirror *m, copium_mirror_watcher *w)
 #endif
 }
 
+/* Is dict mirrored already (by a call of any thread)? The watcher tells which mirror a change
+ * belongs to by its dict: one dict, one mirror. (A dict is of one interpreter, so w, that
+ * interpreter's watcher, is the one that would watch it.) */
+static int watched(const copium_mirror_watcher *w, PyObject *dict)
+{
+    for (copium_mirror *m = w->watched; m != NULL; m = m->next) {
+        if (m->dict == dict)
+            return 1;
+    }
+    return 0;
+}
+
 static void unwatch(copium_mirror *m)
 {
     copium_mirror_watcher *w = m->watcher;
@@ -113,18 +125,39 @@ static void write_begin(copium_mirror *m)
 }
 #endif
 
-/* After copium's own writes, or a sync: the dict as it is now is the one Python code left. */
+/* After copium's own writes, or a sync: the dict as it is now is the one Python code left.
+ * The entries after the old end are all known now (written, or taken in). */
 static void write_end(copium_mirror *m)
 {
+    const void *keys = ((PyDictObject *)m->dict)->ma_keys;
     m->size = PyDict_GET_SIZE(m->dict);
+    /* A table rebuilt since (grown, say) keeps no deleted entries: positions are counts. */
+    if (m->gapped && keys != m->keys)
+        m->gapped = 0;
+    if (m->gapped) {
+        PyObject *key, *value;
+        Py_ssize_t pos = m->end;
+        while (PyDict_Next(m->dict, &pos, &key, &value))
+            m->end = pos;
+    } else {
+        m->end = m->size;
+    }
+    m->keys = keys;
 #ifdef COPIUM_MIRROR_WATCHER
     m->writing = 0;
     m->dirty = 0;
 #else
     m->version = ((PyDictObject *)m->dict)->ma_version_tag;
-    m->keys = ((PyDictObject *)m->dict)->ma_keys;
 #endif
 }
+
+#ifdef COPIUM_MIRROR_WATCHER
+/* Where the entries appended since the last sync start (the table may have been rebuilt). */
+static Py_ssize_t known_end(const copium_mirror *m)
+{
+    return m->gapped && ((PyDictObject *)m->dict)->ma_keys == m->keys ? m->end : m->size;
+}
+#endif
 
 /* The dict's last key is key (a strong reference is taken): what the check for a cleared and
  * refilled table compares (before 3.12). */
@@ -197,33 +230,45 @@ done:
     return rc;
 }
 
+/* m mirrors dict (a new reference is taken) from now on, as a dict that holds nothing yet, w
+ * watching it: 1, 0 when changes to it cannot be seen here (m mirrors it all the same), -1
+ * with an exception set (m left closed). */
+static int start(copium_mirror *m, copium_mirror_watcher *w, PyObject *dict)
+{
+    PyObject *key = PyLong_FromVoidPtr(dict);
+    if (key == NULL)
+        return -1;
+    m->dict = Py_NewRef(dict);
+    m->ka_key = key;
+    m->ka_list = NULL;
+    m->entries_out = m->kept_out = 0;
+    m->values_unverified = m->atoms_keyed = 0;
+    m->taken = m->native_ops = 0;
+    m->size = m->end = 0;
+    m->keys = NULL;
+    m->gapped = 0;
+#ifdef COPIUM_MIRROR_WATCHER
+    m->dirty = m->broken = m->writing = 0;
+    m->next = NULL;
+    m->watcher = NULL;
+    return watch(m, w);
+#else
+    (void)w;
+    m->last_key = NULL;
+    return 1;
+#endif
+}
+
 int copium_mirror_open(copium_mirror *m, copium_mirror_watcher *w, const copium_memo *memo,
                        const copium_keepalive *ka)
 {
     PyObject *dict = PyDict_New();
     if (dict == NULL)
         return -1;
-    PyObject *key = PyLong_FromVoidPtr(dict);
-    if (key == NULL) {
-        Py_DECREF(dict);
+    int watched = start(m, w, dict);
+    Py_DECREF(dict);
+    if (watched < 0)
         return -1;
-    }
-    m->dict = dict;
-    m->ka_key = key;
-    m->ka_list = NULL;
-    m->entries_out = m->kept_out = 0;
-    m->values_unverified = m->atoms_keyed = 0;
-    m->taken = m->native_ops = 0;
-#ifdef COPIUM_MIRROR_WATCHER
-    m->dirty = m->broken = m->writing = 0;
-    m->next = NULL;
-    m->watcher = NULL;
-    int watched = watch(m, w);
-#else
-    (void)w;
-    m->last_key = NULL;
-    int watched = 1;
-#endif
     write_end(m);
     if (copium_mirror_flush(m, memo, ka) < 0) {
         copium_mirror_close(m);
@@ -263,8 +308,8 @@ static Py_ssize_t prefix_end(const copium_mirror *m, const copium_memo *memo)
     if (m->size == 0)
         return 0;
     if (((PyDictObject *)m->dict)->ma_keys == m->keys) {
-        Py_ssize_t pos = m->size - 1;
-        if (PyDict_Next(m->dict, &pos, &key, &value) && key == m->last_key && pos == m->size)
+        Py_ssize_t pos = m->end - 1;
+        if (PyDict_Next(m->dict, &pos, &key, &value) && key == m->last_key && pos == m->end)
             return pos;
     }
     Py_ssize_t pos = 0;
@@ -317,7 +362,7 @@ int copium_mirror_absorb(copium_mirror *m, copium_memo *memo, const copium_keepa
 #ifdef COPIUM_MIRROR_WATCHER
     if (m->broken)
         return 1;
-    Py_ssize_t pos = m->size;
+    Py_ssize_t pos = known_end(m);
 #else
     m->values_unverified = 1; /* a value replaced in place changes only the version tag */
     Py_ssize_t pos = prefix_end(m, memo);
@@ -345,12 +390,48 @@ int copium_mirror_absorb(copium_mirror *m, copium_memo *memo, const copium_keepa
     /* memo[id(memo)] still the list (a value that may have been replaced): nothing was deleted
      * or reordered before it, so it is still the ka_pos-th entry. */
     if (m->ka_list != NULL && m->values_unverified) {
-        Py_ssize_t at = (Py_ssize_t)m->ka_pos;
-        if (!PyDict_Next(m->dict, &at, &key, &value) || value != m->ka_list)
+        value = PyDict_GetItemWithError(m->dict, m->ka_key); /* an exact int key: no code */
+        if (value != m->ka_list) {
+            PyErr_Clear();
             return 1;
+        }
     }
     write_end(m);
     return 0;
+}
+
+int copium_mirror_adopt(copium_mirror *m, copium_mirror_watcher *w, PyObject *dict,
+                        copium_memo *memo, const copium_keepalive *ka)
+{
+#ifdef COPIUM_MIRROR_WATCHER
+    if (watched(w, dict))
+        return 0; /* a call of another thread mirrors it: the watcher tells mirrors by dict */
+#endif
+    int rc = start(m, w, dict);
+    if (rc <= 0) {
+        if (rc == 0)
+            copium_mirror_close(m);
+        return rc;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0, n = 0;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        n++;
+        rc = take(m, memo, ka, key, value, NULL, 0);
+        if (rc != 0) {
+            copium_mirror_close(m);
+            return rc < 0 ? -1 : 0;
+        }
+        set_last(m, key);
+    }
+    /* Deleted entries in the table (before its last entry, or after it: unseen): entries
+     * appended later are found from the position after the last known one. */
+    m->gapped = n > 0;
+    m->end = pos;
+    m->keys = ((PyDictObject *)dict)->ma_keys;
+    m->taken = 0; /* (a key taken here may be an atom's address: atoms_keyed is set) */
+    write_end(m);
+    return 1;
 }
 
 PyObject *copium_mirror_confirm(copium_mirror *m, copium_memo *memo, const void *key,

@@ -12,9 +12,11 @@
  * How changes are seen: from 3.12 a dict watcher flags them (and says which kind); before, the
  * dict's version tag says that something changed, and the dict's table is checked for what
  * (its key count against what was appended after the last entry written; the table pointer
- * and the last key, or else every key, for a clear or a reordering). The dict is kept dense
- * (no deleted entries) for as long as it mirrors: entries appended since the last sync are the
- * ones at positions from the size recorded then. */
+ * and the last key, or else every key, for a clear or a reordering). A dict the mirror made
+ * has no deleted entries for as long as it mirrors: entries appended since the last sync are
+ * the ones at positions from the size recorded then. A caller's dict it was given (adopted, with
+ * its entries) may have some until its table is rebuilt: positions are then counted from the
+ * position after the last entry known at the last sync. */
 #ifndef COPIUM_MIRROR_H
 #define COPIUM_MIRROR_H
 
@@ -55,6 +57,9 @@ struct copium_mirror {
     size_t entries_out;    /* native entries (in insertion order) the dict holds */
     size_t kept_out;       /* keep-alive items appended to the list */
     Py_ssize_t size;       /* len(dict) at the last sync */
+    Py_ssize_t end;        /* the PyDict_Next position after the last entry known then */
+    const void *keys;      /* its key table then (a rebuilt table has no deleted entries) */
+    int gapped;            /* an adopted dict's table, deleted entries possible: end, not size */
     int values_unverified; /* Python code may have replaced a value: hits are confirmed */
     int atoms_keyed;       /* a key Python code added may be an atom's id: atoms are looked up */
     size_t taken;          /* keys Python code added, taken into the native memo */
@@ -68,7 +73,6 @@ struct copium_mirror {
     copium_mirror_watcher *watcher; /* the one watching the dict, or NULL */
 #else
     uint64_t version;   /* the dict's version tag at the last sync */
-    const void *keys;   /* its key table then */
     PyObject *last_key; /* its last key then (strong) */
 #endif
 };
@@ -90,6 +94,15 @@ static inline int copium_mirror_changed(const copium_mirror *m)
  * and uses it as its memo; -1 with an exception set (m left closed). */
 int copium_mirror_open(copium_mirror *m, copium_mirror_watcher *w, const copium_memo *memo,
                        const copium_keepalive *ka);
+
+/* Make m mirror dict, an exact dict a caller passed as the memo: its entries taken into memo
+ * (which is empty) as if Python code had appended them, the native memo authoritative from
+ * now on. 1: it mirrors; 0: it cannot (a key that is not an address, memo[id(memo)] not a
+ * list, a dict another call mirrors, no watcher), m left closed, memo possibly holding some
+ * of the entries (the caller resets it); -1 with an exception set. Runs no Python code and
+ * leaves the dict as it was. w: the current interpreter's watcher. */
+int copium_mirror_adopt(copium_mirror *m, copium_mirror_watcher *w, PyObject *dict,
+                        copium_memo *memo, const copium_keepalive *ka);
 
 /* Write the entries and keep-alive items made since the last sync into the dict (the caller
  * has taken in Python's changes first). 0, or -1 with an exception set. */

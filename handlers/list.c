@@ -17,6 +17,7 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
     if (copium_memo_remember(ctx, obj, hash, copy) < 0)
         goto error;
     copium_atom_cache atoms = {0};
+    PyObject *run_orig = NULL, *run_copy = NULL; /* borrowed: the lists hold them */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
         PyObject *item = PyList_GET_ITEM(obj, i);
         PyObject *item_copy;
@@ -42,12 +43,24 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
                 continue;
             }
             item_copy = Py_NewRef(item);
+        } else if (item == run_orig) {
+            /* `y = memo.get(d, _nil)` again for the object of the item before, which the memo
+             * had this copy for: no code has run since, so it still has. */
+            item_copy = Py_NewRef(run_copy);
         } else {
             /* The child's copy may run code that removes it from the list: hold it. */
             Py_INCREF(item);
             item_copy = copium_deepcopy_child(ctx, item);
-            Py_DECREF(item);
             copium_atom_cache_reset(&atoms);
+            run_orig = NULL;
+            /* The same object next ([row] * n): once the memo is seen to hold this copy for
+             * it, its repeats take the copy without a lookup each. */
+            if (item_copy != NULL && i + 1 < PyList_GET_SIZE(obj) &&
+                PyList_GET_ITEM(obj, i + 1) == item && copium_memo_holds(ctx, item, item_copy)) {
+                run_orig = item;
+                run_copy = item_copy;
+            }
+            Py_DECREF(item);
             if (item_copy == NULL)
                 goto error;
         }

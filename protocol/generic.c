@@ -12,6 +12,7 @@
 
 #include "../core/compat.h"
 #include "../core/engine.h"
+#include "../core/explain.h"
 #include "../handlers/handlers.h"
 #include "culprit.h"
 #include "memo_rejected.h"
@@ -67,11 +68,12 @@ static PyObject *uncopyable(copium_protocol *P, const char *kind, PyTypeObject *
     return NULL;
 }
 
-static PyObject *reduce_ex_value(copium_protocol *P, PyObject *x, int deep);
+static PyObject *reduce_ex_value(copium_protocol *P, copium_ctx *ctx, PyObject *x, int deep);
 
 /* The reduce value stdlib computes (dispatch_table, __reduce_ex__(4), __reduce__), or NULL.
- * dispatch_table's entry counts when true (deepcopy) or when not None (copy). */
-static PyObject *reduce_value(copium_protocol *P, PyObject *x, int deep)
+ * dispatch_table's entry counts when true (deepcopy) or when not None (copy). ctx: the deep
+ * copy's context (NULL for a shallow copy), for copium.explain's notes. */
+static PyObject *reduce_value(copium_protocol *P, copium_ctx *ctx, PyObject *x, int deep)
 {
     PyTypeObject *cls = Py_TYPE(x);
     PyObject *reductor, *rv;
@@ -81,6 +83,7 @@ static PyObject *reduce_value(copium_protocol *P, PyObject *x, int deep)
     if (rc > 0) {
         int use = deep ? PyObject_IsTrue(reductor) : 1;
         if (use != 0) {
+            COPIUM_EXPLAIN_NOTE(ctx, x, COPIUM_PATH_COPYREG, NULL);
             rv = use > 0 ? PyObject_CallOneArg(reductor, x) : NULL;
             if (rv == NULL && use > 0)
                 copium_culprit(COPIUM_PART_TABLE, x, deep, NULL, reductor, NULL);
@@ -89,11 +92,11 @@ static PyObject *reduce_value(copium_protocol *P, PyObject *x, int deep)
         }
         Py_DECREF(reductor);
     }
-    return reduce_ex_value(P, x, deep);
+    return reduce_ex_value(P, ctx, x, deep);
 }
 
 /* reduce_value from its second step on: __reduce_ex__(4), __reduce__, else copy.Error. */
-static PyObject *reduce_ex_value(copium_protocol *P, PyObject *x, int deep)
+static PyObject *reduce_ex_value(copium_protocol *P, copium_ctx *ctx, PyObject *x, int deep)
 {
     PyTypeObject *cls = Py_TYPE(x);
     PyObject *reductor, *rv;
@@ -101,6 +104,7 @@ static PyObject *reduce_ex_value(copium_protocol *P, PyObject *x, int deep)
     if (rc < 0)
         return NULL;
     if (rc > 0 && reductor != Py_None) {
+        COPIUM_EXPLAIN_NOTE(ctx, x, COPIUM_PATH_REDUCE_EX, copium_object_declined(P, x));
         rv = PyObject_CallOneArg(reductor, P->stdlib.protocol4);
         if (rv == NULL)
             copium_culprit(COPIUM_PART_REDUCE_EX, x, deep, NULL, reductor, NULL);
@@ -113,6 +117,7 @@ static PyObject *reduce_ex_value(copium_protocol *P, PyObject *x, int deep)
         return NULL;
     int truth = rc > 0 ? PyObject_IsTrue(reductor) : 0;
     if (truth > 0) {
+        COPIUM_EXPLAIN_NOTE(ctx, x, COPIUM_PATH_REDUCE, "no-reduce-ex");
         rv = PyObject_CallNoArgs(reductor);
         if (rv == NULL)
             copium_culprit(COPIUM_PART_REDUCE, x, deep, NULL, reductor, NULL);
@@ -151,6 +156,7 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     if (route.reduce_func != NULL) {
         /* `x.__reduce_ex__(4)` is object.__reduce_ex__, which calls the class's Python
          * __reduce__: called unbound, no bound methods, no int argument. */
+        COPIUM_EXPLAIN_NOTE(ctx, x, COPIUM_PATH_REDUCE, "reduce");
         PyObject *rv = PyObject_Vectorcall(route.reduce_func, &x, 1, NULL);
         Py_DECREF(route.reduce_func);
         y = from_reduce_value(ctx, x, hash, rv);
@@ -158,12 +164,14 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     }
     if (route.deep_reduce) {
         /* Nothing in the tables, not a class, no __deepcopy__ (cached facts of the type). */
-        y = from_reduce_value(ctx, x, hash, reduce_ex_value(P, x, 1));
+        y = from_reduce_value(ctx, x, hash, reduce_ex_value(P, ctx, x, 1));
         goto done;
     }
 #if PY_VERSION_HEX >= 0x030E0000
     /* 3.14: `if cls in _atomic_types: return x` comes first. */
     int atomic = set_contains(P->stdlib.atomic_types, "_atomic_types", (PyObject *)cls);
+    if (atomic > 0)
+        COPIUM_EXPLAIN_NOTE(ctx, x, COPIUM_PATH_ATOM, NULL);
     if (atomic != 0)
         return atomic > 0 ? Py_NewRef(x) : NULL;
 #endif
@@ -172,6 +180,10 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
     if (rc < 0)
         return NULL;
     if (rc > 0) {
+        COPIUM_EXPLAIN_NOTE(ctx, x,
+                            copier == P->stdlib.orig_deepcopy_atomic ? COPIUM_PATH_ATOM
+                                                                     : COPIUM_PATH_DISPATCH,
+                            NULL);
         if (copier == P->stdlib.orig_deepcopy_atomic) {
             y = Py_NewRef(x); /* what stdlib's _deepcopy_atomic returns */
         } else if ((memo = copium_ctx_memo(ctx)) != NULL) {
@@ -181,12 +193,17 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
         }
         Py_DECREF(copier);
     } else if (PyType_IsSubtype(cls, &PyType_Type)) {
+        COPIUM_EXPLAIN_NOTE(ctx, x, COPIUM_PATH_ATOM, NULL);
         y = Py_NewRef(x);
     } else {
         rc = copium_get_optional_attr(x, P->names.deepcopy, &copier);
         if (rc < 0)
             return NULL;
         if (rc > 0 && copier != Py_None) {
+            /* A method of a C type is a builtin method once bound; anything else runs Python. */
+            COPIUM_EXPLAIN_NOTE(
+                ctx, x,
+                PyCFunction_Check(copier) ? COPIUM_PATH_DEEPCOPY_C : COPIUM_PATH_DEEPCOPY_PY, NULL);
             memo = copium_ctx_memo(ctx);
             if (memo != NULL) {
                 Py_INCREF(memo);
@@ -197,7 +214,7 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
             Py_DECREF(copier);
         } else {
             Py_XDECREF(copier);
-            y = from_reduce_value(ctx, x, hash, reduce_value(P, x, 1));
+            y = from_reduce_value(ctx, x, hash, reduce_value(P, ctx, x, 1));
         }
     }
 done:
@@ -254,7 +271,7 @@ static PyObject *generic_copy(PyObject *x, void *data)
         return y;
     }
     Py_XDECREF(copier);
-    return from_reduce_value(NULL, x, 0, reduce_value(P, x, 0));
+    return from_reduce_value(NULL, x, 0, reduce_value(P, NULL, x, 0));
 }
 
 const copium_handler copium_generic_handler = {

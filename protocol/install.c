@@ -8,12 +8,14 @@
 
 #include <string.h>
 
+#include "../core/explain.h"
 #include "../core/registry.h"
 #include "../handlers/dict_table.h"
 #include "../handlers/handlers.h"
 #include "generic.h"
 #include "memo_rejected.h"
 #include "object.h"
+#include "pycallable.h"
 #include "pydantic.h"
 #include "stdlib.h"
 #include "uuid.h"
@@ -210,4 +212,24 @@ int copium_handlers_unregister(copium_protocol *P, PyTypeObject *type)
     if (removed)
         (void)copium_registry_lookup(&P->core->registry, type);
     return removed;
+}
+
+int copium_handlers_explain_kind(const copium_handler *h)
+{
+    if (h->flags & COPIUM_HANDLER_ATOMIC)
+        return COPIUM_PATH_ATOM;
+    if (h->deepcopy == NULL || h->deepcopy == copium_generic_handler.deepcopy)
+        return COPIUM_PATH_OBJECT;
+    if (copium_pycallable_is_handler(h))
+        return COPIUM_PATH_PYTHON_HANDLER;
+    if (copium_datetime_is_handler(h) || copium_uuid_is_handler(h))
+        return COPIUM_PATH_VALUE;
+    if (copium_pydantic_is_handler(h))
+        return COPIUM_PATH_BUILTIN;
+    /* The registry holds copies of the vtables: a builtin is known by its function. */
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+        if (builtins[i].handler->deepcopy != NULL && h->deepcopy == builtins[i].handler->deepcopy)
+            return COPIUM_PATH_BUILTIN;
+    }
+    return COPIUM_PATH_PLUGIN;
 }

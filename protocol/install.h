@@ -14,6 +14,11 @@
  * stdlib type), so that there is nothing a user registration would give back. */
 int copium_handlers_is_builtin(copium_protocol *P, PyTypeObject *type);
 
+/* For copium.explain (core/explain.h): the kind of path h gives its objects, a copium_path
+ * (atom, builtin, value-type, plugin, Python handler, or the protocol's: COPIUM_PATH_OBJECT).
+ * Reads only h (its flags and functions), no state. */
+int copium_handlers_explain_kind(const copium_handler *h);
+
 /* Remove a registration made for type (plugin or Python handler): 1 when one was removed, 0
  * when there was none. A builtin handler is never removed (0); one that was replaced is
  * restored by removing its replacement. */

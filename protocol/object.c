@@ -825,6 +825,97 @@ error:
     return 1;
 }
 
+/* For copium.explain only (never on a copy's path): why the native object path does not copy
+ * x, the first reason in the order a reader would fix them. The same conditions as compute()
+ * and gather(), read again; stable names the report turns into prose. Reading x.__dict__ makes
+ * the dict of an instance that kept its attributes without one (as reduce_route does), and
+ * the slot names are fetched as stdlib's object.__reduce_ex__ fetches them next. */
+const char *copium_object_declined(copium_protocol *P, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    if (PyType_IsSubtype(tp, &PyType_Type))
+        return "class";
+    if (copium_type_lookup(tp, P->names.reduce_ex) != P->stdlib.object_reduce_ex)
+        return "reduce-ex";
+    if (copium_type_lookup(tp, P->names.reduce) != P->stdlib.object_reduce)
+        return "reduce";
+    if (PyType_IsSubtype(tp, &PyList_Type) || PyType_IsSubtype(tp, &PyDict_Type))
+        return "list-dict";
+    if (tp->tp_itemsize != 0)
+        return "builtin-base";
+    if (tp->tp_new != PyBaseObject_Type.tp_new) {
+        /* A __new__ written in Python is a staticmethod in its class's dict; a builtin base's
+         * is a builtin function. */
+        PyObject *new_ = copium_type_lookup(tp, P->names.new_);
+        return new_ != NULL && !PyCFunction_Check(new_) ? "new" : "builtin-base";
+    }
+    if (copium_type_lookup(tp, P->names.getstate) != P->stdlib.object_getstate)
+        return "getstate";
+    if (copium_type_lookup(tp, P->names.setstate) != NULL)
+        return "setstate";
+    if (copium_type_lookup(tp, P->names.getnewargs_ex) != NULL)
+        return "getnewargs-ex";
+    if (copium_type_lookup(tp, P->names.getnewargs) != NULL)
+        return "getnewargs";
+    if (copium_type_lookup(tp, P->names.new_) != P->stdlib.object_new)
+        return "new";
+    if (tp->tp_getattro != PyObject_GenericGetAttr)
+        return "getattr";
+    if (Py_TYPE(tp)->tp_getattro != PyType_Type.tp_getattro ||
+        meta_data_descriptor(tp, P->names.reduce) || meta_data_descriptor(tp, P->names.new_))
+        return "metaclass";
+    if (P->stdlib.newobj == NULL || P->stdlib.newobj != P->stdlib.orig_newobj)
+        return "newobj";
+#if PY_VERSION_HEX < 0x030E0000
+    if (P->stdlib.copy_dispatch == NULL || !PyDict_CheckExact(P->stdlib.copy_dispatch))
+        return "tables";
+#endif
+    if (P->stdlib.deepcopy_dispatch == NULL || P->stdlib.dispatch_table == NULL ||
+        !PyDict_CheckExact(P->stdlib.deepcopy_dispatch) ||
+        !PyDict_CheckExact(P->stdlib.dispatch_table))
+        return "tables";
+    if (tp->tp_dictoffset != 0) {
+        PyObject *descr = copium_type_lookup(tp, P->names.dict);
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyGetSetDescr_Type))
+            return "dict-descriptor";
+    }
+    int called = 0;
+    PyObject *names = slot_names(P, tp, &called);
+    if (names == NULL) {
+        PyErr_Clear();
+        return "slot-names";
+    }
+    Py_ssize_t nslots = names != Py_None ? PyList_GET_SIZE(names) : 0;
+    int str_names = 1;
+    for (Py_ssize_t i = 0; i < nslots; i++)
+        str_names &= PyUnicode_CheckExact(PyList_GET_ITEM(names, i));
+    Py_DECREF(names);
+    Py_ssize_t allowance = PyBaseObject_Type.tp_basicsize;
+    if (tp->tp_dictoffset > 0)
+        allowance += sizeof(PyObject *);
+    if (tp->tp_weaklistoffset > 0)
+        allowance += sizeof(PyObject *);
+    if (tp->tp_basicsize > allowance + nslots * (Py_ssize_t)sizeof(PyObject *))
+        return "c-fields";
+    if (tp->tp_dictoffset != 0) {
+        PyObject *dict = PyObject_GenericGetDict(x, NULL);
+        if (dict == NULL) {
+            PyErr_Clear();
+            return "instance-dict";
+        }
+        PyObject *const checks[] = {P->names.reduce_ex, P->names.getstate, P->names.deepcopy};
+        int rc = PyDict_GET_SIZE(dict) != 0 ? instance_overrides(dict, checks, 3) : 0;
+        Py_DECREF(dict);
+        if (rc != 0) {
+            PyErr_Clear();
+            return "instance-dict";
+        }
+    }
+    if (!str_names)
+        return "slot-names";
+    return "unknown";
+}
+
 /* ---- for the plan (batch/plan.c) --------------------------------------------------------- */
 
 int copium_object_layout_of(copium_protocol *P, PyObject *x, copium_object_layout *layout)

@@ -33,6 +33,10 @@ int copium_object_copy(copium_protocol *P, PyObject *obj, PyObject **result);
 int copium_object_cache_init(copium_protocol *P);
 void copium_object_cache_fini(copium_protocol *P);
 
+/* For copium.explain: why the native object path declines x (a short stable name, "unknown"
+ * when none of its conditions fails). Never raises; may run Python code. */
+const char *copium_object_declined(copium_protocol *P, PyObject *x);
+
 /* For the plan (batch/plan.c): what the native path copies of x. */
 typedef struct {
     PyObject *name, *value;

@@ -58,3 +58,8 @@ int copium_register_callable(copium_protocol *P, PyTypeObject *type, PyObject *f
     Py_DECREF(owner);
     return rc;
 }
+
+int copium_pycallable_is_handler(const copium_handler *h)
+{
+    return h->deepcopy == pycallable_deepcopy;
+}

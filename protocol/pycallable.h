@@ -10,5 +10,7 @@
 /* Register a Python callable fn(obj, memo) -> copy for exactly type (pycallable.c).
  * 0, or -1 with TypeError set. */
 int copium_register_callable(copium_protocol *P, PyTypeObject *type, PyObject *fn);
+/* 1 when h (a registry copy) is a handler copium_register_callable made. */
+int copium_pycallable_is_handler(const copium_handler *h);
 
 #endif

@@ -14,6 +14,7 @@
 #include "args.h"
 #include "capi.h"
 #include "config.h"
+#include "explain.h"
 #include "extra.h"
 #include "patch.h"
 #include "state.h"
@@ -216,6 +217,8 @@ static PyMethodDef module_methods[] = {
     {"pinned", copium_py_pinned, METH_NOARGS, PyDoc_STR(COPIUM_PINNED_DOC)},
     {"clear_pins", copium_py_clear_pins, METH_NOARGS, PyDoc_STR(COPIUM_CLEAR_PINS_DOC)},
     {"_dict_table_verified", py_dict_table_verified, METH_NOARGS, NULL},
+    /* copium.explain (python/copium/report.py, python/explain.c). */
+    {"_explain", (PyCFunction)(void (*)(void))copium_py_explain, METH_FASTCALL, NULL},
     {"_configure", (PyCFunction)(void (*)(void))copium_py_configure, METH_FASTCALL, NULL},
     {"_configuration", copium_py_configuration, METH_NOARGS, NULL},
 #ifdef COPIUM_PATCH_VECTORCALL

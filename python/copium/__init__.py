@@ -9,6 +9,10 @@
 ``__deepcopy__`` method receives from copium: ``dict`` itself (copium 0.1.0 had a type of its
 own there; this copium hands hooks a real dict).
 
+``explain(obj, memo=None)`` makes the same deep copy while recording where its time goes, per
+type and path, with what would make a slow path fast (see copium.report); ``python -m copium``
+prints that report, or times copium against copy.deepcopy, for an object a module builds.
+
 Handlers teach copium how to copy a type: ``register_handler(type, fn)`` with
 ``fn(obj, memo) -> copy``, or a capsule from a C plugin (see docs/plugins.md);
 ``unregister_handler(type)``; ``handlers()`` lists what is registered. C plugins compile
@@ -35,6 +39,7 @@ __all__ = [
     "copy",
     "deepcopy",
     "error",
+    "explain",
     "extra",
     "get_include",
     "get_pkgconfig_dir",
@@ -42,6 +47,7 @@ __all__ = [
     "load_plugins",
     "patch",
     "register_handler",
+    "report",
     "unregister_handler",
 ]
 
@@ -53,8 +59,9 @@ else:
     __all__.append("replace")
 
 # Submodules (see their docstrings): config applies its environment variables as copium is
-# imported; patch and extra only define functions.
-from copium import config, extra, patch  # noqa: E402
+# imported; patch, extra and report only define functions and classes.
+from copium import config, extra, patch, report  # noqa: E402
+from copium.report import explain  # noqa: E402
 
 configure = config.apply
 get_config = config.get

@@ -2,7 +2,7 @@ import sys
 from types import MappingProxyType
 from typing import Any, Callable, TypeAlias, TypeVar
 
-from copium import config as config, extra as extra, patch as patch
+from copium import config as config, extra as extra, patch as patch, report as report
 
 __all__ = [
     "Error",
@@ -10,6 +10,7 @@ __all__ = [
     "copy",
     "deepcopy",
     "error",
+    "explain",
     "extra",
     "get_include",
     "get_pkgconfig_dir",
@@ -17,6 +18,7 @@ __all__ = [
     "load_plugins",
     "patch",
     "register_handler",
+    "report",
     "unregister_handler",
 ]
 if sys.version_info >= (3, 13):
@@ -39,6 +41,7 @@ get_config = config.get
 
 def deepcopy(x: _T, memo: dict[int, Any] | None = None) -> _T: ...
 def copy(x: _T) -> _T: ...
+def explain(obj: Any, memo: dict[int, Any] | None = None) -> report.Report: ...
 
 if sys.version_info >= (3, 13):
     def replace(obj: _T, /, **changes: Any) -> _T: ...

@@ -47,7 +47,7 @@ int copium_test_install(void);
 void copium_test_fini(void);
 const copium_handler *copium_test_registry_find(PyTypeObject *type);
 void copium_test_set_memo_dict(int on);
-int copium_test_memo_is_python(copium_ctx *ctx);
+int copium_test_memo_has_dict(copium_ctx *ctx);
 extern const copium_handler copium_list_handler;
 
 /* ---------------------------------------------------------------------------------------------

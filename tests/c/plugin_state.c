@@ -11,7 +11,7 @@ int copium_test_install(void);
 void copium_test_fini(void);
 const copium_handler *copium_test_registry_find(PyTypeObject *type);
 void copium_test_set_memo_dict(int on);
-int copium_test_memo_is_python(copium_ctx *ctx);
+int copium_test_memo_has_dict(copium_ctx *ctx);
 
 static copium_core core;
 static copium_protocol proto;
@@ -37,8 +37,9 @@ void copium_test_set_memo_dict(int on)
     proto.memo_dict = on;
 }
 
-/* 1 when the call ctx belongs to runs on a Python memo (not copium's native one). */
-int copium_test_memo_is_python(copium_ctx *ctx)
+/* 1 when the call ctx belongs to has a memo dict of stdlib's kind already: one it runs on (a
+ * Python memo), or the dict the native memo mirrors into (a caller's small dict it took in). */
+int copium_test_memo_has_dict(copium_ctx *ctx)
 {
-    return !copium_ctx_memo_native(ctx);
+    return !copium_ctx_memo_native(ctx) || ctx->mirror.dict != NULL;
 }

@@ -444,7 +444,7 @@ static void test_hash_object(void **state)
     assert_int_equal(pairs_alive, 0);
 }
 
-/* The kind of memo each call of the probe ran on (1: a Python dict), most recent last. */
+/* Whether each call of the probe had a memo dict already (1) or only the native memo (0). */
 static int probe_seen[4];
 static int probe_calls;
 
@@ -453,14 +453,15 @@ static PyObject *probe_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t ha
     (void)hash;
     (void)data;
     if (probe_calls < 4)
-        probe_seen[probe_calls] = copium_test_memo_is_python(ctx);
+        probe_seen[probe_calls] = copium_test_memo_has_dict(ctx);
     probe_calls++;
     return Py_NewRef(obj);
 }
 
 /* The capsule's deepcopy applies the configuration copium.deepcopy applies: with memo="dict"
- * configured, a C caller's copy without a memo runs on a fresh dict from the start, not on
- * the native memo; an atom still comes back as itself. */
+ * configured, a C caller's copy without a memo has a fresh dict as its memo from the start
+ * (the native memo mirrors into it, as into any small dict a caller passes), where the default
+ * makes none until Python code asks; an atom still comes back as itself. */
 static void test_c_caller_memo_dict(void **state)
 {
     (void)state;

@@ -216,12 +216,25 @@ def fresh_memo(x):
     return (x, {})
 
 
+def filled_memo(x):
+    """A memo with entries (taken into the native memo, core/mirror.h): an object outside the
+    graph, its keep-alive list, and deleted entries before them."""
+    memo = {0x10: "gone", 0x20: "gone"}
+    del memo[0x10]
+    memo[id(filled_memo)] = "self"
+    memo[id(memo)] = [filled_memo]
+    del memo[0x20]
+    return (x, memo)
+
+
 # name: (make the original, the copium function swept, its arguments, stdlib's equivalent).
 # The swept function is called directly (copium._faults counts the allocations of C code, and
 # of copium's functions called back from Python hooks, see tests/faults/faults.c).
 CASES = {
     "deepcopy": (make_graph, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_memo": (make_graph, copium.deepcopy, fresh_memo, lambda x: copy.deepcopy(x, {})),
+    "deepcopy_memo_filled": (make_graph, copium.deepcopy, filled_memo,
+                             lambda x: copy.deepcopy(*filled_memo(x))),
     "deepcopy_wide": (make_wide, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_value_types": (make_value_types, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_pending": (make_pending, copium.deepcopy, no_memo, copy.deepcopy),
@@ -237,6 +250,11 @@ CASES = {
     "snapshot_call": (make_batch_graph, copium.extra.Snapshot.__call__, prebuilt_snapshot,
                       copy.deepcopy),
     "deepcopy_pinned": (make_pinned, copium.deepcopy, no_memo, pinned_reference),
+    # copium.explain's C side (the recorder, core/explain.c): its rows, frames, error path and
+    # result, on every path the graph takes; returns the copy (the report goes to the list)
+    "explain": (make_graph, copium._copium._explain, lambda x: (x, None, []), copy.deepcopy),
+    "explain_memo": (make_graph, copium._copium._explain, lambda x: (x, {}, []),
+                     lambda x: copy.deepcopy(x, {})),
 }
 
 try:

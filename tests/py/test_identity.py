@@ -420,6 +420,39 @@ def test_changed_tuple_is_memoized_and_shared():
     assert got.value[0][0] is got.value[2]
 
 
+class FreshEachTime:
+    """A copy hook that does not store itself in the memo (stdlib's deepcopy stores what it
+    returns)."""
+
+    def __deepcopy__(self, memo):
+        return [0]
+
+
+class ItselfHook:
+    """A copy hook that returns the object itself (stdlib then stores nothing)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def test_runs_of_one_object_in_a_list():
+    # handlers/list.c takes the copy of an object repeated next to itself from the first
+    # occurrence's lookup: the sharing (and the copies made anew) must be stdlib's.
+    row = [1, [2]]
+    t = (1, "a")
+    changed = (row, 2)
+    plain = Plain(v=[3])
+    x = ([row] * 4 + [t] * 3 + [changed] * 2 + [plain, plain, row, row] + [[row] * 3] * 2
+         + [FreshEachTime()] * 3 + [ItselfHook()] * 2 + [row] * 2)
+    x.append(x)
+    x.append(x)
+    expected, got = check_deep(x)
+    y = got.value
+    assert all(r is y[0] for r in y[1:4]) and y[11] is y[0] and y[-4] is y[0]
+    assert y[4] is t and y[7] is y[8] and y[9] is y[10] and y[13] is y[14]
+    assert y[15] is y[16] is y[17] and y[18] is x[18] and y[-1] is y and y[-2] is y
+
+
 def test_tuple_recursion_through_list():
     t = ([],)
     t[0].append(t)

@@ -31,6 +31,8 @@ import copium  # noqa: E402
 import copium.config  # noqa: E402
 import copium.patch  # noqa: E402
 
+ATOM_IN_GRAPH = 10 ** 30 + 7  # one int object, found by id in the memo
+
 pytestmark = pytest.mark.skipif(IMPL_NAME != "copium", reason="copium's memo mirror")
 
 SETTINGS = settings(
@@ -132,6 +134,8 @@ def run(x, mode, memo=None):
         result = type(exc)
     finally:
         copium.patch.disable()
+    if memo is not None:
+        record(memo, "the caller's memo after the call")
     kept = [snapshot(m, "kept") for m in state.kept]
     return result, state.records, kept
 
@@ -474,8 +478,10 @@ def test_delete_an_entry(how):
     compare(base_graph(Spy([1], [delete((0,), how)]), Spy([2])))
 
 
+# Strict where pymalloc hands the refilled table its old address back; with the C allocator
+# (PYTHONMALLOC=malloc, as under the sanitizers) it may get another, and the change is seen.
 REFILL_UNSEEN = pytest.mark.xfail(
-    sys.version_info < (3, 12), strict=True,
+    sys.version_info < (3, 12), strict=os.environ.get("PYTHONMALLOC", "") != "malloc",
     reason="before 3.12 (no dict watchers) a memo emptied by clear() and refilled with its own "
     "key objects, the last in its old place and the table at its old address, reads as "
     "unchanged (README, compatibility notes)")
@@ -633,9 +639,127 @@ def test_exception_in_hook_leaves_memo_as_stdlib():
 
 
 def test_caller_memo_is_used_as_given():
-    # A memo the caller passes is the call's memo from the start: no mirror.
+    # An empty dict the caller passes becomes the mirror of the call's native memo.
     x = base_graph(Spy([1], [write((0,))]), Spy([2]))
     compare(x, memo_factory=dict)
+
+
+# A dict the caller passes with entries in it (pydantic's model_copy(deep=True) passes
+# {id(self): new}): taken into the native memo when small and every key an address, the call's
+# memo as given otherwise. Either way what Python code sees in it, during the call and after,
+# is stdlib's.
+
+
+class Held:
+    """An object kept alive by the memo's keep-alive list before the call."""
+
+
+def prefilled(kind):
+    def make():
+        x = GRAPH[0]
+        memo = {}
+        if kind == "entry":  # an object of the graph copied already: its copy is the marker
+            memo[id(x[0])] = Marker("pre")
+        elif kind == "self":  # pydantic's: the caller's own object, not in the graph
+            memo[id(make)] = Marker("self")
+        elif kind == "atom":  # an atom of the graph (stdlib looks atoms up before 3.14)
+            memo[id(x[-3][0])] = Marker("atom")
+        elif kind == "keepalive":
+            memo[id(make)] = Marker("self")
+            memo[id(memo)] = [Held()]
+        elif kind == "keepalive-empty":
+            memo[id(memo)] = []
+        elif kind == "keepalive-first":  # then an entry after it
+            memo[id(memo)] = [Held()]
+            memo[id(x[0])] = Marker("pre")
+        elif kind == "keepalive-not-a-list":  # stdlib's _keep_alive fails on it
+            memo[id(memo)] = (Held(),)
+        elif kind == "not-an-address":
+            memo["key"] = Marker("str key")
+        elif kind == "negative":
+            memo[-5] = Marker("negative")
+        elif kind == "deleted":  # deleted entries before the live ones: a gapped table
+            for i in range(4):
+                memo[i + 10 ** 6] = i
+            del memo[10 ** 6], memo[10 ** 6 + 2]
+            memo[id(x[0])] = Marker("pre")
+        elif kind == "deleted-last":  # ... and after them
+            memo[id(make)] = Marker("self")
+            memo[10 ** 6] = 0
+            del memo[10 ** 6]
+        elif kind == "many":  # more than the native memo takes in
+            for i in range(40):
+                memo[10 ** 6 + i] = i
+            memo[id(x[0])] = Marker("pre")
+        else:
+            assert kind == "empty", kind
+        return memo
+    return make
+
+
+PREFILLED = ["empty", "entry", "self", "atom", "keepalive", "keepalive-empty", "keepalive-first",
+             "keepalive-not-a-list", "not-an-address", "negative", "deleted", "deleted-last",
+             "many"]
+
+
+@pytest.mark.parametrize("kind", PREFILLED)
+def test_caller_memo_with_entries(kind):
+    x = base_graph(Spy([1], [read_all]), Spy([2], [write((0,)), keepalive("append")]))
+    x.insert(-2, [ATOM_IN_GRAPH, [ATOM_IN_GRAPH]])
+    compare(x, memo_factory=prefilled(kind))
+
+
+@pytest.mark.parametrize("kind", PREFILLED)
+def test_caller_memo_with_entries_no_hooks(kind):
+    shared = [1, [2]]
+    x = [shared, {"a": shared, "t": (shared, ATOM_IN_GRAPH)}, [ATOM_IN_GRAPH, shared], shared]
+    x.insert(-2, [ATOM_IN_GRAPH, [ATOM_IN_GRAPH]])
+    GRAPH[0] = x
+    for mode in ("stdlib", "direct", "patched"):
+        run(x, mode, prefilled(kind)())
+    ref_result, ref_records, _ = run(x, "stdlib", prefilled(kind)())
+    for mode in ("direct", "patched"):
+        result, records, _ = run(x, mode, prefilled(kind)())
+        assert records == ref_records, mode
+        if isinstance(ref_result, type):
+            assert result is ref_result
+        else:
+            assert_same_copy(x, ref_result, result)
+
+
+@pytest.mark.parametrize("actions", [
+    [delete((0,))], [clear()], [keepalive("replace")], [other_key("k")], [keep],
+    [copy_memo_itself], [write((1,), "C")]], ids=lambda a: a[0].__name__)
+@pytest.mark.parametrize("kind", ["entry", "keepalive", "deleted"])
+def test_caller_memo_with_entries_changed_by_hooks(kind, actions):
+    x = base_graph(Spy([1], actions), Spy([2], [read_all]))
+    compare(x, memo_factory=prefilled(kind))
+
+
+def test_caller_memo_passed_to_several_calls():
+    # pydantic's __deepcopy__: deepcopy(self.__dict__, memo), then deepcopy(extra, memo), then
+    # deepcopy(private, memo), the memo growing from call to call.
+    x = base_graph(Spy([1], [read_all]))
+    GRAPH[0] = x
+    state.names = names_of(x)
+    out = {}
+    for mode in ("stdlib", "direct", "patched"):
+        copium.patch.disable()
+        if mode == "patched":
+            copium.patch.enable()
+        fn = copy.deepcopy if mode != "direct" else impl.deepcopy
+        state.inner = fn
+        state.records, state.kept = [], []
+        try:
+            memo = prefilled("self")()
+            parts = [fn(part, memo) for part in (x[:2], None, x[2:], {"again": x[1]})]
+            record(memo, "after")
+        finally:
+            copium.patch.disable()
+        out[mode] = parts, state.records
+    for mode in ("direct", "patched"):
+        assert out[mode][1] == out["stdlib"][1], mode
+        assert_same_copy(x, out["stdlib"][0], out[mode][0])
 
 
 def test_memo_dict_configuration():
@@ -786,6 +910,13 @@ def test_memo_handed_to_another_thread():
     x = base_graph(Spy([1]), OtherThread([later, [7]]), Spy([later]))
     x.append(later)
     compare(x)
+
+
+def test_caller_memo_handed_to_another_thread():
+    later = [5, [6]]
+    x = base_graph(Spy([1]), OtherThread([later, [7]]), Spy([later]))
+    x.append(later)
+    compare(x, memo_factory=prefilled("self"))
 
 
 # ---------------------------------------------------------------------------------------------

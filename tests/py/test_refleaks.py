@@ -112,6 +112,18 @@ def test_deepcopy_with_memo_no_leak():
     check_no_leak(lambda: copium.deepcopy(x, {}))
 
 
+def test_deepcopy_with_filled_memo_no_leak():
+    # entries taken into the native memo, written back (core/mirror.h)
+    x = graph()
+
+    def run():
+        memo = {id(run): Plain(v=1)}
+        memo[id(memo)] = [Plain(v=2)]
+        copium.deepcopy(x, memo)
+
+    check_no_leak(run)
+
+
 def test_copy_no_leak():
     items = graph()
     check_no_leak(lambda: [copium.copy(i) for i in items])
@@ -127,6 +139,24 @@ def test_failing_copy_no_leak():
             copium.deepcopy(x, {})
         with pytest.raises(ValueError):
             copium.copy(x[-1])
+
+    check_no_leak(fail)
+
+
+def test_explain_no_leak():
+    x = graph()
+    check_no_leak(lambda: copium.explain(x))
+    check_no_leak(lambda: copium.explain(x, {}))
+
+
+def test_failing_explain_no_leak():
+    x = failing_graph()
+
+    def fail():
+        with pytest.raises(ValueError) as info:
+            copium.explain(x)
+        assert info.value.copium_report.error is info.value
+        del info  # the report holds the exception, which holds its traceback: a cycle
 
     check_no_leak(fail)
 

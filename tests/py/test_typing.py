@@ -15,7 +15,9 @@ import pytest
 
 import copium
 
-PUBLIC_MODULES = ["copium", "copium.config", "copium.extra", "copium.patch"]
+PUBLIC_MODULES = [
+    "copium", "copium.cli", "copium.config", "copium.extra", "copium.patch", "copium.report",
+]
 
 
 def _run_mypy_tool(args, cwd):
@@ -65,6 +67,7 @@ import copy
 from typing import Any
 
 import copium
+import copium.cli
 import copium.config
 import copium.extra
 import copium.patch
@@ -83,6 +86,12 @@ reveal_type(settings["memo"])
 copium.config.apply(memo="dict", on_memo_rejected="warn")
 copium.config.apply(**settings)
 reveal_type(copium.__version__)
+report = copium.explain(x)
+reveal_type(report)
+reveal_type(report.copy)
+reveal_type(report.rows[0].count)
+reveal_type(report.rows[0].handler)
+reveal_type(copium.cli.main(["explain", "m:x"]))
 '''
 
 EXPECTED = [
@@ -96,6 +105,11 @@ EXPECTED = [
     'Revealed type is "bool"',
     "Revealed type is \"Literal['native'] | Literal['dict']\"",
     'Revealed type is "str"',
+    'Revealed type is "copium.report.Report"',
+    'Revealed type is "Any"',
+    'Revealed type is "int"',
+    'Revealed type is "str | None"',
+    'Revealed type is "int"',
 ]
 
 
