@@ -62,16 +62,18 @@ static int grow(copium_memo *memo)
     return 0;
 }
 
-int copium_memo_insert(copium_memo *memo, const void *key, copium_hash_t hash, PyObject *value)
+/* The slot of key: the one it has (*fresh = 0), or a new one with the key set, its value NULL
+ * and its place in the insertion order taken (*fresh = 1). NULL with MemoryError set when the
+ * table cannot grow. */
+static inline copium_memo_slot *slot_for(copium_memo *memo, const void *key, copium_hash_t hash,
+                                         int *fresh)
 {
     size_t i = (size_t)hash & memo->mask;
     for (;;) {
         copium_memo_slot *slot = &memo->slots[i];
         if (slot->key == key) {
-            PyObject *old = slot->value;
-            slot->value = Py_NewRef(value);
-            Py_DECREF(old);
-            return 0;
+            *fresh = 0;
+            return slot;
         }
         if (slot->key == NULL)
             break;
@@ -79,15 +81,27 @@ int copium_memo_insert(copium_memo *memo, const void *key, copium_hash_t hash, P
     }
     if ((memo->count + 1) * 2 > memo->mask + 1) {
         if (grow(memo) < 0)
-            return -1;
+            return NULL;
         i = (size_t)hash & memo->mask;
         while (memo->slots[i].key != NULL)
             i = (i + 1) & memo->mask;
     }
     memo->slots[i].key = key;
-    memo->slots[i].value = Py_NewRef(value);
     memo->used[memo->count++] = (uint32_t)i;
-    return 1;
+    *fresh = 1;
+    return &memo->slots[i];
+}
+
+int copium_memo_insert(copium_memo *memo, const void *key, copium_hash_t hash, PyObject *value)
+{
+    int fresh;
+    copium_memo_slot *slot = slot_for(memo, key, hash, &fresh);
+    if (slot == NULL)
+        return -1;
+    PyObject *old = slot->value;
+    slot->value = Py_NewRef(value);
+    Py_XDECREF(old); /* last: a finaliser it runs sees the table consistent */
+    return fresh;
 }
 
 void copium_memo_reset(copium_memo *memo)
@@ -124,29 +138,12 @@ void copium_memo_reset(copium_memo *memo)
 int copium_memo_insert_index(copium_memo *memo, const void *key, copium_hash_t hash,
                              Py_ssize_t index)
 {
-    PyObject *value = (PyObject *)(uintptr_t)(index + 1);
-    size_t i = (size_t)hash & memo->mask;
-    for (;;) {
-        copium_memo_slot *slot = &memo->slots[i];
-        if (slot->key == key) {
-            slot->value = value;
-            return 0;
-        }
-        if (slot->key == NULL)
-            break;
-        i = (i + 1) & memo->mask;
-    }
-    if ((memo->count + 1) * 2 > memo->mask + 1) {
-        if (grow(memo) < 0)
-            return -1;
-        i = (size_t)hash & memo->mask;
-        while (memo->slots[i].key != NULL)
-            i = (i + 1) & memo->mask;
-    }
-    memo->slots[i].key = key;
-    memo->slots[i].value = value;
-    memo->used[memo->count++] = (uint32_t)i;
-    return 1;
+    int fresh;
+    copium_memo_slot *slot = slot_for(memo, key, hash, &fresh);
+    if (slot == NULL)
+        return -1;
+    slot->value = (PyObject *)(uintptr_t)(index + 1);
+    return fresh;
 }
 
 void copium_memo_fini_indices(copium_memo *memo)
