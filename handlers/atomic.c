@@ -1,8 +1,8 @@
 /* Atoms: objects stdlib returns as themselves from both deepcopy and copy (immutable builtins,
  * types, functions, code, range, property, weakref.ref, Ellipsis, NotImplemented, and exact
  * stdlib types whose own __deepcopy__/__copy__ return self). The engine recognises the flag and
- * never calls a function, so the vtable has none. Also the handler for types that shallow copy
- * returns as themselves but deepcopy rebuilds through the stdlib protocol (slice). */
+ * never calls a function, so the vtable has none. Its two vtables are one handler: the second
+ * is the atom's with the flag that marks the atoms of stdlib's own table, so both stay here. */
 #include "handlers.h"
 
 const copium_handler copium_atomic_handler = {
@@ -17,16 +17,4 @@ const copium_handler copium_stdlib_atomic_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "atomic",
     .flags = COPIUM_HANDLER_ATOMIC | COPIUM_HANDLER_STDLIB_ATOM,
-};
-
-static PyObject *immutable_copy(PyObject *obj, void *data)
-{
-    (void)data;
-    return Py_NewRef(obj);
-}
-
-const copium_handler copium_immutable_handler = {
-    .struct_size = sizeof(copium_handler),
-    .name = "immutable",
-    .copy = immutable_copy,
 };

@@ -1,16 +1,17 @@
-/* The set and frozenset handlers. Stdlib copies both through their __reduce__, which is
- * (type, (list(self),), state): it snapshots the elements into a list, deep-copies them in
- * that order, builds a new set or frozenset from the copies, and memoizes it only then (so an
- * element that refers back to the set meets a second copy of it, exactly as in stdlib). A
- * frozenset is rebuilt too, never returned as is. Shallow copy: set.copy(), and the frozenset
- * itself. Only exact set/frozenset come here; their __dict__-less reduce has no state. While
- * only the native memo exists, the snapshot's copy is made in place, unmemoized: nothing can
- * observe the difference. */
+/* The set handler, and the deep copy it shares with the frozenset handler (frozenset.c, through
+ * set.h). Stdlib copies both through their __reduce__, which is (type, (list(self),), state): it
+ * snapshots the elements into a list, deep-copies them in that order, builds a new set or
+ * frozenset from the copies, and memoizes it only then (so an element that refers back to the
+ * set meets a second copy of it, exactly as in stdlib). A frozenset is rebuilt too, never
+ * returned as is. Shallow copy: set.copy(). Only exact set/frozenset come here; their
+ * __dict__-less reduce has no state. While only the native memo exists, the snapshot's copy is
+ * made in place, unmemoized: nothing can observe the difference. */
 #include "handlers.h"
 
 #include "../core/engine.h"
 #include "chash.h"
 #include "genstop.h"
+#include "set.h"
 
 static PyObject *deep_elements(copium_ctx *ctx, PyObject *obj)
 {
@@ -72,7 +73,7 @@ static int atoms_only(copium_ctx *ctx, PyObject *obj, PyObject *(*make)(PyObject
     return 0;
 }
 
-static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
+PyObject *copium_set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
                                  PyObject *(*make)(PyObject *))
 {
     PyObject *elements;
@@ -117,13 +118,7 @@ static PyObject *set_deepcopy_as(copium_ctx *ctx, PyObject *obj, copium_hash_t h
 static PyObject *set_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     (void)data;
-    return set_deepcopy_as(ctx, obj, hash, PySet_New);
-}
-
-static PyObject *frozenset_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
-{
-    (void)data;
-    return set_deepcopy_as(ctx, obj, hash, PyFrozenSet_New);
+    return copium_set_deepcopy_as(ctx, obj, hash, PySet_New);
 }
 
 static PyObject *set_copy(PyObject *obj, void *data)
@@ -132,24 +127,10 @@ static PyObject *set_copy(PyObject *obj, void *data)
     return PySet_New(obj);
 }
 
-static PyObject *frozenset_copy(PyObject *obj, void *data)
-{
-    (void)data;
-    return Py_NewRef(obj);
-}
-
 const copium_handler copium_set_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "set",
     .flags = COPIUM_HANDLER_QUIET,
     .deepcopy = set_deepcopy,
     .copy = set_copy,
-};
-
-const copium_handler copium_frozenset_handler = {
-    .struct_size = sizeof(copium_handler),
-    .name = "frozenset",
-    .flags = COPIUM_HANDLER_QUIET,
-    .deepcopy = frozenset_deepcopy,
-    .copy = frozenset_copy,
 };

@@ -125,7 +125,7 @@ class OffsetTZ(datetime.tzinfo):
 
 
 def make_value_types():
-    """The datetime and uuid handlers (handlers/datetime.c, uuid.c), in records (enough
+    """The datetime and uuid handlers (handlers/datetime_capi.c, uuid.c), in records (enough
     allocations on every version for the sweep to mean something: 3.14 has few of its own)."""
     tz = OffsetTZ()
     at = datetime.datetime(2026, 11, 24, 9, 30)

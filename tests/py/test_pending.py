@@ -67,7 +67,7 @@ class MemoHook:
 
 class MemoTZ(datetime.tzinfo):
     """A Python tzinfo whose __deepcopy__ looks at the memo: Python code below a datetime, whose
-    handler is quiet (handlers/datetime.c)."""
+    handler is quiet (handlers/datetime_capi.h)."""
 
     def __init__(self, watch):
         self.watch = watch

@@ -69,8 +69,8 @@ def test_dict_table_is_read_in_place():
 
 
 # --------------------------------------------------------------------------------------------
-# The datetime module's C types, copied through the datetime C API (handlers/datetime.c): the
-# same objects, tzinfo sharing and memo entries as stdlib's reduce path.
+# The datetime module's C types, copied through the datetime C API (handlers/datetime_capi.c):
+# the same objects, tzinfo sharing and memo entries as stdlib's reduce path.
 
 
 class CustomTZ(datetime.tzinfo):
