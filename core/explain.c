@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compat.h"
 #include "engine.h"
 
 static const char *const path_names[COPIUM_PATH_COUNT] = {
@@ -271,8 +272,7 @@ static void track_error(copium_recorder *rec, size_t d, uint64_t serial, int fai
     if (on_path)
         return;
     clear_error_path(rec);
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    PyObject *exc = copium_err_take();
     if (d + 1 > rec->error_cap) {
         uint64_t *serials = PyMem_Realloc(rec->error_serials, (d + 1) * sizeof(uint64_t));
         if (serials == NULL)
@@ -291,7 +291,7 @@ static void track_error(copium_recorder *rec, size_t d, uint64_t serial, int fai
     rec->error_depth = d + 1;
 done:
     PyErr_Clear();
-    PyErr_Restore(type, value, tb);
+    copium_err_give(exc);
 }
 
 static PyObject *pop(copium_recorder *rec, PyObject *copy)
@@ -356,8 +356,7 @@ static void attribute(PyObject *obj, int path, const char *reason, int deferred)
     /* The handler that left obj to the protocol stays named in the row. */
     const char *via = deferred ? (names_handler(old->path) ? old->via : NULL)
                                : (old->path == COPIUM_PATH_OBJECT ? old->via : NULL);
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    PyObject *exc = copium_err_take();
     Py_ssize_t r = row_of(rec, old->type, path, via, reason);
     if (r < 0) {
         PyErr_Clear();
@@ -366,7 +365,7 @@ static void attribute(PyObject *obj, int path, const char *reason, int deferred)
         f->row = (size_t)r;
         rec->rows[r].active++;
     }
-    PyErr_Restore(type, value, tb);
+    copium_err_give(exc);
 }
 
 void copium_explain_noted(copium_ctx *ctx, PyObject *obj, int path, const char *reason)

@@ -4,6 +4,7 @@
 #include "explain.h"
 
 #include "../batch/pins.h"
+#include "../core/compat.h"
 #include "../core/explain.h"
 #include "../core/registry.h"
 #include "../protocol/install.h"
@@ -40,14 +41,13 @@ PyObject *copium_py_explain(PyObject *module, PyObject *const *args, Py_ssize_t 
         copy = copium_config_deepcopy(P, x, memo);
     copium_explain_end(rec);
     /* The recording, whatever the outcome; the copy's exception stays the one raised. */
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    PyObject *exc = copium_err_take();
     PyObject *result = copium_recorder_result(rec);
     int rc = result != NULL ? PyList_Append(sink, result) : -1;
     Py_XDECREF(result);
-    if (type != NULL) {
+    if (exc != NULL) {
         PyErr_Clear();
-        PyErr_Restore(type, value, tb);
+        copium_err_give(exc);
     } else if (rc < 0) {
         Py_CLEAR(copy);
     }
