@@ -634,7 +634,7 @@ def print_extra(info, extra, summary):
 
 
 def evaluate_targets(info, figures, summary):
-    """[(status, description, figure)] for every target of the issue."""
+    """[(status, description, figure)] for every performance target."""
     t = []
     g = info["geomean"]
     common = [n for n, f in figures.items() if f["speedup"] and f["peer"]]
@@ -646,16 +646,16 @@ def evaluate_targets(info, figures, summary):
 
     if peer_on and g["peer"]:
         add(g["vs_peer"] >= TARGETS["geomean_vs_peer"],
-            "geometric-mean speedup >= %.1fx the peer's" % TARGETS["geomean_vs_peer"],
-            "copium %.2fx, peer %.2fx: %.2fx the peer's (%d cases)" % (
+            "geometric-mean speedup >= %.1fx copium 0.1.0's" % TARGETS["geomean_vs_peer"],
+            "copium %.2fx, copium 0.1.0 %.2fx: %.2fx its speedup (%d cases)" % (
                 g["copium"], g["peer"], g["vs_peer"], g["cases"]))
         worst = min(common, key=lambda n: figures[n]["vs_peer"])
-        add(figures[worst]["vs_peer"] >= 1.0, "no case slower than the peer",
-            "worst: %s at %.2fx the peer's speedup" % (worst, figures[worst]["vs_peer"]))
+        add(figures[worst]["vs_peer"] >= 1.0, "no case slower than copium 0.1.0",
+            "worst: %s at %.2fx copium 0.1.0's speedup" % (worst, figures[worst]["vs_peer"]))
     else:
-        add(None, "geometric-mean speedup >= %.1fx the peer's" % TARGETS["geomean_vs_peer"],
-            "peer not measured")
-        add(None, "no case slower than the peer", "peer not measured")
+        add(None, "geometric-mean speedup >= %.1fx copium 0.1.0's" % TARGETS["geomean_vs_peer"],
+            "copium 0.1.0 not measured")
+        add(None, "no case slower than copium 0.1.0", "copium 0.1.0 not measured")
     ours = [n for n, f in figures.items() if f["speedup"]]
     if ours:
         worst = min(ours, key=lambda n: figures[n]["speedup"])
@@ -877,7 +877,7 @@ def main(argv=None):
     print_table(info, rows, figures)
     print_extra(info, extra, summary)
     print()
-    print("Targets (issue 4; CPython 3.11 is the reference%s%s):" % (
+    print("Performance targets (CPython 3.11 is the reference%s%s):" % (
         "" if sys.version_info[:2] == REFERENCE_PYTHON else ", this is %s" % PY,
         "; a quick run's figures are rough" if args.quick else ""))
     for t in targets:
