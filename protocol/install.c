@@ -63,9 +63,11 @@ typedef struct {
     const copium_handler *handler;
 } builtin_entry;
 
-/* The builtin registrations; weakref.ref is filled in at install (no public type symbol on
- * every version). */
-static builtin_entry builtins[] = {
+/* The builtin registrations of the types with a public symbol: process-wide and constant
+ * (static types, the same in every interpreter). The four others are found at install, into
+ * the interpreter's state (P->late_atoms), so that nothing process-wide is written while other
+ * interpreters read. */
+static const builtin_entry builtins[] = {
     {&PyLong_Type, &copium_stdlib_atomic_handler},
     {&PyFloat_Type, &copium_stdlib_atomic_handler},
     {&PyBool_Type, &copium_stdlib_atomic_handler},
@@ -78,10 +80,6 @@ static builtin_entry builtins[] = {
     {&PyCFunction_Type, &copium_stdlib_atomic_handler},
     {&PyFunction_Type, &copium_stdlib_atomic_handler},
     {&PyProperty_Type, &copium_stdlib_atomic_handler},
-    {NULL /* type(None) */, &copium_stdlib_atomic_handler},
-    {NULL /* type(Ellipsis) */, &copium_stdlib_atomic_handler},
-    {NULL /* type(NotImplemented) */, &copium_stdlib_atomic_handler},
-    {NULL /* weakref.ref */, &copium_stdlib_atomic_handler},
     {&PySlice_Type, &copium_immutable_handler},
     {&PyList_Type, &copium_list_handler},
     {&PyTuple_Type, &copium_tuple_handler},
@@ -94,7 +92,22 @@ static builtin_entry builtins[] = {
     {&PyFrozenDict_Type, &copium_frozendict_handler},
 #endif
 };
-#define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+#define N_BUILTINS   (sizeof(builtins) / sizeof(builtins[0]))
+#define N_LATE_ATOMS (sizeof(((copium_protocol *)0)->late_atoms) / sizeof(PyTypeObject *))
+
+/* The builtin handler of type, or NULL when it has none. */
+static const copium_handler *builtin_handler(const copium_protocol *P, PyTypeObject *type)
+{
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+        if (builtins[i].type == type)
+            return builtins[i].handler;
+    }
+    for (size_t i = 0; i < N_LATE_ATOMS; i++) {
+        if (P->late_atoms[i] == type)
+            return &copium_stdlib_atomic_handler;
+    }
+    return NULL;
+}
 
 static const copium_handler *resolve(PyTypeObject *type, void *data)
 {
@@ -102,10 +115,9 @@ static const copium_handler *resolve(PyTypeObject *type, void *data)
     if (copium_stdlib_is_overridden(P, type))
         return &copium_generic_handler;
     /* A builtin type reaches the resolver again when a change to stdlib's tables was undone. */
-    for (size_t i = 0; i < N_BUILTINS; i++) {
-        if (builtins[i].type == type)
-            return builtins[i].handler;
-    }
+    const copium_handler *builtin = builtin_handler(P, type);
+    if (builtin != NULL)
+        return builtin;
     const copium_handler *value_type = copium_datetime_handler_for(&P->handlers, type);
     if (value_type == NULL)
         value_type = copium_uuid_handler_for(P, type);
@@ -149,15 +161,18 @@ int copium_handlers_install(copium_protocol *P, copium_core *core)
         PyErr_SetString(PyExc_TypeError, "copium: _weakref.ref is not a type");
         return -1;
     }
-    /* Process-wide: these types are the same in every interpreter, and so are the values
-     * written here by each. */
-    builtins[12].type = Py_TYPE(Py_None);
-    builtins[13].type = Py_TYPE(Py_Ellipsis);
-    builtins[14].type = Py_TYPE(Py_NotImplemented);
-    builtins[15].type = (PyTypeObject *)ref; /* the module keeps it alive; so does the registry */
+    P->late_atoms[0] = Py_TYPE(Py_None);
+    P->late_atoms[1] = Py_TYPE(Py_Ellipsis);
+    P->late_atoms[2] = Py_TYPE(Py_NotImplemented);
+    P->late_atoms[3] = (PyTypeObject *)ref; /* a static type: alive as long as the process */
     Py_DECREF(ref);
     for (size_t i = 0; i < N_BUILTINS; i++) {
         if (copium_registry_register(&core->registry, builtins[i].type, builtins[i].handler) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < N_LATE_ATOMS; i++) {
+        if (copium_registry_register(&core->registry, P->late_atoms[i],
+                                     &copium_stdlib_atomic_handler) < 0)
             return -1;
     }
     return 0;
@@ -189,11 +204,7 @@ int copium_handlers_is_builtin(copium_protocol *P, PyTypeObject *type)
     const copium_handler *current = copium_registry_find(&P->core->registry, type);
     if (current == NULL)
         return 0;
-    const copium_handler *builtin = NULL;
-    for (size_t i = 0; i < N_BUILTINS && builtin == NULL; i++) {
-        if (builtins[i].type == type)
-            builtin = builtins[i].handler;
-    }
+    const copium_handler *builtin = builtin_handler(P, type);
     if (builtin == NULL && current->name == copium_atomic_handler.name)
         builtin = &copium_atomic_handler; /* a class or a recognised stdlib type */
     if (builtin == NULL && (copium_datetime_is_handler(current) || copium_uuid_is_handler(current)))

@@ -125,6 +125,9 @@ typedef struct copium_protocol {
      * memo), and on_incompatible / suppress_warnings (memo_rejected.h). */
     int memo_dict;
     copium_memo_rejected_config memo_rejected;
+    /* The builtin atoms with no public type symbol on every version (install.c): type(None),
+     * type(Ellipsis), type(NotImplemented), weakref.ref. Borrowed: static types. */
+    PyTypeObject *late_atoms[4];
 } copium_protocol;
 
 static inline copium_protocol *copium_proto(const copium_ctx *ctx)

@@ -301,10 +301,14 @@ static int module_exec(PyObject *module)
     return 0;
 }
 
-/* Multi-phase initialisation (PEP 489): all mutable state is in the module's state. The slot
- * Py_mod_multiple_interpreters is left at its default (no per-interpreter GIL declared). */
+/* Multi-phase initialisation (PEP 489): all mutable state is in the module's state, so each
+ * interpreter, with a GIL of its own too (3.12+), imports a copium of its own. Py_mod_gil is
+ * left at its default (the GIL used): free-threaded builds are not declared supported. */
 static PyModuleDef_Slot module_slots[] = {
     {Py_mod_exec, module_exec},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
     {0, NULL},
 };
 

@@ -73,9 +73,14 @@ static void pair_free(void *module)
 
 static PyModuleDef_Slot pair_module_slots[] = {
     {Py_mod_exec, (void *)pair_exec},
-    /* No Py_mod_multiple_interpreters slot: 3.12+ then takes the module to support
-     * subinterpreters that share the main GIL, as copium does (its registry is per interpreter,
-     * so each interpreter's import registers that interpreter's type). */
+/* Isolated: the type is a heap type in the module's state, and copium's registry, like the
+ * capsule this module's copium_import() takes, is the importing interpreter's. So each
+ * interpreter, with a GIL of its own too (3.12+), registers its own Pair type. The API
+ * pointer copium_import() sets is process-wide, and may be: it points to copium's
+ * constant table, whose functions act in the calling interpreter. */
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
     {0, NULL},
 };
 
