@@ -113,6 +113,17 @@ static inline copium_registry_cache_entry *copium_registry_cache_set(copium_regi
     return &reg->cache[(size_t)(h >> 56) & (COPIUM_REGISTRY_CACHE_SIZE - 2)];
 }
 
+/* The handler the cache holds for type, or NULL when it holds none (nothing is resolved). */
+static inline const copium_handler *copium_registry_cached(copium_registry *reg, PyTypeObject *type)
+{
+    copium_registry_cache_entry *set = copium_registry_cache_set(reg, type);
+    if (set[0].type == type)
+        return set[0].handler;
+    if (set[1].type == type)
+        return set[1].handler;
+    return NULL;
+}
+
 /* The handler for type: registered, resolved, never NULL. */
 static inline const copium_handler *copium_registry_lookup(copium_registry *reg, PyTypeObject *type)
 {

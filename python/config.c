@@ -22,6 +22,16 @@ COPIUM_NOINLINE PyObject *copium_config_deepcopy_on_dict(copium_protocol *P, PyO
     return copy;
 }
 
+COPIUM_NOINLINE PyObject *copium_config_deepcopy_rest(copium_protocol *P, copium_core *core,
+                                                      PyObject *x)
+{
+    if (copium_handlers_sync(P) < 0)
+        return NULL;
+    if (P->memo_dict)
+        return copium_config_deepcopy_on_dict(P, x);
+    return copium_deepcopy(core, x, NULL);
+}
+
 PyObject *copium_config_deepcopy(copium_protocol *P, PyObject *x, PyObject *memo)
 {
     if (copium_handlers_sync(P) < 0)

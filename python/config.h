@@ -21,15 +21,24 @@ PyObject *copium_config_deepcopy(copium_protocol *P, PyObject *x, PyObject *memo
 /* memo="dict": the call runs on a fresh dict from the start, as stdlib's does. */
 PyObject *copium_config_deepcopy_on_dict(copium_protocol *P, PyObject *x);
 
-/* copium_config_deepcopy(P, x, NULL), inline: the commonest call copies an atom, which
- * copium_deepcopy's atom fast path returns at once. */
-static inline PyObject *copium_config_deepcopy_fresh(copium_protocol *P, PyObject *x)
+/* copium_config_deepcopy_fresh past its atom fast path (config.c). */
+PyObject *copium_config_deepcopy_rest(copium_protocol *P, copium_core *core, PyObject *x);
+
+/* copium_config_deepcopy(P, x, NULL), inline: the commonest call copies an atom, which every
+ * memo kind returns as itself (stdlib after one lookup in its empty memo), so the fast path
+ * is a leaf: the tables' check and a probe of the registry's cache, all else (a miss
+ * included) out of line. core is
+ * P->core, passed by a caller that has its address at hand (the module state holds both), so
+ * that the registry's cache is not one more dependent load away. */
+static inline PyObject *copium_config_deepcopy_fresh(copium_protocol *P, copium_core *core,
+                                                     PyObject *x)
 {
-    if (copium_handlers_sync(P) < 0)
-        return NULL;
-    if (P->memo_dict)
-        return copium_config_deepcopy_on_dict(P, x);
-    return copium_deepcopy(P->core, x, NULL);
+    if (copium_stdlib_fresh(P)) {
+        const copium_handler *h = copium_registry_cached(&core->registry, Py_TYPE(x));
+        if (h != NULL && (h->flags & COPIUM_HANDLER_ATOMIC))
+            return Py_NewRef(x);
+    }
+    return copium_config_deepcopy_rest(P, core, x);
 }
 
 /* copy(x) for every caller. */

@@ -39,13 +39,27 @@ static COPIUM_NOINLINE PyObject *deepcopy_other(PyObject *module, PyObject *cons
     return copium_config_deepcopy(P, params[0], params[1]);
 }
 
-static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                             PyObject *kwnames)
+/* copium.deepcopy with st, module's state. */
+static inline PyObject *deepcopy_in(copium_module_state *st, PyObject *module,
+                                    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     /* memo=None is what 3.11's patched copy.deepcopy passes. */
     if (kwnames == NULL && (nargs == 1 || (nargs == 2 && args[1] == Py_None)))
-        return copium_config_deepcopy_fresh(copium_module_proto(module), args[0]);
+        return copium_config_deepcopy_fresh(&st->proto, &st->core, args[0]);
     return deepcopy_other(module, args, nargs, kwnames);
+}
+
+/* The two copium.deepcopy functions module_exec chooses from (state.h). */
+static PyObject *py_deepcopy_at_slot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                     PyObject *kwnames)
+{
+    return deepcopy_in(copium_module_state_at_slot(module), module, args, nargs, kwnames);
+}
+
+static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    return deepcopy_in(copium_module_state_of(module), module, args, nargs, kwnames);
 }
 
 static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -187,9 +201,19 @@ PyDoc_STRVAR(deepcopy_doc, "deepcopy($module, /, x, memo=None)\n--\n\n"
 PyDoc_STRVAR(copy_doc, "copy($module, /, x)\n--\n\n"
                        "Shallow copy operation on arbitrary Python objects, as copy.copy.");
 
-static PyMethodDef module_methods[] = {
+/* copium.deepcopy, added by module_exec: one of the two (state.h). */
+static PyMethodDef deepcopy_at_slot_def[] = {
+    {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy_at_slot, METH_FASTCALL | METH_KEYWORDS,
+     deepcopy_doc},
+    {NULL, NULL, 0, NULL},
+};
+static PyMethodDef deepcopy_def[] = {
     {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy, METH_FASTCALL | METH_KEYWORDS,
      deepcopy_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef module_methods[] = {
     {"copy", (PyCFunction)(void (*)(void))py_copy, METH_FASTCALL | METH_KEYWORDS, copy_doc},
     {"register_handler", (PyCFunction)(void (*)(void))py_register_handler, METH_FASTCALL,
      PyDoc_STR("register_handler($module, type, handler, /)\n--\n\n"
@@ -274,6 +298,9 @@ static void module_free(void *module)
 /* Py_mod_exec: fill the state (zeroed by the module's creation) and the module's attributes. */
 static int module_exec(PyObject *module)
 {
+    int at_slot = copium_module_state_at_slot(module) == PyModule_GetState(module);
+    if (PyModule_AddFunctions(module, at_slot ? deepcopy_at_slot_def : deepcopy_def) < 0)
+        return -1;
     copium_module_state *st = copium_module_state_of(module);
 #ifdef COPIUM_PATCH_VECTORCALL
     st->patch.deepcopy_nparams = 2;

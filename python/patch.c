@@ -33,7 +33,7 @@ static PyObject *deepcopy_vectorcall(PyObject *callable, PyObject *const *args, 
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     PyObject *params[3];
     if (kwnames == NULL && nargs == 1)
-        return copium_config_deepcopy_fresh(&st->proto, args[0]);
+        return copium_config_deepcopy_fresh(&st->proto, &st->core, args[0]);
     if (kwnames == NULL && nargs == 2)
         return copium_config_deepcopy(&st->proto, args[0], args[1]);
     if (copium_parse_args("deepcopy", args, nargs, kwnames, deepcopy_names,

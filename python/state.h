@@ -30,6 +30,23 @@ static inline copium_module_state *copium_module_state_of(PyObject *module)
     return (copium_module_state *)PyModule_GetState(module);
 }
 
+/* Where CPython's module object keeps its state pointer: the pointer after md_dict and md_def
+ * (3.10-3.14), after md_dict (3.15). The module object's layout is not public API: module.c
+ * reads the state there only through a copium.deepcopy it installs once it has checked, for
+ * that module object, that PyModule_GetState finds the same pointer (otherwise it installs
+ * one that calls PyModule_GetState). It saves the call on the path of every
+ * copium.deepcopy(x), where the state is the first of the loads the atom check depends on. */
+#if PY_VERSION_HEX >= 0x030F0000
+#define COPIUM_MODULE_STATE_SLOT 1
+#else
+#define COPIUM_MODULE_STATE_SLOT 2
+#endif
+
+static inline void *copium_module_state_at_slot(PyObject *module)
+{
+    return ((void *const *)((const char *)module + sizeof(PyObject)))[COPIUM_MODULE_STATE_SLOT];
+}
+
 static inline copium_protocol *copium_module_proto(PyObject *module)
 {
     return &copium_module_state_of(module)->proto;
