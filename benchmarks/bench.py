@@ -4,6 +4,7 @@ the published copium 0.1.0, on a suite of cases a user recognises.
     python benchmarks/bench.py               # the full run (a few minutes)
     python benchmarks/bench.py --quick       # a smoke run (well under a minute)
     python benchmarks/bench.py --case int --case api_document_10k
+    python benchmarks/bench.py --section subinterpreters   # CPython 3.14+ only
     python benchmarks/bench.py --list
 
 Run it with the interpreter of a venv that has this project's copium installed (`make bench`
@@ -12,7 +13,11 @@ copy.deepcopy in that same process: this project's copium with pickle and the fl
 the published copium 0.1.0 (same import name) in another, from its own venv
 .venv-peer-3.X at the top of the repository, which this script makes when it is missing
 (--no-setup: use what is there; --no-peer: leave it out). The two processes take turns case by
-case. What is compared across them is speedups over stdlib, never absolute times.
+case. What is compared across them is speedups over stdlib, never absolute times. On CPython
+3.14+ the subinterpreters section runs in this process: copium in isolated subinterpreters
+(concurrent.futures.InterpreterPoolExecutor, concurrent.interpreters), 1 worker against 2, and
+one copy's time in a subinterpreter against the main interpreter's (skipped, with a note, before
+3.14).
 
 Writes benchmarks/results/<python>-<date>.json always, and for a full run on the reference
 interpreter (CPython 3.11; --publish for another, --no-publish to skip) the tracked
@@ -42,10 +47,16 @@ PEER_VERSION = "0.1.0"
 REFERENCE_PYTHON = (3, 11)
 PY = "%d.%d" % sys.version_info[:2]
 
+# sub_*: the subinterpreters section. sub_rounds interleaved rounds of sub_tasks tasks (of
+# sub_copies copies of the 10k-node document each) on a 1-worker and a 2-worker pool;
+# sub_copy_rounds interleaved timings of sub_copy_loops copies in a subinterpreter and here.
 FULL = {"rounds": 41, "target": 0.015, "history_rounds": 11, "history_target": 0.01,
-        "peak_rounds": 3, "kept_rounds": 2}
+        "peak_rounds": 3, "kept_rounds": 2, "sub_rounds": 9, "sub_tasks": 96, "sub_copies": 50,
+        "sub_copy_rounds": 21, "sub_copy_loops": 200}
 QUICK = {"rounds": 3, "target": 0.005, "history_rounds": 2, "history_target": 0.002,
-         "peak_rounds": 1, "kept_rounds": 1}
+         "peak_rounds": 1, "kept_rounds": 1, "sub_rounds": 3, "sub_tasks": 24, "sub_copies": 50,
+         "sub_copy_rounds": 5, "sub_copy_loops": 50}
+SUBINTERPRETERS = "subinterpreters"   # the section's name for --section
 
 # A speedup whose middle half of rounds spans more than this fraction of it is marked "~".
 NOISY = 0.15
@@ -54,7 +65,10 @@ TARGETS = {"geomean_vs_peer": 1.5, "floor_list": 1.5, "floor_dict": 2.0, "floor_
            "objects": 12.0, "history": 1.2, "peak": 0.8, "kept": 256 * 1024, "replicate": 1.5,
            # the snapshot issue: a snapshot's call / a pinned copy against copium.deepcopy
            "snapshot_api_document_10k": 1.6, "snapshot_dataclasses_1000": 1.3,
-           "pinned_config_request": 1.5}
+           "pinned_config_request": 1.5,
+           # isolated subinterpreters (3.14+): 2 workers' throughput / 1 worker's; one copy's
+           # time in a subinterpreter / in the main interpreter
+           "sub_scaling": 1.8, "sub_copy": 1.05}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,8 +434,101 @@ def run(args, settings, progress):
         for d in w.deaths:
             info["notes"].append(d)
         w.stop()
+    if (not args.case and not args.section) or args.section == SUBINTERPRETERS:
+        sub = run_subinterpreters(settings, progress)
+        extra["subinterpreters"] = sub
+        if sub.get("skipped"):
+            info["notes"].append("subinterpreters skipped: %s" % sub["skipped"])
+        elif sub.get("error"):
+            info["notes"].append("subinterpreters failed: %s" % sub["error"])
     progress.clear()
     return info, results, extra
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def run_subinterpreters(settings, progress):
+    """copium in isolated subinterpreters (CPython 3.14+; the tasks are in cases.py, importable
+    by name in every interpreter). Throughput: the same tasks (sub_copies deep copies of the
+    10k-node document each) on a 1-worker and a 2-worker InterpreterPoolExecutor, both warmed
+    first (interpreters started, document built, copium imported), then sub_rounds rounds of
+    sub_tasks tasks each, the two pools taking turns (the order alternating); tasks per second,
+    medians. One copy: sub_copy_seconds(sub_copy_loops) through Interpreter.call in one
+    subinterpreter and called here, in the main interpreter, taking turns; medians."""
+    try:
+        from concurrent import interpreters
+        from concurrent.futures import InterpreterPoolExecutor
+    except ImportError:
+        return {"skipped": "needs CPython 3.14+ (concurrent.interpreters, "
+                           "InterpreterPoolExecutor); this is %s" % PY}
+    out = {"settings": {k[4:]: v for k, v in settings.items() if k.startswith("sub_")},
+           "cpus": os.cpu_count()}
+    rounds, tasks, copies = settings["sub_rounds"], settings["sub_tasks"], settings["sub_copies"]
+    pools = {}
+    interp = None
+    try:
+        progress.show("subinterpreters: starting the pools")
+        for n in (1, 2):
+            pools[n] = InterpreterPoolExecutor(max_workers=n, initializer=C.sub_init)
+            ids = set()
+            for nodes, iid in pools[n].map(C.sub_check, range(4 * n)):
+                ids.add(iid)
+                out["nodes"] = nodes
+            for f in [pools[n].submit(C.sub_copy_task, copies) for _ in range(2 * n)]:
+                f.result()
+            out.setdefault("interpreters_seen", {})[str(n)] = len(ids)
+        per_s = {1: [], 2: []}
+        for r in range(rounds):
+            for n in ((1, 2) if r % 2 == 0 else (2, 1)):
+                progress.show("subinterpreters: %d worker%s, round %d/%d" % (
+                    n, "s" if n > 1 else "", r + 1, rounds))
+                t0 = time.perf_counter()
+                fs = [pools[n].submit(C.sub_copy_task, copies) for _ in range(tasks)]
+                for f in fs:
+                    f.result()
+                per_s[n].append(tasks / (time.perf_counter() - t0))
+        for n, ex in pools.items():
+            ex.shutdown()
+        pools = {}
+        m1, m2 = median(per_s[1]), median(per_s[2])
+        ratios = [b / a for a, b in zip(per_s[1], per_s[2])]
+        out["throughput"] = {
+            "tasks_per_round": tasks, "copies_per_task": copies,
+            "tasks_per_s": {"1": m1, "2": m2},
+            "copies_per_s": {"1": m1 * copies, "2": m2 * copies},
+            "rounds_tasks_per_s": {"1": per_s[1], "2": per_s[2]},
+            "scaling": m2 / m1, "scaling_by_round": {"min": min(ratios), "max": max(ratios)}}
+
+        progress.show("subinterpreters: one copy, subinterpreter against main")
+        loops = settings["sub_copy_loops"]
+        interp = interpreters.create()
+        interp.call(C.sub_init)
+        interp.call(C.sub_copy_seconds, loops)
+        C.sub_init()
+        C.sub_copy_seconds(loops)
+        sub_s, main_s = [], []
+        for r in range(settings["sub_copy_rounds"]):
+            if r % 2 == 0:
+                sub_s.append(interp.call(C.sub_copy_seconds, loops))
+                main_s.append(C.sub_copy_seconds(loops))
+            else:
+                main_s.append(C.sub_copy_seconds(loops))
+                sub_s.append(interp.call(C.sub_copy_seconds, loops))
+        ms, mm = median(sub_s), median(main_s)
+        out["copy"] = {"loops": loops, "sub_s": ms, "main_s": mm, "ratio": ms / mm,
+                       "rounds_sub_s": sub_s, "rounds_main_s": main_s}
+    except Exception as e:  # noqa: BLE001 - reported as the section's failure
+        out["error"] = "%s: %s" % (type(e).__name__, " ".join(str(e).split())[:300])
+    finally:
+        for ex in pools.values():
+            ex.shutdown(cancel_futures=True)
+        if interp is not None:
+            interp.close()
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -561,6 +668,16 @@ def summarise_extra(info, extra):
         if isinstance(v, dict) and role in v:
             out["kept"][role] = {"max": v[role]["max"], "stdlib_max": v["stdlib"]["max"],
                                  "by_graph": {g: b for g, b in v[role].items() if g != "max"}}
+    sub = extra.get("subinterpreters")
+    if sub and "throughput" in sub:
+        t = sub["throughput"]
+        out["subinterpreters"] = {"tasks_per_s_1": t["tasks_per_s"]["1"],
+                                  "tasks_per_s_2": t["tasks_per_s"]["2"],
+                                  "scaling": t["scaling"]}
+        if "copy" in sub:
+            out["subinterpreters"].update(copy_sub_s=sub["copy"]["sub_s"],
+                                          copy_main_s=sub["copy"]["main_s"],
+                                          copy_ratio=sub["copy"]["ratio"])
     return out
 
 
@@ -631,6 +748,33 @@ def print_extra(info, extra, summary):
                 role, len(vals) - len(larger) - len(smaller), len(vals), len(smaller),
                 " (down to %.3fx, %s)" % smaller[0] if smaller else "", len(larger),
                 ": " + ", ".join(larger) if larger else ""))
+
+
+def print_subinterpreters(sub):
+    if not sub or sub.get("skipped"):
+        return
+    print()
+    print("Isolated subinterpreters (each its own GIL), the %s-node document:" % sub.get(
+        "nodes", "?"))
+    if sub.get("error"):
+        print("  failed: %s" % sub["error"])
+    t = sub.get("throughput")
+    if t:
+        print("  InterpreterPoolExecutor, %d tasks of %d copium.deepcopy each per round, %d "
+              "rounds (medians):" % (t["tasks_per_round"], t["copies_per_task"],
+                                      sub["settings"]["rounds"]))
+        for n in ("1", "2"):
+            print("    %s worker%s  %8.1f tasks/s  (%.0f copies/s)" % (
+                n, "s" if n != "1" else " ", t["tasks_per_s"][n], t["copies_per_s"][n]))
+        print("    2 workers / 1: %.2fx (rounds: %.2fx to %.2fx; %s cpus)" % (
+            t["scaling"], t["scaling_by_round"]["min"], t["scaling_by_round"]["max"],
+            sub["cpus"]))
+    c = sub.get("copy")
+    if c:
+        print("  One copy (median of %d timings of %d copies): in a subinterpreter %s, in the "
+              "main interpreter %s: %.3fx" % (len(c["rounds_sub_s"]), c["loops"],
+                                               fmt_time(c["sub_s"]), fmt_time(c["main_s"]),
+                                               c["ratio"]))
 
 
 def evaluate_targets(info, figures, summary):
@@ -730,6 +874,25 @@ def evaluate_targets(info, figures, summary):
     add(all(p <= c for _, p, c in plans) if plans else None, desc,
         ", ".join("%s %s against %s" % (n, fmt_bytes(p), fmt_bytes(c)) for n, p, c in plans)
         if plans else "not measured")
+    sub = info.get("subinterpreters") or {}
+    s = summary.get("subinterpreters", {})
+    why = sub.get("skipped") and "skipped: needs CPython 3.14+" or \
+        sub.get("error") and "failed: " + sub["error"] or "not measured"
+    fail = False if sub.get("error") else None
+    desc = "subinterpreters: 2 workers >= %.1fx the throughput of 1" % TARGETS["sub_scaling"]
+    if "scaling" in s:
+        add(s["scaling"] >= TARGETS["sub_scaling"], desc,
+            "%.2fx (%.1f against %.1f tasks/s)" % (s["scaling"], s["tasks_per_s_2"],
+                                                  s["tasks_per_s_1"]))
+    else:
+        add(fail, desc, why)
+    desc = "a copy in a subinterpreter within %d%% of the main interpreter's" % round(
+        (TARGETS["sub_copy"] - 1) * 100)
+    if "copy_ratio" in s:
+        add(s["copy_ratio"] <= TARGETS["sub_copy"], desc, "%.3fx (%s against %s)" % (
+            s["copy_ratio"], fmt_time(s["copy_sub_s"]), fmt_time(s["copy_main_s"])))
+    else:
+        add(fail, desc, why)
     return t
 
 
@@ -816,8 +979,9 @@ def main(argv=None):
     ap.add_argument("--case", action="append", help="only this case (repeatable); the "
                     "history and memory measurements are left out")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
-    ap.add_argument("--section", help="only the cases of this group (e.g. workloads); the "
-                    "history and memory measurements are left out")
+    ap.add_argument("--section", help="only the cases of this group (e.g. workloads), or "
+                    "only the subinterpreters section (CPython 3.14+) with --section %s; the "
+                    "history and memory measurements are left out" % SUBINTERPRETERS)
     ap.add_argument("--no-peer", action="store_true", help="leave copium 0.1.0 out")
     ap.add_argument("--peer-python", help="the interpreter of a venv with copium 0.1.0 "
                     "(default: .venv-peer-3.X at the top of the repository, made if missing)")
@@ -863,6 +1027,7 @@ def main(argv=None):
     info["figures"] = figures
     info["geomean"] = compute_geomeans(figures, rows)
     summary = summarise_extra(info, extra)
+    info["subinterpreters"] = extra.get("subinterpreters")
     targets = evaluate_targets(info, figures, summary)
 
     peer = info["peer"]
@@ -873,9 +1038,11 @@ def main(argv=None):
         info["python"], info["machine"], info["cpus"] or 0, info["load_average_at_start"]))
     print("%s run: %d rounds, >= %g s per timing, implementations interleaved, %.0f s" % (
         info["mode"], settings["rounds"], settings["target"], info["seconds"]))
-    print()
-    print_table(info, rows, figures)
+    if rows:   # none with --section subinterpreters
+        print()
+        print_table(info, rows, figures)
     print_extra(info, extra, summary)
+    print_subinterpreters(extra.get("subinterpreters"))
     print()
     print("Performance targets (CPython 3.11 is the reference%s%s):" % (
         "" if sys.version_info[:2] == REFERENCE_PYTHON else ", this is %s" % PY,
@@ -890,10 +1057,12 @@ def main(argv=None):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = os.path.join(HERE, "results", "%s-%s%s" % (info["python"], stamp,
                                                        "-quick" if args.quick else ""))
-    doc = {"info": {k: v for k, v in info.items() if k not in ("rows", "figures")},
+    doc = {"info": {k: v for k, v in info.items()
+                    if k not in ("rows", "figures", "subinterpreters")},
            "cases": [dict(r, figures=figures.get(r["name"])) for r in rows],
            "history": extra.get("history"), "peak": extra.get("peak"),
-           "kept": extra.get("kept"), "summary": summary, "targets": targets}
+           "kept": extra.get("kept"), "subinterpreters": extra.get("subinterpreters"),
+           "summary": summary, "targets": targets}
     written = []
     with open(base + ".json", "w") as fh:
         json.dump(doc, fh, indent=1)

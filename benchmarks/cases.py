@@ -3,7 +3,9 @@
 Imported by the worker processes (benchmarks/worker.py), one per implementation, so that both
 the copium under test and the published peer (same import name, its own venv) copy exactly the
 same objects. Standard library only (numpy only for the numpy cases). Nothing here imports
-copium: the classes below must be picklable and identical in every process.
+copium when imported (the subinterpreter tasks at the end import it when called, in the
+interpreter that calls them): the classes below must be picklable and identical in every
+process.
 """
 
 import copy
@@ -711,3 +713,63 @@ WORKLOADS = [
 ]
 CASES.extend(WORKLOADS)
 CASES_BY_NAME = {c.name: c for c in CASES}
+
+
+# ---------------------------------------------------------------------------------------------
+# The subinterpreter tasks (bench.py's subinterpreters section, CPython 3.14+). bench.py hands
+# them by name to concurrent.futures.InterpreterPoolExecutor and to Interpreter.call, so each
+# runs in an isolated subinterpreter (its own GIL) that imports this module and copium itself;
+# bench.py also calls sub_copy_seconds in the main interpreter, for the comparison. The
+# document is built once per interpreter (a module global of that interpreter's copy of this
+# module).
+
+_SUB_DOC = None
+
+
+def sub_document():
+    global _SUB_DOC
+    if _SUB_DOC is None:
+        _SUB_DOC = api_document()
+    return _SUB_DOC
+
+
+def sub_init():
+    """The pool's initializer: the document and copium, before any task is timed."""
+    import copium  # noqa: F401
+    sub_document()
+
+
+def sub_check(_=None):
+    """copium.deepcopy in this interpreter: a copy equal to the document, not the same
+    object; returns the document's node count and the interpreter's id (the argument is
+    ignored: for Executor.map)."""
+    import copium
+    from concurrent import interpreters
+    doc = sub_document()
+    got = copium.deepcopy(doc)
+    if got is doc or got != doc or got["data"] is doc["data"]:
+        raise AssertionError("copium.deepcopy's copy differs from the document")
+    return count_nodes(doc), interpreters.get_current().id
+
+
+def sub_copy_task(copies):
+    """One task of the throughput measurement: `copies` deep copies of the document."""
+    import copium
+    doc = sub_document()
+    deepcopy = copium.deepcopy
+    n = 0
+    for _ in range(copies):
+        n += len(deepcopy(doc))
+    return n
+
+
+def sub_copy_seconds(loops):
+    """The time of one copium.deepcopy of the document, over `loops` copies."""
+    import time
+    import copium
+    doc = sub_document()
+    deepcopy = copium.deepcopy
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        deepcopy(doc)
+    return (time.perf_counter() - t0) / loops
