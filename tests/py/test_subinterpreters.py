@@ -197,7 +197,13 @@ def test_import_and_copy_in_a_subinterpreter():
     assert out.split() == ["sub", "ok", "ok"]
 
 
+SUITE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_cpython_suite.py")
+
+
 def test_cpython_test_copy_in_a_subinterpreter():
+    # test_cpython_suite.py, loaded from its file inside the subinterpreter, substitutes copium
+    # for the `copy` of CPython's test_copy.py exactly as the main suite does (it imports no
+    # pytest); its module-level checks raise if the substitution cannot be made.
     out = run(
         """
         i = Interp()
@@ -206,38 +212,13 @@ def test_cpython_test_copy_in_a_subinterpreter():
         """
         % sub(
             r'''
-            import copy as stdlib_copy, io, sys, types, unittest
+            import importlib.util, io, unittest
             import copium
-            import test.test_copy as tc  # an ImportError here fails the test: it must import
-
-            class ModuleName(str):
-                # Equal to "copy" and to the __module__ of copium's functions (see
-                # test_cpython_suite.py: test__all__ counts names by their __module__).
-                def __new__(cls, name, aliases):
-                    self = super().__new__(cls, name)
-                    self.aliases = frozenset(aliases) | {name}
-                    return self
-                def __eq__(self, other):
-                    return isinstance(other, str) and str(other) in self.aliases
-                def __ne__(self, other):
-                    return not self.__eq__(other)
-                __hash__ = str.__hash__
-
-            class CopiumAsCopy(types.ModuleType):
-                def __getattr__(self, name):
-                    return getattr(stdlib_copy, name)
-
-            names = ["copy", "deepcopy", "Error", "error"]
-            if sys.version_info >= (3, 13):
-                names.append("replace")
-            mods = {getattr(getattr(copium, n), "__module__", None) for n in names} - {None}
-            ns = CopiumAsCopy(ModuleName("copy", mods))
-            for n in names:
-                setattr(ns, n, getattr(copium, n))
-            ns.__all__ = list(stdlib_copy.__all__)
-            assert tc.copy is stdlib_copy, "test_copy.py no longer does `import copy`"
-            tc.copy = ns
-            assert tc.copy.deepcopy is copium.deepcopy is not stdlib_copy.deepcopy
+            spec = importlib.util.spec_from_file_location("_copium_suite", %r)
+            suite_module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(suite_module)  # an ImportError here fails the test
+            tc = suite_module.CPYTHON_TEST_COPY
+            assert tc.copy.deepcopy is copium.deepcopy
 
             suite = unittest.defaultTestLoader.loadTestsFromModule(tc)
             stream = io.StringIO()
@@ -247,6 +228,7 @@ def test_cpython_test_copy_in_a_subinterpreter():
             if res.failures or res.errors:
                 print(stream.getvalue(), flush=True)
             '''
+            % SUITE_FILE
         )
     )
     line = [l for l in out.splitlines() if l.startswith("COUNTS")]
