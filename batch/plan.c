@@ -435,7 +435,8 @@ static int run(build_t *b, int32_t end)
             break;
         }
         case OP_VALUE:
-            o = p->rebuilds[nd->sub](p->consts[nd->aux], nd->n > 0 ? objs[refs[0]] : NULL);
+            o = p->rebuilds[nd->sub](&p->bs->proto->handlers, p->consts[nd->aux],
+                                     nd->n > 0 ? objs[refs[0]] : NULL);
             break;
         case OP_PINNED:
             o = copium_pin_build(p->consts[nd->aux]);

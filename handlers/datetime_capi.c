@@ -78,9 +78,9 @@ const copium_handler *copium_datetime_handler_for(copium_handlers_state *H, PyTy
 
 /* The handlers' constructions, from a source of the exact type (the original: these objects
  * cannot change) and the copy of its tzinfo (NULL: it has none). */
-static PyObject *tzinfo_or_none(PyObject *tzinfo)
+static PyObject *tzinfo_or_none(copium_handlers_state *H, PyObject *tzinfo)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = H->datetime_api;
     if (tzinfo == NULL || tzinfo == Py_None)
         return Py_None;
     if (!PyTZInfo_Check(tzinfo)) {
@@ -90,10 +90,10 @@ static PyObject *tzinfo_or_none(PyObject *tzinfo)
     return tzinfo;
 }
 
-static PyObject *datetime_rebuild(PyObject *src, PyObject *tzinfo)
+static PyObject *datetime_rebuild(copium_handlers_state *H, PyObject *src, PyObject *tzinfo)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
-    if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
+    PyDateTime_CAPI *PyDateTimeAPI = H->datetime_api;
+    if ((tzinfo = tzinfo_or_none(H, tzinfo)) == NULL)
         return NULL;
     return PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
         PyDateTime_GET_YEAR(src), PyDateTime_GET_MONTH(src), PyDateTime_GET_DAY(src),
@@ -102,10 +102,10 @@ static PyObject *datetime_rebuild(PyObject *src, PyObject *tzinfo)
         PyDateTime_DATE_GET_FOLD(src), Py_TYPE(src));
 }
 
-static PyObject *time_rebuild(PyObject *src, PyObject *tzinfo)
+static PyObject *time_rebuild(copium_handlers_state *H, PyObject *src, PyObject *tzinfo)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
-    if ((tzinfo = tzinfo_or_none(tzinfo)) == NULL)
+    PyDateTime_CAPI *PyDateTimeAPI = H->datetime_api;
+    if ((tzinfo = tzinfo_or_none(H, tzinfo)) == NULL)
         return NULL;
     return PyDateTimeAPI->Time_FromTimeAndFold(
         PyDateTime_TIME_GET_HOUR(src), PyDateTime_TIME_GET_MINUTE(src),
@@ -113,17 +113,17 @@ static PyObject *time_rebuild(PyObject *src, PyObject *tzinfo)
         PyDateTime_TIME_GET_FOLD(src), Py_TYPE(src));
 }
 
-static PyObject *date_rebuild(PyObject *src, PyObject *unused)
+static PyObject *date_rebuild(copium_handlers_state *H, PyObject *src, PyObject *unused)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = H->datetime_api;
     (void)unused;
     return PyDateTimeAPI->Date_FromDate(PyDateTime_GET_YEAR(src), PyDateTime_GET_MONTH(src),
                                         PyDateTime_GET_DAY(src), Py_TYPE(src));
 }
 
-static PyObject *timedelta_rebuild(PyObject *src, PyObject *unused)
+static PyObject *timedelta_rebuild(copium_handlers_state *H, PyObject *src, PyObject *unused)
 {
-    PyDateTime_CAPI *PyDateTimeAPI = copium_handlers_current()->datetime_api;
+    PyDateTime_CAPI *PyDateTimeAPI = H->datetime_api;
     (void)unused;
     return PyDateTimeAPI->Delta_FromDelta(PyDateTime_DELTA_GET_DAYS(src),
                                           PyDateTime_DELTA_GET_SECONDS(src),

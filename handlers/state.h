@@ -24,13 +24,6 @@ static inline copium_handlers_state *copium_handlers_of(const copium_ctx *ctx)
     return (copium_handlers_state *)ctx->upper;
 }
 
-/* The current interpreter's, or NULL when copium is not initialised there. */
-static inline copium_handlers_state *copium_handlers_current(void)
-{
-    copium_core *core = copium_core_current();
-    return core != NULL ? (copium_handlers_state *)core->upper : NULL;
-}
-
 /* Make and free what H holds (dict.c's tables). 0, or -1 with MemoryError. */
 int copium_handlers_state_init(copium_handlers_state *H);
 void copium_handlers_state_fini(copium_handlers_state *H);

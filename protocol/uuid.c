@@ -149,10 +149,8 @@ static int copied_natively(copium_protocol *P, PyObject *obj)
 }
 
 /* A new UUID holding obj's two slots (obj was checked by copied_natively). */
-static PyObject *uuid_clone(PyObject *obj, PyObject *unused)
+static PyObject *uuid_clone(copium_protocol *P, PyObject *obj)
 {
-    copium_protocol *P = copium_proto_current();
-    (void)unused;
     PyTypeObject *tp = Py_TYPE(obj);
     PyObject *copy = tp->tp_alloc(tp, 0);
     if (copy == NULL)
@@ -170,7 +168,7 @@ static PyObject *uuid_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
     (void)data;
     if (copium_ctx_python_memo(ctx) != NULL || !copied_natively(P, obj))
         return copium_deepcopy_default(ctx, obj, hash);
-    PyObject *copy = uuid_clone(obj, NULL);
+    PyObject *copy = uuid_clone(P, obj);
     if (copy != NULL && copium_memo_store(ctx, obj, hash, copy) < 0)
         Py_CLEAR(copy);
     return copy;
@@ -218,6 +216,13 @@ const copium_handler *copium_uuid_handler_for(copium_protocol *P, PyTypeObject *
     return h;
 }
 
+/* The plan's rebuild: H is the protocol state's first member (protocol/state.h). */
+static PyObject *uuid_rebuild(copium_handlers_state *H, PyObject *source, PyObject *unused)
+{
+    (void)unused;
+    return uuid_clone((copium_protocol *)H, source);
+}
+
 /* For the plan (batch/plan.c): the source is a private clone (the slots of a UUID can be
  * rewritten through object.__setattr__), rebuilt by cloning it again. */
 int copium_uuid_recipe(copium_protocol *P, const copium_handler *h, PyObject *obj,
@@ -225,10 +230,10 @@ int copium_uuid_recipe(copium_protocol *P, const copium_handler *h, PyObject *ob
 {
     if (!copium_uuid_is_handler(h) || !copied_natively(P, obj))
         return 0;
-    *source = uuid_clone(obj, NULL);
+    *source = uuid_clone(P, obj);
     if (*source == NULL)
         return -1;
-    *rebuild = uuid_clone;
+    *rebuild = uuid_rebuild;
     *child = NULL;
     return 1;
 }
