@@ -17,6 +17,17 @@
 #define COPIUM_NOINLINE
 #endif
 
+/* Inline a hot helper into every caller even where LTO's size heuristics would not (with
+ * the handlers and protocols in files of their own, it made copium_deepcopy_child one
+ * out-of-line function called for every child of every container). */
+#if defined(__GNUC__) || defined(__clang__)
+#define COPIUM_ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define COPIUM_ALWAYS_INLINE __forceinline
+#else
+#define COPIUM_ALWAYS_INLINE inline
+#endif
+
 /* Attribute lookup that reports "missing" without raising AttributeError (stdlib's
  * getattr(x, name, None) without the cost of creating and discarding an exception).
  * Returns 1 and a new reference in *result, 0 with *result NULL, or -1 with an error set. */

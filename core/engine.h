@@ -8,6 +8,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "compat.h"
 #include "context.h"
 #include "gcpause.h"
 #include "guard.h"
@@ -107,7 +108,7 @@ static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const co
  * Inline, because most children are atoms (one cache probe and a flag test, no call), and
  * because a container inside a container then costs one C frame per level of nesting (the
  * handler's), not two: fewer calls and returns, less stack, in the deepest recursions. */
-static inline PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
+static COPIUM_ALWAYS_INLINE PyObject *copium_deepcopy_child(copium_ctx *ctx, PyObject *obj)
 {
     const copium_handler *h = copium_registry_lookup(&ctx->core->registry, Py_TYPE(obj));
     if (ctx->memo_observed)
