@@ -23,11 +23,13 @@
 #error "COPIUM_VERSION (the project version in meson.build) must be defined by the build"
 #endif
 
+/* deepcopy's arguments in any other shape than (x) or (x, memo), keywords included. */
 /* deepcopy with a memo, or its arguments in any other shape than (x) or (x, memo), keywords
  * included. Out of line: the commonest call's path stays short. */
-static COPIUM_NOINLINE PyObject *deepcopy_other(copium_protocol *P, PyObject *const *args,
+static COPIUM_NOINLINE PyObject *deepcopy_other(PyObject *module, PyObject *const *args,
                                                 Py_ssize_t nargs, PyObject *kwnames)
 {
+    copium_protocol *P = copium_module_proto(module);
     if (kwnames == NULL && nargs == 2)
         return copium_config_deepcopy(P, args[0], args[1]);
     static const char *const names[] = {"x", "memo"};
@@ -37,15 +39,27 @@ static COPIUM_NOINLINE PyObject *deepcopy_other(copium_protocol *P, PyObject *co
     return copium_config_deepcopy(P, params[0], params[1]);
 }
 
-/* copium.deepcopy; holder is the state's holder (state.h), the function's self. */
-static PyObject *py_deepcopy(PyObject *holder, PyObject *const *args, Py_ssize_t nargs,
-                             PyObject *kwnames)
+/* copium.deepcopy with st, module's state. */
+static inline PyObject *deepcopy_in(copium_module_state *st, PyObject *module,
+                                    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    copium_module_state *st = copium_holder_state(holder);
     /* memo=None is what 3.11's patched copy.deepcopy passes. */
     if (kwnames == NULL && (nargs == 1 || (nargs == 2 && args[1] == Py_None)))
         return copium_config_deepcopy_fresh(&st->proto, &st->core, args[0]);
-    return deepcopy_other(&st->proto, args, nargs, kwnames);
+    return deepcopy_other(module, args, nargs, kwnames);
+}
+
+/* The two copium.deepcopy functions module_exec chooses from (state.h). */
+static PyObject *py_deepcopy_at_slot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                     PyObject *kwnames)
+{
+    return deepcopy_in(copium_module_state_at_slot(module), module, args, nargs, kwnames);
+}
+
+static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    return deepcopy_in(copium_module_state_of(module), module, args, nargs, kwnames);
 }
 
 static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -187,9 +201,17 @@ PyDoc_STRVAR(deepcopy_doc, "deepcopy($module, /, x, memo=None)\n--\n\n"
 PyDoc_STRVAR(copy_doc, "copy($module, /, x)\n--\n\n"
                        "Shallow copy operation on arbitrary Python objects, as copy.copy.");
 
-/* copium.deepcopy, bound to the state's holder by module_exec. */
-static PyMethodDef deepcopy_def = {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy,
-                                   METH_FASTCALL | METH_KEYWORDS, deepcopy_doc};
+/* copium.deepcopy, added by module_exec: one of the two (state.h). */
+static PyMethodDef deepcopy_at_slot_def[] = {
+    {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy_at_slot, METH_FASTCALL | METH_KEYWORDS,
+     deepcopy_doc},
+    {NULL, NULL, 0, NULL},
+};
+static PyMethodDef deepcopy_def[] = {
+    {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy, METH_FASTCALL | METH_KEYWORDS,
+     deepcopy_doc},
+    {NULL, NULL, 0, NULL},
+};
 
 static PyMethodDef module_methods[] = {
     {"copy", (PyCFunction)(void (*)(void))py_copy, METH_FASTCALL | METH_KEYWORDS, copy_doc},
@@ -238,11 +260,13 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* Everything the state holds, released. Safe to run twice: at the holder's tp_clear (a
- * collection found it in a cycle) and at its dealloc. Not at the module's m_clear: the holder
- * may outlive its module (someone keeps copium.deepcopy), and its state must stay whole. */
-static void state_release(copium_module_state *st)
+/* Everything the state holds, released: at m_clear (a collection that found the module in a
+ * cycle) and at m_free. Safe to run twice. */
+static int module_clear(PyObject *module)
 {
+    copium_module_state *st = copium_module_state_of(module);
+    if (st == NULL)
+        return 0;
 #ifdef COPIUM_PATCH_VECTORCALL
     copium_patch_fini(&st->patch);
 #endif
@@ -250,12 +274,14 @@ static void state_release(copium_module_state *st)
     st->batch = NULL;
     copium_handlers_fini(&st->proto); /* the core's state too */
     Py_CLEAR(st->error_type);
+    return 0;
 }
 
-static int holder_traverse(PyObject *holder, visitproc visit, void *arg)
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
-    copium_module_state *st = copium_holder_state(holder);
-    Py_VISIT(Py_TYPE(holder));
+    copium_module_state *st = copium_module_state_of(module);
+    if (st == NULL)
+        return 0;
     Py_VISIT(st->error_type);
     if (st->batch != NULL) {
         Py_VISIT(st->batch->snapshot_type);
@@ -264,87 +290,16 @@ static int holder_traverse(PyObject *holder, visitproc visit, void *arg)
     return copium_handlers_traverse(&st->proto, visit, arg);
 }
 
-static int holder_clear(PyObject *holder)
-{
-    state_release(copium_holder_state(holder));
-    return 0;
-}
-
-static void holder_dealloc(PyObject *holder)
-{
-    PyTypeObject *type = Py_TYPE(holder);
-    PyObject_GC_UnTrack(holder);
-    state_release(copium_holder_state(holder));
-    type->tp_free(holder);
-    Py_DECREF(type);
-}
-
-static PyType_Slot holder_slots[] = {
-    {Py_tp_traverse, holder_traverse},
-    {Py_tp_clear, holder_clear},
-    {Py_tp_dealloc, holder_dealloc},
-    {0, NULL},
-};
-
-static PyType_Spec holder_spec = {
-    .name = "copium._copium._State",
-    .basicsize = sizeof(copium_state_holder),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .slots = holder_slots,
-};
-
-/* The module's own state: the holder, created by module_exec (NULL before and after). */
-static PyObject **module_holder(PyObject *module)
-{
-    return (PyObject **)PyModule_GetState(module);
-}
-
-static int module_traverse(PyObject *module, visitproc visit, void *arg)
-{
-    PyObject **holder = module_holder(module);
-    if (holder != NULL)
-        Py_VISIT(*holder);
-    return 0;
-}
-
-/* No m_clear: the module's state is only the holder's pointer, and a cycle through the
- * holder is broken by the holder's own tp_clear. */
 static void module_free(void *module)
 {
-    PyObject **holder = module_holder((PyObject *)module);
-    if (holder != NULL)
-        Py_CLEAR(*holder);
+    (void)module_clear((PyObject *)module);
 }
 
-/* The state's holder, zeroed, as the module's state, and copium.deepcopy bound to it. */
-static int add_holder(PyObject *module)
-{
-    PyTypeObject *type = (PyTypeObject *)PyType_FromSpec(&holder_spec);
-    if (type == NULL)
-        return -1;
-    PyObject *holder = (PyObject *)PyObject_GC_New(copium_state_holder, type);
-    Py_DECREF(type); /* the holder holds its type */
-    if (holder == NULL)
-        return -1;
-    memset(copium_holder_state(holder), 0, sizeof(copium_module_state));
-    PyObject_GC_Track(holder);
-    *module_holder(module) = holder;
-    PyObject *name = PyModule_GetNameObject(module);
-    if (name == NULL)
-        return -1;
-    PyObject *deepcopy = PyCFunction_NewEx(&deepcopy_def, holder, name);
-    Py_DECREF(name);
-    if (deepcopy == NULL)
-        return -1;
-    int rc = PyModule_AddObjectRef(module, "deepcopy", deepcopy);
-    Py_DECREF(deepcopy);
-    return rc;
-}
-
-/* Py_mod_exec: fill the state and the module's attributes. */
+/* Py_mod_exec: fill the state (zeroed by the module's creation) and the module's attributes. */
 static int module_exec(PyObject *module)
 {
-    if (add_holder(module) < 0)
+    int at_slot = copium_module_state_at_slot(module) == PyModule_GetState(module);
+    if (PyModule_AddFunctions(module, at_slot ? deepcopy_at_slot_def : deepcopy_def) < 0)
         return -1;
     copium_module_state *st = copium_module_state_of(module);
 #ifdef COPIUM_PATCH_VECTORCALL
@@ -373,7 +328,7 @@ static int module_exec(PyObject *module)
     return 0;
 }
 
-/* Multi-phase initialisation (PEP 489): all mutable state is in the state the module holds, so each
+/* Multi-phase initialisation (PEP 489): all mutable state is in the module's state, so each
  * interpreter, with a GIL of its own too (3.12+), imports a copium of its own. Py_mod_gil is
  * left at its default (the GIL used): free-threaded builds are not declared supported. */
 static PyModuleDef_Slot module_slots[] = {
@@ -388,10 +343,11 @@ static struct PyModuleDef copium_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "copium._copium",
     .m_doc = "copium's engine: fast deepcopy and copy with stdlib semantics.",
-    .m_size = sizeof(PyObject *),
+    .m_size = sizeof(copium_module_state),
     .m_methods = module_methods,
     .m_slots = module_slots,
     .m_traverse = module_traverse,
+    .m_clear = module_clear,
     .m_free = module_free,
 };
 

@@ -2,9 +2,8 @@
  * interpreter that imports copium): it aggregates the core's state (registry, collector pause,
  * memo-mirror watcher), the protocol layer's (stdlib's tables, names, per-type caches,
  * configuration), the batch layer's (snapshot and pin types, the pin table and its lock) and
- * the glue's own (copy.Error, the patch of copy.deepcopy / copy.copy). It lives in a small
- * object the module points to (copium_state_holder, below); module functions reach it through
- * PyModule_GetState, C callers without a module through copium_core_current(). */
+ * the glue's own (copy.Error, the patch of copy.deepcopy / copy.copy). Module functions reach
+ * it with PyModule_GetState; C callers without a module through copium_core_current(). */
 #ifndef COPIUM_MODULE_STATE_H
 #define COPIUM_MODULE_STATE_H
 
@@ -26,24 +25,26 @@ typedef struct {
 #endif
 } copium_module_state;
 
-/* The object that holds the state. The module's own state is one pointer to it, and
- * copium.deepcopy is bound to it (its self), so the path of every copium.deepcopy(x) finds
- * the state at a constant offset from its first argument: no load stands between the call and
- * the loads the atom check depends on. It outlives the module while someone keeps
- * copium.deepcopy. */
-typedef struct {
-    PyObject ob_base; /* what PyObject_HEAD expands to */
-    copium_module_state st;
-} copium_state_holder;
-
-static inline copium_module_state *copium_holder_state(PyObject *holder)
-{
-    return &((copium_state_holder *)holder)->st;
-}
-
 static inline copium_module_state *copium_module_state_of(PyObject *module)
 {
-    return copium_holder_state(*(PyObject **)PyModule_GetState(module));
+    return (copium_module_state *)PyModule_GetState(module);
+}
+
+/* Where CPython's module object keeps its state pointer: the pointer after md_dict and md_def
+ * (3.10-3.14), after md_dict (3.15). The module object's layout is not public API: module.c
+ * reads the state there only through a copium.deepcopy it installs once it has checked, for
+ * that module object, that PyModule_GetState finds the same pointer (otherwise it installs
+ * one that calls PyModule_GetState). It saves the call on the path of every
+ * copium.deepcopy(x), where the state is the first of the loads the atom check depends on. */
+#if PY_VERSION_HEX >= 0x030F0000
+#define COPIUM_MODULE_STATE_SLOT 1
+#else
+#define COPIUM_MODULE_STATE_SLOT 2
+#endif
+
+static inline void *copium_module_state_at_slot(PyObject *module)
+{
+    return ((void *const *)((const char *)module + sizeof(PyObject)))[COPIUM_MODULE_STATE_SLOT];
 }
 
 static inline copium_protocol *copium_module_proto(PyObject *module)
