@@ -39,27 +39,14 @@ static COPIUM_NOINLINE PyObject *deepcopy_other(PyObject *module, PyObject *cons
     return copium_config_deepcopy(P, params[0], params[1]);
 }
 
-/* copium.deepcopy with st, module's state. */
-static inline PyObject *deepcopy_in(copium_module_state *st, PyObject *module,
-                                    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
 {
+    copium_module_state *st = copium_module_state_of(module);
     /* memo=None is what 3.11's patched copy.deepcopy passes. */
     if (kwnames == NULL && (nargs == 1 || (nargs == 2 && args[1] == Py_None)))
         return copium_config_deepcopy_fresh(&st->proto, &st->core, args[0]);
     return deepcopy_other(module, args, nargs, kwnames);
-}
-
-/* The two copium.deepcopy functions module_exec chooses from (state.h). */
-static PyObject *py_deepcopy_at_slot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                                     PyObject *kwnames)
-{
-    return deepcopy_in(copium_module_state_at_slot(module), module, args, nargs, kwnames);
-}
-
-static PyObject *py_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                             PyObject *kwnames)
-{
-    return deepcopy_in(copium_module_state_of(module), module, args, nargs, kwnames);
 }
 
 static PyObject *py_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -201,19 +188,9 @@ PyDoc_STRVAR(deepcopy_doc, "deepcopy($module, /, x, memo=None)\n--\n\n"
 PyDoc_STRVAR(copy_doc, "copy($module, /, x)\n--\n\n"
                        "Shallow copy operation on arbitrary Python objects, as copy.copy.");
 
-/* copium.deepcopy, added by module_exec: one of the two (state.h). */
-static PyMethodDef deepcopy_at_slot_def[] = {
-    {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy_at_slot, METH_FASTCALL | METH_KEYWORDS,
-     deepcopy_doc},
-    {NULL, NULL, 0, NULL},
-};
-static PyMethodDef deepcopy_def[] = {
+static PyMethodDef module_methods[] = {
     {"deepcopy", (PyCFunction)(void (*)(void))py_deepcopy, METH_FASTCALL | METH_KEYWORDS,
      deepcopy_doc},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyMethodDef module_methods[] = {
     {"copy", (PyCFunction)(void (*)(void))py_copy, METH_FASTCALL | METH_KEYWORDS, copy_doc},
     {"register_handler", (PyCFunction)(void (*)(void))py_register_handler, METH_FASTCALL,
      PyDoc_STR("register_handler($module, type, handler, /)\n--\n\n"
@@ -295,12 +272,59 @@ static void module_free(void *module)
     (void)module_clear((PyObject *)module);
 }
 
-/* Py_mod_exec: fill the state (zeroed by the module's creation) and the module's attributes. */
+/* The module object's type: ModuleType with the state at COPIUM_MODULE_STATE_OFFSET
+ * (state.h). Its instances are modules in every respect (repr, pickling of their functions
+ * by name, the import system's attributes); the type is a heap type of the interpreter. */
+static int module_object_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(module));
+    return PyModule_Type.tp_traverse(module, visit, arg);
+}
+
+static void module_object_dealloc(PyObject *module)
+{
+    PyTypeObject *type = Py_TYPE(module);
+    PyModule_Type.tp_dealloc(module); /* m_free runs there, with the state still in place */
+    Py_DECREF(type);
+}
+
+static PyType_Slot module_object_slots[] = {
+    {Py_tp_traverse, module_object_traverse},
+    {Py_tp_dealloc, module_object_dealloc},
+    {0, NULL},
+};
+
+/* Py_mod_create: the module object, an instance of a new module_object type, its state
+ * zeroed by the allocation. */
+static PyObject *module_create(PyObject *spec, PyModuleDef *def)
+{
+    (void)def;
+    if (PyModule_Type.tp_basicsize > COPIUM_MODULE_STATE_OFFSET) {
+        PyErr_Format(PyExc_ImportError,
+                     "copium._copium: this CPython's module objects take %zd bytes, more than "
+                     "the %d copium was built to make room for",
+                     PyModule_Type.tp_basicsize, COPIUM_MODULE_STATE_OFFSET);
+        return NULL;
+    }
+    PyType_Spec type_spec = {
+        .name = "copium._copium.ModuleWithState",
+        .basicsize = COPIUM_MODULE_STATE_OFFSET + (int)sizeof(copium_module_state),
+        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+        .slots = module_object_slots,
+    };
+    PyObject *type = PyType_FromSpecWithBases(&type_spec, (PyObject *)&PyModule_Type);
+    if (type == NULL)
+        return NULL;
+    PyObject *name = PyObject_GetAttrString(spec, "name");
+    PyObject *module = name != NULL ? PyObject_CallOneArg(type, name) : NULL;
+    Py_XDECREF(name);
+    Py_DECREF(type); /* the module holds its type */
+    return module;
+}
+
+/* Py_mod_exec: fill the state (zeroed by module_create) and the module's attributes. */
 static int module_exec(PyObject *module)
 {
-    int at_slot = copium_module_state_at_slot(module) == PyModule_GetState(module);
-    if (PyModule_AddFunctions(module, at_slot ? deepcopy_at_slot_def : deepcopy_def) < 0)
-        return -1;
     copium_module_state *st = copium_module_state_of(module);
 #ifdef COPIUM_PATCH_VECTORCALL
     st->patch.deepcopy_nparams = 2;
@@ -332,6 +356,7 @@ static int module_exec(PyObject *module)
  * interpreter, with a GIL of its own too (3.12+), imports a copium of its own. Py_mod_gil is
  * left at its default (the GIL used): free-threaded builds are not declared supported. */
 static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_create, module_create},
     {Py_mod_exec, module_exec},
 #ifdef Py_mod_multiple_interpreters
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
@@ -343,7 +368,7 @@ static struct PyModuleDef copium_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "copium._copium",
     .m_doc = "copium's engine: fast deepcopy and copy with stdlib semantics.",
-    .m_size = sizeof(copium_module_state),
+    .m_size = 0, /* the state is in the module object (module_create) */
     .m_methods = module_methods,
     .m_slots = module_slots,
     .m_traverse = module_traverse,

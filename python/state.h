@@ -2,8 +2,8 @@
  * interpreter that imports copium): it aggregates the core's state (registry, collector pause,
  * memo-mirror watcher), the protocol layer's (stdlib's tables, names, per-type caches,
  * configuration), the batch layer's (snapshot and pin types, the pin table and its lock) and
- * the glue's own (copy.Error, the patch of copy.deepcopy / copy.copy). Module functions reach
- * it with PyModule_GetState; C callers without a module through copium_core_current(). */
+ * the glue's own (copy.Error, the patch of copy.deepcopy / copy.copy). It lives inside the
+ * module object (below); C callers without a module reach it through copium_core_current(). */
 #ifndef COPIUM_MODULE_STATE_H
 #define COPIUM_MODULE_STATE_H
 
@@ -25,26 +25,17 @@ typedef struct {
 #endif
 } copium_module_state;
 
+/* The module object is an instance of a subclass of ModuleType that module.c makes for it
+ * (Py_mod_create), with room for the state at a fixed offset: copium.deepcopy, a function of
+ * the module as stdlib's is, then reaches the state with no load in front of the loads its
+ * atom check needs. The offset is a bound on ModuleType's instance size, checked against
+ * PyModule_Type.tp_basicsize when the module is made (its layout is not public API): 56 bytes
+ * on 3.10-3.14, 104 on 3.15. */
+#define COPIUM_MODULE_STATE_OFFSET 256
+
 static inline copium_module_state *copium_module_state_of(PyObject *module)
 {
-    return (copium_module_state *)PyModule_GetState(module);
-}
-
-/* Where CPython's module object keeps its state pointer: the pointer after md_dict and md_def
- * (3.10-3.14), after md_dict (3.15). The module object's layout is not public API: module.c
- * reads the state there only through a copium.deepcopy it installs once it has checked, for
- * that module object, that PyModule_GetState finds the same pointer (otherwise it installs
- * one that calls PyModule_GetState). It saves the call on the path of every
- * copium.deepcopy(x), where the state is the first of the loads the atom check depends on. */
-#if PY_VERSION_HEX >= 0x030F0000
-#define COPIUM_MODULE_STATE_SLOT 1
-#else
-#define COPIUM_MODULE_STATE_SLOT 2
-#endif
-
-static inline void *copium_module_state_at_slot(PyObject *module)
-{
-    return ((void *const *)((const char *)module + sizeof(PyObject)))[COPIUM_MODULE_STATE_SLOT];
+    return (copium_module_state *)((char *)module + COPIUM_MODULE_STATE_OFFSET);
 }
 
 static inline copium_protocol *copium_module_proto(PyObject *module)
