@@ -41,11 +41,11 @@ int copium_datetime_is_handler(const copium_handler *h);
 
 /* For the plan (batch/plan.c): value types whose copy a snapshot rebuilds natively. A
  * rebuild makes the copy from a source object (one that stays as the original is now) and the
- * copy of at most one child (NULL when there is none), with the handlers' state of the
- * interpreter the plan belongs to (a per-object lookup of the current one would cost more
- * than some copies): a new reference, or NULL with an exception. A recipe function answers, for obj
- * and h (obj's handler from the registry): 1 with *rebuild, a new reference in *source and the
- * child (borrowed, or NULL) in *child when h would copy obj natively; 0 when h is not its handler
+ * copy of at most one child (NULL when there is none), given the handlers' state of the plan's
+ * interpreter (looking up the current one per object would cost more than some copies): a new
+ * reference, or NULL with an exception. A recipe function answers, for obj and h (obj's
+ * handler from the registry): 1 with *rebuild, a new reference in *source and the child
+ * (borrowed, or NULL) in *child when h would copy obj natively; 0 when h is not its handler
  * or obj takes stdlib's path; -1 with an exception when the source could not be made. */
 typedef PyObject *(*copium_rebuild_fn)(copium_handlers_state *H, PyObject *source,
                                        PyObject *child_copy);

@@ -241,9 +241,7 @@ static PyMethodDef module_methods[] = {
  * cycle) and at m_free. Safe to run twice. */
 static int module_clear(PyObject *module)
 {
-    copium_module_state *st = copium_module_state_of(module);
-    if (st == NULL)
-        return 0;
+    copium_module_state *st = copium_module_state_of(module); /* never NULL: in the module */
 #ifdef COPIUM_PATCH_VECTORCALL
     copium_patch_fini(&st->patch);
 #endif
@@ -257,8 +255,6 @@ static int module_clear(PyObject *module)
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     copium_module_state *st = copium_module_state_of(module);
-    if (st == NULL)
-        return 0;
     Py_VISIT(st->error_type);
     if (st->batch != NULL) {
         Py_VISIT(st->batch->snapshot_type);
