@@ -17,6 +17,7 @@
 #include "culprit.h"
 #include "memo_rejected.h"
 #include "object.h"
+#include "pydantic.h"
 #include "reduce.h"
 #include "stdlib.h"
 
@@ -141,6 +142,22 @@ static PyObject *from_reduce_value(copium_ctx *ctx, PyObject *x, copium_hash_t h
     return y;
 }
 
+/* cls's handler, if the registry's cache answers this handler for it while the pydantic
+ * handler serves it (pydantic.h: a cache entry of a dead class at the same address): asked of
+ * the resolver again. NULL when not so, or when the answer is this handler still (a model's
+ * own handler that defers to this one comes here with its own answer in the cache). */
+static const copium_handler *reresolve(copium_protocol *P, PyTypeObject *cls)
+{
+    copium_registry *reg = &P->core->registry;
+    const copium_handler *cached = copium_registry_cached(reg, cls);
+    if (cached == NULL || cached->deepcopy != copium_generic_handler.deepcopy ||
+        !copium_pydantic_claims(P, cls))
+        return NULL;
+    copium_registry_forget(reg, cls);
+    const copium_handler *h = copium_registry_lookup(reg, cls);
+    return h->deepcopy == copium_generic_handler.deepcopy ? NULL : h;
+}
+
 static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
     copium_protocol *P = copium_proto(ctx);
@@ -199,6 +216,14 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
         rc = copium_get_optional_attr(x, P->names.deepcopy, &copier);
         if (rc < 0)
             return NULL;
+        if (rc > 0 && copier != Py_None) {
+            /* A model served here from a stale cache entry (pydantic.h): its own handler. */
+            const copium_handler *own = reresolve(P, cls);
+            if (own != NULL) {
+                Py_DECREF(copier);
+                return copium_dispatch(ctx, x, own, hash);
+            }
+        }
         if (rc > 0 && copier != Py_None) {
             /* A method of a C type is a builtin method once bound; anything else runs Python. */
             COPIUM_EXPLAIN_NOTE(
@@ -265,6 +290,14 @@ static PyObject *generic_copy(PyObject *x, void *data)
     rc = copium_get_optional_attr((PyObject *)cls, P->names.copy, &copier);
     if (rc < 0)
         return NULL;
+    if (rc > 0 && copier != Py_None) {
+        /* A model served here from a stale cache entry (pydantic.h): its own handler. */
+        const copium_handler *own = reresolve(P, cls);
+        if (own != NULL && own->copy != NULL) {
+            Py_DECREF(copier);
+            return own->copy(x, own->data);
+        }
+    }
     if (rc > 0 && copier != Py_None) {
         y = PyObject_CallOneArg(copier, x);
         Py_DECREF(copier);

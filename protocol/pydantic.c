@@ -564,6 +564,15 @@ const copium_handler *copium_pydantic_handler_for(copium_protocol *P, PyTypeObje
     return f != NULL && f->kind != KIND_NONE ? &pydantic_handler : NULL;
 }
 
+int copium_pydantic_claims(copium_protocol *P, PyTypeObject *type)
+{
+    if (!PyType_HasFeature(type, Py_TPFLAGS_HEAPTYPE))
+        return 0;
+    const model_facts *f = get_facts(P, type);
+    PyErr_Clear();
+    return f != NULL && f->kind != KIND_NONE;
+}
+
 int copium_pydantic_is_handler(const copium_handler *h)
 {
     return h->name == pydantic_handler.name && h->deepcopy == pydantic_handler.deepcopy;

@@ -14,6 +14,11 @@
  * Never fails, never imports pydantic. Its types are cached, not registered (SELF_CHECKED). */
 const copium_handler *copium_pydantic_handler_for(copium_protocol *P, PyTypeObject *type);
 int copium_pydantic_is_handler(const copium_handler *h);
+
+/* Is type a pydantic model the pydantic handler serves, by the facts cached for it (computed
+ * now if need be)? For the default handler: the registry's cache may answer it for a class
+ * made at the address of a dead one (registry.c), and such a model finds its own handler so. */
+int copium_pydantic_claims(copium_protocol *P, PyTypeObject *type);
 /* Its facts' cache (per interpreter), made at install and freed at finalisation. 0, or -1. */
 int copium_pydantic_cache_init(copium_protocol *P);
 void copium_pydantic_cache_fini(copium_protocol *P);
