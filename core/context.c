@@ -121,6 +121,7 @@ copium_ctx *copium_ctx_acquire(copium_core *core)
     ctx->pending.begun = ctx->pending.settled = 0;
     ctx->loud_depth = -1;
     ctx->loud_obj = NULL;
+    ctx->stretch_from = COPIUM_NO_STRETCH;
     copium_guard_prepare(&ctx->guard);
     return ctx;
 }
@@ -133,7 +134,7 @@ void copium_ctx_release(copium_ctx *ctx)
     ctx->pending.top = NULL;
     /* A dict kept by user code stays valid: it is simply not ours. Let go before the tables are
      * reset (which may run finalisers): a call given it from then on starts afresh. */
-    if (ctx->memo_observed) {
+    if (ctx->memo_observed || ctx->mirror.dict != NULL) { /* (a call ending in a stretch) */
         copium_mirror_close(&ctx->mirror);
         Py_CLEAR(ctx->pymemo);
         ctx->memo_observed = 0;

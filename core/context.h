@@ -34,9 +34,13 @@ struct copium_ctx {
     /* The dict Python code sees, kept up to date with the native memo (mirror.h). */
     copium_mirror mirror;
     /* Who watches the call: COPIUM_OBSERVED_MEMO once there is a Python memo (pymemo or the
-     * mirror's dict), COPIUM_OBSERVED_EXPLAIN while copium.explain records it (explain.h).
-     * Nonzero: every child takes the engine's slow path (one test of the whole int inline). */
+     * mirror's dict) but in a native stretch (engine.c), COPIUM_OBSERVED_ATOMS in a stretch
+     * whose atoms are looked up, COPIUM_OBSERVED_EXPLAIN while copium.explain records it
+     * (explain.h). Nonzero: every child takes the engine's slow path (one test of the whole
+     * int inline). */
     int memo_observed;
+    /* memo.count when the current native stretch began; COPIUM_NO_STRETCH outside one. */
+    size_t stretch_from;
     /* The guard depth of the innermost handler on the stack that may run Python code (not
      * COPIUM_HANDLER_QUIET) and the object it copies, -1 and NULL without one: when a child
      * returns to it, the mirror is written up to date. */
@@ -57,9 +61,13 @@ struct copium_ctx {
 
 typedef struct copium_ctx copium_ctx;
 
-/* memo_observed's bits. */
+/* memo_observed's bits. ATOMS comes only without MEMO: the native memo alone answers, but an
+ * atom is looked up there, since a key Python code put in the dict may be its address. */
 #define COPIUM_OBSERVED_MEMO    1
 #define COPIUM_OBSERVED_EXPLAIN 2
+#define COPIUM_OBSERVED_ATOMS   4
+
+#define COPIUM_NO_STRETCH ((size_t)-1)
 
 /* A context ready for a top-level call in core's interpreter: the thread's own (per thread
  * and interpreter) when it is free, otherwise a new one. Returns NULL with MemoryError set. */

@@ -83,8 +83,42 @@ static int mirror_ready(copium_ctx *ctx, PyObject *orig, PyObject *known)
     return 0;
 }
 
+/* ---- native stretches ----------------------------------------------------------------
+ * Once the dict is up to date and holds nothing Python code put there that the native memo
+ * lacks, and the handler at work is quiet (it calls copium_before_python_code before any
+ * Python code it may run), no Python code can look at the dict or change it until the next
+ * settle point. Memo operations in between go to the native memo alone, as in a call with no
+ * dict (engine.h's inline path); the settle point writes their entries into the dict, in their
+ * order. The stretch ends there. Stretches start where a child is routed: at the top of a call
+ * given a dict, and in a quiet handler whenever a child's route finds the dict settled. An atom
+ * is still looked up in a stretch while a key Python code put in the dict may be its address
+ * (COPIUM_OBSERVED_ATOMS). Python code can run in a stretch without a settle point only as a
+ * finaliser or weakref callback: from 3.12 a change it makes to the dict ends the stretch at
+ * once (the watcher sets COPIUM_OBSERVED_MEMO); before, the next settle point takes it in. */
+static void stretch_begin(copium_ctx *ctx)
+{
+    const copium_mirror *m = &ctx->mirror;
+    if (ctx->memo_observed != COPIUM_OBSERVED_MEMO || ctx->loud_depth == ctx->guard.depth ||
+        m->values_unverified || copium_mirror_changed(m))
+        return;
+    ctx->stretch_from = ctx->memo.count;
+    ctx->memo_observed = m->atoms_keyed ? COPIUM_OBSERVED_ATOMS : 0;
+}
+
+/* Every memo operation goes through the mirror again (the stretch's stores counted as native
+ * operations, which the mirror weighs against what taking keys in costs). */
+static void stretch_end(copium_ctx *ctx)
+{
+    if (ctx->stretch_from != COPIUM_NO_STRETCH) {
+        ctx->mirror.native_ops += ctx->memo.count - ctx->stretch_from;
+        ctx->stretch_from = COPIUM_NO_STRETCH;
+    }
+    ctx->memo_observed = (ctx->memo_observed & ~COPIUM_OBSERVED_ATOMS) | COPIUM_OBSERVED_MEMO;
+}
+
 int copium_ctx_mirror_settle(copium_ctx *ctx)
 {
+    stretch_end(ctx);
     if (mirror_sync(ctx, NULL) < 0)
         return -1;
     if (ctx->mirror.dict == NULL)
@@ -167,6 +201,16 @@ int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags)
     return !m->atoms_keyed && !copium_mirror_changed(m);
 }
 
+int copium_child_is_atom_observed(copium_ctx *ctx, copium_atom_cache *cache, PyObject *obj,
+                                  uint32_t flags)
+{
+    cache->atomic = copium_ctx_atoms_plain(ctx, flags);
+    if (cache->atomic || ctx->memo_observed != COPIUM_OBSERVED_ATOMS)
+        return cache->atomic;
+    cache->type = NULL;
+    return !copium_mirror_suspect(&ctx->mirror, obj);
+}
+
 /* orig's copy as the memo has it, through the mirror: 1 and a borrowed reference in *found, 0
  * when absent, -1 on error. A native hit is confirmed in the dict once Python code may have
  * replaced a value there. */
@@ -205,28 +249,50 @@ static int route_through_mirror(copium_ctx *ctx, PyObject *obj, const copium_han
     return 1;
 }
 
+/* Is the atom obj looked up on the native memo (in a stretch whose dict may have its address
+ * as a key)? */
+static inline int atom_looked_up(const copium_ctx *ctx, PyObject *obj, uint32_t flags)
+{
+    if (!(ctx->memo_observed & COPIUM_OBSERVED_ATOMS))
+        return 0;
+#if PY_VERSION_HEX >= 0x030E0000
+    if (flags & COPIUM_HANDLER_STDLIB_ATOM)
+        return 0; /* 3.14: `if cls in _atomic_types: return x` comes before the memo */
+#else
+    (void)flags;
+#endif
+    return copium_mirror_suspect(&ctx->mirror, obj);
+}
+
 static inline int child_route(copium_ctx *ctx, PyObject *obj, const copium_handler **h,
                               copium_hash_t *hash, PyObject **copy)
 {
     PyObject *found;
+    if ((ctx->memo_observed & COPIUM_OBSERVED_MEMO) && ctx->mirror.dict != NULL) {
+        if (mirror_ready(ctx, obj, NULL) < 0) {
+            *copy = NULL;
+            return 1;
+        }
+        if (ctx->mirror.dict != NULL) {
+            stretch_begin(ctx);
+            if (ctx->memo_observed & COPIUM_OBSERVED_MEMO)
+                return route_through_mirror(ctx, obj, *h, hash, copy);
+        }
+    }
     if (!(ctx->memo_observed & COPIUM_OBSERVED_MEMO)) {
-        /* The native memo alone (a call copium.explain records): copium_deepcopy_child's steps. */
-        if ((*h)->flags & COPIUM_HANDLER_ATOMIC) {
+        /* The native memo alone (a native stretch, a call copium.explain records):
+         * copium_deepcopy_child's steps. */
+        uint32_t flags = (*h)->flags;
+        if ((flags & COPIUM_HANDLER_ATOMIC) && !atom_looked_up(ctx, obj, flags)) {
             *copy = Py_NewRef(obj);
             return 1;
         }
         *hash = copium_hash_ptr(obj);
         found = copium_memo_lookup(&ctx->memo, obj, *hash);
+        if (found == NULL && (flags & COPIUM_HANDLER_ATOMIC))
+            found = obj;
         *copy = Py_XNewRef(found);
         return found != NULL;
-    }
-    if (ctx->mirror.dict != NULL) {
-        if (mirror_ready(ctx, obj, NULL) < 0) {
-            *copy = NULL;
-            return 1;
-        }
-        if (ctx->mirror.dict != NULL)
-            return route_through_mirror(ctx, obj, *h, hash, copy);
     }
     /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
 #if PY_VERSION_HEX >= 0x030E0000
@@ -327,6 +393,16 @@ static COPIUM_NOINLINE int find_observed(copium_ctx *ctx, PyObject *orig, copium
     return rc;
 }
 
+int copium_memo_dict_met(copium_ctx *ctx, PyObject *dict, copium_hash_t hash, PyObject **copy)
+{
+    if (dict != ctx->mirror.dict || (ctx->memo_observed & COPIUM_OBSERVED_MEMO))
+        return 0;
+    /* Written up to date first, so that the dict becomes the memo as stdlib has it now. */
+    if (copium_ctx_mirror_settle(ctx) < 0)
+        return -1;
+    return find_observed(ctx, dict, hash, copy, 0);
+}
+
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy)
 {
     if (ctx->memo_observed & COPIUM_OBSERVED_MEMO)
@@ -357,10 +433,12 @@ PyObject *copium_ctx_memo(copium_ctx *ctx)
     if (ctx->memo_observed & COPIUM_OBSERVED_EXPLAIN)
         copium_explain_memo_handed(ctx);
     ctx->memo_observed |= COPIUM_OBSERVED_MEMO;
-    if (rc == 0) /* changes to the dict could not be seen: it is the memo from now on */
+    if (rc == 0) { /* changes to the dict could not be seen: it is the memo from now on */
         ctx->pymemo = copium_mirror_detach(&ctx->mirror);
-    else
+    } else {
+        copium_mirror_notify(&ctx->mirror, &ctx->memo_observed, COPIUM_OBSERVED_MEMO);
         copium_ctx_list_mirror(ctx);
+    }
     return copium_ctx_python_memo(ctx);
 }
 
@@ -431,6 +509,7 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_with_memo(copium_core *core, PyObject 
         if (rc > 0) {
             /* The caller's dict mirrors this call's native memo, and holds stdlib's state
              * whenever Python code may look at it: now, and once the call is over. */
+            copium_mirror_notify(&ctx->mirror, &ctx->memo_observed, COPIUM_OBSERVED_MEMO);
             copium_ctx_list_mirror(ctx);
             PyObject *copy = copium_deepcopy_child(ctx, obj);
             if (ctx->mirror.dict != NULL)

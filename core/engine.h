@@ -171,6 +171,13 @@ static inline int copium_memo_holds(const copium_ctx *ctx, PyObject *orig, PyObj
            copium_memo_lookup(&ctx->memo, orig, copium_hash_ptr(orig)) == copy;
 }
 
+/* The memo's own dict met as an object to copy in a native stretch (Python code put it in the
+ * graph; engine.c): stdlib looks it up in itself, where memo[id(memo)] is the keep-alive list.
+ * Ends the stretch, makes the dict the call's memo and looks it up there: the returns of
+ * copium_memo_find, 0 also when dict is not that dict or no stretch is on (nothing done).
+ * For the handler of exact dicts, the one such a dict meets. */
+int copium_memo_dict_met(copium_ctx *ctx, PyObject *dict, copium_hash_t hash, PyObject **copy);
+
 /* 1 with a new reference in *copy when orig is memoized, 0 when not, -1 on error. */
 int copium_memo_find(copium_ctx *ctx, PyObject *orig, copium_hash_t hash, PyObject **copy);
 
@@ -217,14 +224,22 @@ typedef struct {
     int atomic;
 } copium_atom_cache;
 
+/* copium_child_is_atom for an atom's type once the call is observed: whether its objects are
+ * atoms of the call (remembered for the type), or, in a native stretch whose atoms are looked
+ * up (COPIUM_OBSERVED_ATOMS, engine.c), whether obj is (asked per object: the type is not
+ * remembered). */
+int copium_child_is_atom_observed(copium_ctx *ctx, copium_atom_cache *cache, PyObject *obj,
+                                  uint32_t flags);
+
 static inline int copium_child_is_atom(copium_ctx *ctx, copium_atom_cache *cache, PyObject *obj)
 {
     PyTypeObject *type = Py_TYPE(obj);
     if (type != cache->type) {
         cache->type = type;
         uint32_t flags = copium_registry_lookup(&ctx->core->registry, type)->flags;
-        cache->atomic = (flags & COPIUM_HANDLER_ATOMIC) &&
-                        (!ctx->memo_observed || copium_ctx_atoms_plain(ctx, flags));
+        cache->atomic = (flags & COPIUM_HANDLER_ATOMIC) != 0;
+        if (cache->atomic && ctx->memo_observed)
+            return copium_child_is_atom_observed(ctx, cache, obj, flags);
     }
     return cache->atomic;
 }

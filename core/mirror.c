@@ -23,6 +23,8 @@ static int on_change(PyDict_WatchEvent event, PyObject *dict, PyObject *key, PyO
     if (m == NULL || m->writing)
         return 0;
     m->dirty = 1;
+    if (m->flags != NULL)
+        *m->flags |= m->flag;
     switch (event) {
     case PyDict_EVENT_ADDED:
     case PyDict_EVENT_CLONED: /* into an empty dict: its entries are all appended ones */
@@ -242,7 +244,7 @@ static int start(copium_mirror *m, copium_mirror_watcher *w, PyObject *dict)
     m->ka_key = key;
     m->ka_list = NULL;
     m->entries_out = m->kept_out = 0;
-    m->values_unverified = m->atoms_keyed = 0;
+    m->values_unverified = m->atoms_keyed = m->nsuspects = 0;
     m->taken = m->native_ops = 0;
     m->size = m->end = 0;
     m->keys = NULL;
@@ -251,6 +253,7 @@ static int start(copium_mirror *m, copium_mirror_watcher *w, PyObject *dict)
     m->dirty = m->broken = m->writing = 0;
     m->next = NULL;
     m->watcher = NULL;
+    m->flags = NULL;
     return watch(m, w);
 #else
     (void)w;
@@ -351,8 +354,13 @@ static int take(copium_mirror *m, copium_memo *memo, const copium_keepalive *ka,
     int live = 0;
     for (int i = 0; i < nknown; i++)
         live |= known[i] == addr;
-    if (!live)
+    if (!live) {
         m->atoms_keyed = 1;
+        if (m->nsuspects < COPIUM_MIRROR_SUSPECTS)
+            m->suspects[m->nsuspects] = addr;
+        if (m->nsuspects <= COPIUM_MIRROR_SUSPECTS)
+            m->nsuspects++;
+    }
     return 0;
 }
 
@@ -469,13 +477,14 @@ static void release(copium_mirror *m)
 #ifdef COPIUM_MIRROR_WATCHER
     unwatch(m);
     m->dirty = m->broken = m->writing = 0;
+    m->flags = NULL;
 #else
     Py_CLEAR(m->last_key);
 #endif
     Py_CLEAR(m->ka_key);
     Py_CLEAR(m->ka_list);
     m->entries_out = m->kept_out = 0;
-    m->values_unverified = m->atoms_keyed = 0;
+    m->values_unverified = m->atoms_keyed = m->nsuspects = 0;
     m->taken = m->native_ops = 0;
 }
 

@@ -34,6 +34,9 @@
 
 typedef struct copium_mirror copium_mirror;
 
+/* The keys Python code added that may be atoms' addresses, recorded one by one up to this. */
+#define COPIUM_MIRROR_SUSPECTS 4
+
 /* The dict watcher of one interpreter's mirrors (watcher ids are per interpreter), part of the
  * core's state (state.h): added at the first mirror, given back at finalisation. The mirrors
  * being watched form a list, so that the callback, which has no closure and finds the watcher
@@ -65,17 +68,35 @@ struct copium_mirror {
     size_t taken;          /* keys Python code added, taken into the native memo */
     size_t native_ops;     /* memo operations made on the native memo behind the dict (counted
                             * by the engine: what the mirror saves, against what taking costs) */
+    /* The keys of atoms_keyed's kind, one by one while there are at most
+     * COPIUM_MIRROR_SUSPECTS of them (nsuspects past it: any address may be one). */
+    int nsuspects;
+    const void *suspects[COPIUM_MIRROR_SUSPECTS];
 #ifdef COPIUM_MIRROR_WATCHER
     int dirty;                      /* the watcher saw a change since the last sync */
     int broken;                     /* ... one the native table cannot follow */
     int writing;                    /* the change is copium's own */
     copium_mirror *next;            /* the watched mirrors, for the watcher to find this one */
     copium_mirror_watcher *watcher; /* the one watching the dict, or NULL */
+    int *flags;                     /* a change by Python code sets flag in *flags, if set */
+    int flag;                       /* (the owner's cue to look at the dict again) */
 #else
     uint64_t version;   /* the dict's version tag at the last sync */
     PyObject *last_key; /* its last key then (strong) */
 #endif
 };
+
+/* May addr be a key that Python code added and that may be an atom's address (atoms_keyed)? */
+static inline int copium_mirror_suspect(const copium_mirror *m, const void *addr)
+{
+    if (m->nsuspects > COPIUM_MIRROR_SUSPECTS)
+        return 1;
+    for (int i = 0; i < m->nsuspects; i++) {
+        if (m->suspects[i] == addr)
+            return 1;
+    }
+    return 0;
+}
 
 /* Has Python code changed the dict since the last sync? */
 static inline int copium_mirror_changed(const copium_mirror *m)
@@ -84,6 +105,20 @@ static inline int copium_mirror_changed(const copium_mirror *m)
     return m->dirty;
 #else
     return ((PyDictObject *)m->dict)->ma_version_tag != m->version;
+#endif
+}
+
+/* A change Python code makes to the dict from now on sets flag in *flags, as soon as it is
+ * made (from 3.12; before, nothing does: the owner finds it at its next look). */
+static inline void copium_mirror_notify(copium_mirror *m, int *flags, int flag)
+{
+#ifdef COPIUM_MIRROR_WATCHER
+    m->flags = flags;
+    m->flag = flag;
+#else
+    (void)m;
+    (void)flags;
+    (void)flag;
 #endif
 }
 

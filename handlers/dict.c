@@ -456,14 +456,47 @@ static PyObject *clone_atoms(copium_ctx *ctx, PyObject *obj, copium_hash_t hash)
     return copy;
 }
 
+/* In a native stretch whose atoms are looked up (engine.h): is no key or value of obj at an
+ * address Python code may have given the memo's dict as a key? Then each of its atoms is its
+ * own copy, as the clone's checks by type assume. */
+static int no_suspects(copium_ctx *ctx, PyObject *obj)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        if (copium_mirror_suspect(&ctx->mirror, key) || copium_mirror_suspect(&ctx->mirror, value))
+            return 0;
+    }
+    return 1;
+}
+
+enum { INSERT, CLONE, FOUND };
+
+/* How dict_deepcopy goes on once there is a Python memo (out of line: the common call has
+ * none). A clone only while atoms are their own copies without a look at the memo (engine.h):
+ * while the memo's dict has no key for one, or in a stretch whose dict has such keys when none
+ * of obj's items is at one. FOUND with *copy set (NULL on an error): obj is the memo's own dict,
+ * met in a stretch (copium_memo_dict_met). */
+static COPIUM_NOINLINE int observed_way(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
+                                        PyObject **copy)
+{
+    int rc = copium_memo_dict_met(ctx, obj, hash, copy);
+    if (rc != 0)
+        return FOUND;
+    if ((copium_ctx_memo_native(ctx) && copium_ctx_atoms_plain(ctx, 0)) ||
+        (ctx->memo_observed == COPIUM_OBSERVED_ATOMS && no_suspects(ctx, obj)))
+        return CLONE;
+    return INSERT;
+}
+
 static PyObject *dict_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, void *data)
 {
     (void)data;
-    PyObject *copy;
-    /* A clone only while atoms are their own copies without a look at the memo (engine.h):
-     * always with the native memo alone, and while the memo's dict has no key for one. */
-    if (copium_ctx_python_memo(ctx) == NULL ||
-        (copium_ctx_memo_native(ctx) && copium_ctx_atoms_plain(ctx, 0))) {
+    PyObject *copy = NULL;
+    int way = copium_ctx_python_memo(ctx) == NULL ? CLONE : observed_way(ctx, obj, hash, &copy);
+    if (way == FOUND)
+        return copy;
+    if (way == CLONE) {
         copium_dict_entries e;
         copy = copium_dict_entries_of(obj, &e) ? fill_clone(ctx, obj, hash, &e)
                                                : clone_atoms(ctx, obj, hash);

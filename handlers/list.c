@@ -24,10 +24,13 @@ static PyObject *list_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t has
         if (copium_child_is_atom(ctx, &atoms, item)) {
             /* A run of atoms of one type (known atomic: no registry lookup, so no code runs
              * and neither list can change meanwhile) is copied in one tight loop, the copy's
-             * length set once after it; within the room the copy was allocated with. */
+             * length set once after it; within the room the copy was allocated with. Not
+             * where each atom is asked about (atoms.type NULL: see copium_atom_cache). */
             PyListObject *src = (PyListObject *)obj, *dst = (PyListObject *)copy;
             Py_ssize_t at = Py_SIZE(dst), end = Py_SIZE(src);
-            if (end - i > dst->allocated - at)
+            if (atoms.type == NULL)
+                end = i;
+            else if (end - i > dst->allocated - at)
                 end = i + (dst->allocated - at);
             if (end > i) {
                 PyTypeObject *type = Py_TYPE(item);

@@ -5,8 +5,8 @@
  * not taken for changes; what Python code appends is imported (a key known to be a live
  * non-atom's or not), values it replaces are found by confirm; deletions, clears, keys that are
  * not exact ints or are aliases of an address already there, and a replaced keep-alive list
- * cannot be followed; rewrite replaces only what the dict holds; detach hands the dict over and
- * every reference is given back. */
+ * cannot be followed; keys that may be atoms' are recorded up to a bound; rewrite replaces only
+ * what the dict holds; detach hands the dict over and every reference is given back. */
 #include "embed.h"
 
 #include <string.h>
@@ -161,6 +161,31 @@ static void test_appended_keys_are_imported(void **state)
     fixture_fini(&f);
 }
 
+/* The keys that may be atoms' addresses are recorded one by one, up to
+ * COPIUM_MIRROR_SUSPECTS; past that, every address is suspect. */
+static void test_suspect_keys_are_recorded_up_to_a_bound(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    open_mirror(&f);
+    run_exec("memo[id(o[0])] = 'zero'\nmemo[id(o[1])] = 'one'\n");
+    assert_int_equal(absorb(&f, f.orig[1]), 0); /* o[1] is known to be a live non-atom */
+    assert_true(f.m.atoms_keyed);
+    assert_true(copium_mirror_suspect(&f.m, f.orig[0]));
+    assert_false(copium_mirror_suspect(&f.m, f.orig[1]));
+    assert_false(copium_mirror_suspect(&f.m, f.orig[2]));
+    run_exec("memo[id(o[2])] = 2\nmemo[id(o[3])] = 3\nmemo[id(o[4])] = 4\n");
+    assert_int_equal(absorb(&f, NULL), 0);
+    assert_true(copium_mirror_suspect(&f.m, f.orig[4])); /* the fourth: still recorded */
+    assert_false(copium_mirror_suspect(&f.m, f.orig[5]));
+    run_exec("memo[id(o[5])] = 5\n");
+    assert_int_equal(absorb(&f, NULL), 0);
+    assert_true(copium_mirror_suspect(&f.m, f.orig[1])); /* past the bound: any address */
+    assert_true(copium_mirror_suspect(&f.m, f.copy[0]));
+    fixture_fini(&f);
+}
+
 static void test_keepalive_list_made_by_python_code_is_adopted(void **state)
 {
     (void)state;
@@ -278,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_open_writes_entries_in_order_and_keepalive_in_place),
         cmocka_unit_test(test_keepalive_key_at_the_end_and_before_any),
         cmocka_unit_test(test_appended_keys_are_imported),
+        cmocka_unit_test(test_suspect_keys_are_recorded_up_to_a_bound),
         cmocka_unit_test(test_keepalive_list_made_by_python_code_is_adopted),
         cmocka_unit_test(test_replaced_value_is_confirmed),
         cmocka_unit_test(test_rewrite_only_what_the_dict_holds),

@@ -589,6 +589,21 @@ def test_copy_of_the_memo_itself():
     compare(x)
 
 
+def copy_memo_inside(self, memo):
+    """The memo met inside a graph a hook copies, after parts copied natively: stdlib finds
+    memo[id(memo)] (the keep-alive list) for it, with every item kept alive so far."""
+    got = nested_deepcopy([[1, [2]], {"k": [3]}, memo, [4], memo], memo)
+    state.records.append(["memo inside", describe(got[2]), got[2] is memo.get(id(memo)),
+                          got[4] is got[2]])
+
+
+def test_copy_of_the_memo_inside_a_graph():
+    compare(base_graph(Spy([1], [copy_memo_inside]), Spy([2])))
+    x = [[5, [6]], Spy([1], [copy_memo_inside])]
+    GRAPH[0] = x
+    compare(x)
+
+
 def test_hook_with_another_memo():
     compare(base_graph(Spy([1], [deepcopy_other_memo((0,))]), Spy([2])))
 
@@ -734,6 +749,85 @@ def test_caller_memo_with_entries_no_hooks(kind):
 def test_caller_memo_with_entries_changed_by_hooks(kind, actions):
     x = base_graph(Spy([1], actions), Spy([2], [read_all]))
     compare(x, memo_factory=prefilled(kind))
+
+
+class AtomCopy:
+    """What a caller's memo gives for an atom: hashable, so that it can become a dict key."""
+
+    def __init__(self, tag):
+        self.tag = tag
+
+    def __eq__(self, other):
+        return isinstance(other, AtomCopy) and other.tag == self.tag
+
+    def __hash__(self):
+        return hash(self.tag)
+
+
+def canonical(value, memo=None, inside=()):
+    """A copy's structure, comparable between two runs (identity of shared parts aside)."""
+    if memo is not None and value is memo:
+        return "MEMO"
+    if isinstance(value, AtomCopy):
+        return "AtomCopy(%s)" % value.tag
+    if isinstance(value, (list, tuple, dict)):
+        if id(value) in inside:
+            return "CYCLE"
+        inside = inside + (id(value),)
+        if isinstance(value, dict):
+            return ("dict", [(canonical(k, memo, inside), canonical(v, memo, inside))
+                             for k, v in value.items()])
+        return (type(value).__name__, [canonical(v, memo, inside) for v in value])
+    return repr(value)
+
+
+def memo_state(memo, names=None):
+    """A caller's memo after the call, comparable between two runs (keys named by names)."""
+    names = names or {}
+    return [("MEMO" if k == id(memo) else names.get(k, k), canonical(v, memo))
+            for k, v in memo.items()]
+
+
+@pytest.mark.parametrize("nkeys", [1, 2, 3, 9])
+def test_caller_memo_keyed_by_atoms(nkeys):
+    # Keys for atoms in a caller's dict (stdlib looks atoms up in the memo before 3.14): each
+    # honoured wherever its atom is met, in a list, a tuple, a dict's keys and values, the
+    # dicts around them copied natively. Past four such keys, every atom is looked up.
+    atoms = [10 ** 30 + i for i in range(nkeys)]
+    texts = ["text %d %s" % (i, "x" * 20) for i in range(nkeys)]
+    x = [[atoms[0], [atoms[-1], 7]], {"k": atoms[0], texts[0]: [1], "n": [atoms[-1]]},
+         (atoms[0], [2]), {"plain": 1, "also": "y", "l": [3]}, [texts[-1], {texts[-1]: 2}],
+         {"k%d" % i: [i, "v"] for i in range(12)}, atoms, texts,
+         [7, 8, atoms[0], 9, atoms[-1]], ("a", "b", texts[-1]), [list(atoms)] * 3]
+    results = []
+    for fn in (copy.deepcopy, impl.deepcopy):
+        memo = {}
+        for i in range(nkeys):
+            memo[id(atoms[i])] = AtomCopy("atom %d" % i)
+            memo[id(texts[i])] = AtomCopy("text %d" % i)
+        got = fn(x, memo)
+        results.append((canonical(got), memo_state(memo)))
+    assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("kind", ["empty", "self", "keepalive"])
+def test_caller_memo_met_inside_its_graph(kind):
+    # The caller's own dict among the objects copied, after parts copied natively: stdlib
+    # looks it up in itself (memo[id(memo)], the keep-alive list, once there is one).
+    results = []
+    for fn in (copy.deepcopy, impl.deepcopy):
+        memo = {}
+        if kind == "self":
+            memo[id(results)] = AtomCopy("self")
+        elif kind == "keepalive":
+            memo[id(memo)] = ["held"]
+        x = [[1, [2]], {"k": [3]}, memo, [4], memo]
+        names = names_of(x)
+        names[id(results)] = "self"
+        got = fn(x, memo)
+        results.append((canonical(got, memo), got[2] is memo.get(id(memo)), got[4] is got[2],
+                        memo_state(memo, names)))
+    assert results[1] == results[0]
 
 
 def test_caller_memo_passed_to_several_calls():
