@@ -227,6 +227,15 @@ def filled_memo(x):
     return (x, memo)
 
 
+def atom_keyed_memo(x):
+    """A caller's memo keyed by an object outside the graph (pydantic's model_copy passes
+    {id(self): new}) and by atoms of the graph, which stdlib looks up before 3.14: the call
+    copies in native stretches that look up those atoms alone (core/engine.c)."""
+    shared = x["list"][0]
+    return (x, {id(filled_memo): "self", id(shared[1]): "key:text", id(shared[3]): "key:big",
+                id(x["atom_tuple"][3]): "key:float"})
+
+
 # name: (make the original, the copium function swept, its arguments, stdlib's equivalent).
 # The swept function is called directly (copium._faults counts the allocations of C code, and
 # of copium's functions called back from Python hooks, see tests/faults/faults.c).
@@ -235,6 +244,8 @@ CASES = {
     "deepcopy_memo": (make_graph, copium.deepcopy, fresh_memo, lambda x: copy.deepcopy(x, {})),
     "deepcopy_memo_filled": (make_graph, copium.deepcopy, filled_memo,
                              lambda x: copy.deepcopy(*filled_memo(x))),
+    "deepcopy_memo_atom_keys": (make_graph, copium.deepcopy, atom_keyed_memo,
+                                lambda x: copy.deepcopy(*atom_keyed_memo(x))),
     "deepcopy_wide": (make_wide, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_value_types": (make_value_types, copium.deepcopy, no_memo, copy.deepcopy),
     "deepcopy_pending": (make_pending, copium.deepcopy, no_memo, copy.deepcopy),
