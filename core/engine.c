@@ -183,6 +183,19 @@ PyObject *copium_dispatch_loud(copium_ctx *ctx, PyObject *obj, const copium_hand
     return copy;
 }
 
+/* Is an atom of a handler with these flags returned before any look at the memo? On 3.14,
+ * `if cls in _atomic_types: return x` comes before the memo; before, stdlib looks every atom
+ * up in a Python memo. */
+static inline int atom_before_memo(uint32_t flags)
+{
+#if PY_VERSION_HEX >= 0x030E0000
+    return (flags & COPIUM_HANDLER_STDLIB_ATOM) != 0;
+#else
+    (void)flags;
+    return 0;
+#endif
+}
+
 int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags)
 {
     if (ctx->memo_observed & COPIUM_OBSERVED_EXPLAIN)
@@ -192,12 +205,8 @@ int copium_ctx_atoms_plain(copium_ctx *ctx, uint32_t flags)
     const copium_mirror *m = &ctx->mirror;
     if (m->dict == NULL)
         return 0;
-#if PY_VERSION_HEX >= 0x030E0000
-    if (flags & COPIUM_HANDLER_STDLIB_ATOM)
-        return 1; /* 3.14: `if cls in _atomic_types: return x` comes before the memo */
-#else
-    (void)flags;
-#endif
+    if (atom_before_memo(flags))
+        return 1;
     return !m->atoms_keyed && !copium_mirror_changed(m);
 }
 
@@ -253,15 +262,8 @@ static int route_through_mirror(copium_ctx *ctx, PyObject *obj, const copium_han
  * as a key)? */
 static inline int atom_looked_up(const copium_ctx *ctx, PyObject *obj, uint32_t flags)
 {
-    if (!(ctx->memo_observed & COPIUM_OBSERVED_ATOMS))
-        return 0;
-#if PY_VERSION_HEX >= 0x030E0000
-    if (flags & COPIUM_HANDLER_STDLIB_ATOM)
-        return 0; /* 3.14: `if cls in _atomic_types: return x` comes before the memo */
-#else
-    (void)flags;
-#endif
-    return copium_mirror_suspect(&ctx->mirror, obj);
+    return (ctx->memo_observed & COPIUM_OBSERVED_ATOMS) && !atom_before_memo(flags) &&
+           copium_mirror_suspect(&ctx->mirror, obj);
 }
 
 static inline int child_route(copium_ctx *ctx, PyObject *obj, const copium_handler **h,
@@ -295,12 +297,10 @@ static inline int child_route(copium_ctx *ctx, PyObject *obj, const copium_handl
         return found != NULL;
     }
     /* A Python memo: stdlib consults it first, and before 3.14 even for atoms. */
-#if PY_VERSION_HEX >= 0x030E0000
-    if ((*h)->flags & COPIUM_HANDLER_STDLIB_ATOM) {
+    if (atom_before_memo((*h)->flags)) {
         *copy = Py_NewRef(obj);
         return 1;
     }
-#endif
     int rc = copium_pymemo_lookup(ctx->pymemo, obj, &found);
     if (rc != 0) {
         *copy = rc > 0 ? found : NULL;
