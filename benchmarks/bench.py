@@ -928,12 +928,16 @@ def draw_chart(info, figures, rows, path):
     height = 0.4 if has_peer else 0.6
     ys = list(range(n))
     g = info["geomean"]
+
+    def label(who, mean):
+        # A run of some cases only (--section, --case) may have no geometric mean.
+        return "%s (geometric mean %.1fx)" % (who, mean) if mean else who
+
     ax.barh([y - (height / 2 if has_peer else 0) for y in ys], ours, height=height,
-            color="#1f77b4", label="copium, this repository (geometric mean %.1fx)" % g["copium"])
+            color="#1f77b4", label=label("copium, this repository", g["copium"]))
     if has_peer:
         ax.barh([y + height / 2 for y in ys], [p or 0 for p in peer], height=height,
-                color="#ff7f0e", label="copium %s from PyPI (geometric mean %.1fx)" % (
-                    PEER_VERSION, g["peer"]))
+                color="#ff7f0e", label=label("copium %s from PyPI" % PEER_VERSION, g["peer"]))
     for y, v in zip(ys, ours):
         ax.text(v * 1.04, y - (height / 2 if has_peer else 0), "%.1fx" % v, va="center",
                 fontsize=7)
