@@ -40,6 +40,21 @@ static inline int copium_stdlib_fresh(const copium_protocol *P)
 #endif
 }
 
+/* copium_stdlib_fresh as far as a deep copy of an atom can tell: before 3.12, the two tables
+ * stdlib reads for one (the copy module's namespace, which binds _deepcopy_dispatch, and
+ * _deepcopy_dispatch itself). An atom's copier is found there before copyreg's table or
+ * _copy_dispatch could matter, so the fast path does not wait for a change to those; the next
+ * call that is not an atom's syncs. */
+static inline int copium_stdlib_fresh_for_atoms(const copium_protocol *P)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return !P->watch.dirty;
+#else
+    const copium_stdlib_watch_t *w = &P->watch;
+    return ((*w->live[0] ^ w->seen[0]) | (*w->live[2] ^ w->seen[2])) == 0;
+#endif
+}
+
 /* The work of copium_handlers_sync once something changed (stdlib.c). */
 int copium_handlers_resync(copium_protocol *P);
 

@@ -26,15 +26,16 @@ PyObject *copium_config_deepcopy_rest(copium_protocol *P, copium_core *core, PyO
 
 /* copium_config_deepcopy(P, x, NULL), inline: the commonest call copies an atom, which every
  * memo kind returns as itself (stdlib after one lookup in its empty memo), so the fast path
- * is a leaf: a probe of the registry's cache, then the tables' check (first the probe: its
- * loads do not wait on the tables' pointers), all else (a miss included) out of line. core is
+ * is a leaf: a probe of the registry's cache, then the check of the tables an atom's copy
+ * reads (first the probe: its loads do not wait on the tables' pointers), all else (a miss
+ * included) out of line. core is
  * P->core, passed by a caller that has its address at hand (the module state holds both), so
  * that the registry's cache is not one more dependent load away. */
 static inline PyObject *copium_config_deepcopy_fresh(copium_protocol *P, copium_core *core,
                                                      PyObject *x)
 {
     const copium_handler *h = copium_registry_cached(&core->registry, Py_TYPE(x));
-    if (h != NULL && (h->flags & COPIUM_HANDLER_ATOMIC) && copium_stdlib_fresh(P))
+    if (h != NULL && (h->flags & COPIUM_HANDLER_ATOMIC) && copium_stdlib_fresh_for_atoms(P))
         return Py_NewRef(x);
     return copium_config_deepcopy_rest(P, core, x);
 }

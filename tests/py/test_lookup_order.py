@@ -6,6 +6,7 @@ input."""
 
 import copy
 import copyreg
+import sys
 
 import pytest
 
@@ -198,6 +199,63 @@ def test_deepcopy_dispatch_override_for_types_with_native_handling(cls):
                             else [("overridden", cls.__name__)])
     # and back to normal afterwards
     check_deep([x, [x]])
+
+
+def test_atom_after_each_table_change():
+    """An atom's deep copy right after each change to stdlib's tables, copium's call the first
+    since the change (its top-level fast path reads only the tables an atom's copy depends on):
+    copyreg's table and _copy_dispatch change nothing for it, _deepcopy_dispatch and the copy
+    module's binding of it do (before 3.14, where _atomic_types comes first), at once."""
+    big = 10 ** 30
+    calls = []
+
+    def override(obj, memo):
+        calls.append(obj)
+        return "overridden"
+
+    def same_as_stdlib():
+        before = len(calls)
+        expected = copy.deepcopy(big)
+        stdlib_calls = len(calls) - before
+        got = impl.deepcopy(big)
+        assert len(calls) - before == 2 * stdlib_calls
+        assert got is big if expected is big else got == expected
+
+    def restore(table, saved):
+        if saved is None:
+            table.pop(int, None)
+        else:
+            table[int] = saved
+
+    saved_dispatch = copy._deepcopy_dispatch
+    saved_atomic = saved_dispatch.get(int)  # 3.14 has none: int is in _atomic_types
+    copyreg.pickle(int, lambda obj: (str, ("from dispatch_table",)))
+    try:
+        same_as_stdlib()
+        if hasattr(copy, "_copy_dispatch"):
+            saved_copy = copy._copy_dispatch.get(int)
+            copy._copy_dispatch[int] = lambda x: "shallow"
+            try:
+                same_as_stdlib()
+            finally:
+                restore(copy._copy_dispatch, saved_copy)
+        copy._deepcopy_dispatch[int] = override
+        try:
+            same_as_stdlib()
+        finally:
+            restore(copy._deepcopy_dispatch, saved_atomic)
+        same_as_stdlib()
+        copy._deepcopy_dispatch = {int: override}
+        try:
+            same_as_stdlib()
+        finally:
+            copy._deepcopy_dispatch = saved_dispatch
+        same_as_stdlib()
+    finally:
+        del copyreg.dispatch_table[int]
+    same_as_stdlib()
+    if sys.version_info < (3, 14):
+        assert len(calls) == 4  # the override ran, for stdlib and for copium, twice
 
 
 if hasattr(copy, "_copy_dispatch"):
