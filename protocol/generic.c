@@ -223,8 +223,6 @@ static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t ha
                 Py_DECREF(copier);
                 return copium_dispatch(ctx, x, own, hash);
             }
-        }
-        if (rc > 0 && copier != Py_None) {
             /* A method of a C type is a builtin method once bound; anything else runs Python. */
             COPIUM_EXPLAIN_NOTE(
                 ctx, x,
@@ -297,8 +295,6 @@ static PyObject *generic_copy(PyObject *x, void *data)
             Py_DECREF(copier);
             return own->copy(x, own->data);
         }
-    }
-    if (rc > 0 && copier != Py_None) {
         y = PyObject_CallOneArg(copier, x);
         Py_DECREF(copier);
         return y;

@@ -48,7 +48,7 @@ static inline int copium_stdlib_fresh(const copium_protocol *P)
 static inline int copium_stdlib_fresh_for_atoms(const copium_protocol *P)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    return !P->watch.dirty;
+    return copium_stdlib_fresh(P); /* the watcher's one flag */
 #else
     const copium_stdlib_watch_t *w = &P->watch;
     return ((*w->live[0] ^ w->seen[0]) | (*w->live[2] ^ w->seen[2])) == 0;

@@ -28,9 +28,9 @@ PyObject *copium_config_deepcopy_rest(copium_protocol *P, copium_core *core, PyO
  * memo kind returns as itself (stdlib after one lookup in its empty memo), so the fast path
  * is a leaf: a probe of the registry's cache, then the check of the tables an atom's copy
  * reads (first the probe: its loads do not wait on the tables' pointers), all else (a miss
- * included) out of line. core is
- * P->core, passed by a caller that has its address at hand (the module state holds both), so
- * that the registry's cache is not one more dependent load away. */
+ * included) out of line. core is P->core, passed by a caller that has its address at hand
+ * (the module state holds both), so that the registry's cache is not one more dependent load
+ * away. */
 static inline PyObject *copium_config_deepcopy_fresh(copium_protocol *P, copium_core *core,
                                                      PyObject *x)
 {

@@ -781,13 +781,6 @@ def canonical(value, memo=None, inside=()):
     return repr(value)
 
 
-def memo_state(memo, names=None):
-    """A caller's memo after the call, comparable between two runs (keys named by names)."""
-    names = names or {}
-    return [("MEMO" if k == id(memo) else names.get(k, k), canonical(v, memo))
-            for k, v in memo.items()]
-
-
 @pytest.mark.parametrize("nkeys", [1, 2, 3, 9])
 def test_caller_memo_keyed_by_atoms(nkeys):
     # Keys for atoms in a caller's dict (stdlib looks atoms up in the memo before 3.14): each
@@ -799,21 +792,27 @@ def test_caller_memo_keyed_by_atoms(nkeys):
          (atoms[0], [2]), {"plain": 1, "also": "y", "l": [3]}, [texts[-1], {texts[-1]: 2}],
          {"k%d" % i: [i, "v"] for i in range(12)}, atoms, texts,
          [7, 8, atoms[0], 9, atoms[-1]], ("a", "b", texts[-1]), [list(atoms)] * 3]
-    results = []
-    for fn in (copy.deepcopy, impl.deepcopy):
+    GRAPH[0] = x
+
+    def keyed():
         memo = {}
         for i in range(nkeys):
             memo[id(atoms[i])] = AtomCopy("atom %d" % i)
             memo[id(texts[i])] = AtomCopy("text %d" % i)
-        got = fn(x, memo)
-        results.append((canonical(got), memo_state(memo)))
-    assert results[1] == results[0]
+        return memo
+
+    ref_result, ref_records, _ = run(x, "stdlib", keyed())
+    for mode in ("direct", "patched"):
+        result, records, _ = run(x, mode, keyed())
+        assert records == ref_records, mode
+        assert_same_copy(x, ref_result, result)
 
 
 @pytest.mark.parametrize("kind", ["empty", "self", "keepalive"])
 def test_caller_memo_met_inside_its_graph(kind):
     # The caller's own dict among the objects copied, after parts copied natively: stdlib
-    # looks it up in itself (memo[id(memo)], the keep-alive list, once there is one).
+    # looks it up in itself (memo[id(memo)], the keep-alive list, once there is one). The graph
+    # holds its memo, so each run has its own original: the copies are compared by structure.
     results = []
     for fn in (copy.deepcopy, impl.deepcopy):
         memo = {}
@@ -822,11 +821,10 @@ def test_caller_memo_met_inside_its_graph(kind):
         elif kind == "keepalive":
             memo[id(memo)] = ["held"]
         x = [[1, [2]], {"k": [3]}, memo, [4], memo]
-        names = names_of(x)
-        names[id(results)] = "self"
+        state.names = names_of(x)
         got = fn(x, memo)
         results.append((canonical(got, memo), got[2] is memo.get(id(memo)), got[4] is got[2],
-                        memo_state(memo, names)))
+                        snapshot(memo)))
     assert results[1] == results[0]
 
 
