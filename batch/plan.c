@@ -85,6 +85,9 @@ typedef int32_t ref_t;
 #define REF_DECLINE   (INT32_MIN + 1)
 #define REF_FAILED(r) ((r) <= REF_DECLINE)
 #define MAX_ITEMS     (INT32_MAX / 2)
+/* A ref to a node whose copy has no other use in a build (see mark_moves) carries this bit:
+ * the container that holds the copy takes the build's own reference to it. */
+#define REF_MOVE ((ref_t)1 << 30)
 
 typedef struct {
     uint8_t kind, flags;
@@ -146,6 +149,7 @@ enum {
 #define OP_BITS  5
 #define OP_MASK  ((1u << OP_BITS) - 1)
 #define MAX_NODE ((int32_t)(UINT32_MAX >> OP_BITS))
+_Static_assert(MAX_NODE < REF_MOVE, "a node's index is below the move bit");
 
 static const uint8_t create_op[K_COUNT] = {
     [K_LIST] = OP_LIST,     [K_DICT] = OP_DICT,           [K_TUPLE] = OP_TUPLE,
@@ -228,6 +232,18 @@ static int seed(build_t *b, const node_t *nd, int32_t i, PyObject *o)
     return copium_memo_remember(b->ctx, key, copium_hash_ptr(key), o);
 }
 
+/* A new reference to what ref names, for a container to hold: a moved node's copy is handed
+ * over (its slot emptied, so that the build does not release it), anything else shared. */
+static inline PyObject *take(PyObject **objs, ref_t r)
+{
+    if (r >= REF_MOVE) {
+        PyObject *o = objs[r - REF_MOVE];
+        objs[r - REF_MOVE] = NULL;
+        return o;
+    }
+    return Py_NewRef(objs[r]);
+}
+
 static PyObject *new_dict(const build_t *b, const node_t *nd)
 {
     if (b->first || nd->aux < 0)
@@ -249,12 +265,12 @@ static int fill_list(const build_t *b, const node_t *nd, PyObject *o, int32_t fr
     if (Py_SIZE(list) == from && list->allocated >= to) {
         /* Within the room the list was made with: written in, the size set once. */
         for (int32_t j = from; j < to; j++)
-            list->ob_item[j] = Py_NewRef(objs[refs[j]]);
+            list->ob_item[j] = take(objs, refs[j]);
         Py_SET_SIZE(list, to);
         return 0;
     }
     for (int32_t j = from; j < to; j++) {
-        if (copium_list_append_steal(o, Py_NewRef(objs[refs[j]])) < 0)
+        if (copium_list_append_steal(o, take(objs, refs[j])) < 0)
             return -1;
     }
     return 0;
@@ -276,14 +292,17 @@ static int fill_dict(const build_t *b, const node_t *nd, PyObject *o, int32_t fr
             char *slot = (char *)((PyDictObject *)o)->ma_keys + t->value_offset + from * stride;
             for (int32_t j = from; j < to; j++, slot += stride) {
                 PyObject *old = *(PyObject **)slot;
-                *(PyObject **)slot = Py_NewRef(objs[values[j]]);
+                *(PyObject **)slot = take(objs, values[j]);
                 Py_DECREF(old);
             }
             return 0;
         }
     }
     for (int32_t j = from; j < to; j++) {
-        if (PyDict_SetItem(o, objs[keys[j]], objs[values[j]]) < 0)
+        PyObject *value = take(objs, values[j]);
+        int rc = PyDict_SetItem(o, objs[keys[j]], value);
+        Py_DECREF(value);
+        if (rc < 0)
             return -1;
     }
     return 0;
@@ -304,7 +323,10 @@ static int fill_object(const build_t *b, const node_t *nd, PyObject *y)
         if (L->route == ROUTE_VALUES && L->version != 0 &&
             copium_type_version(L->type) == L->version) {
             for (int32_t j = 0; j < L->nkeys; j++) {
-                if (PyObject_GenericSetAttr(y, objs[keys[j]], objs[values[j]]) < 0)
+                PyObject *value = take(objs, values[j]);
+                int rc = PyObject_GenericSetAttr(y, objs[keys[j]], value);
+                Py_DECREF(value);
+                if (rc < 0)
                     return -1;
             }
         } else {
@@ -313,8 +335,11 @@ static int fill_object(const build_t *b, const node_t *nd, PyObject *y)
             if (state == NULL)
                 return -1;
             int rc = 0;
-            for (int32_t j = 0; rc == 0 && j < L->nkeys; j++)
-                rc = PyDict_SetItem(state, objs[keys[j]], objs[values[j]]);
+            for (int32_t j = 0; rc == 0 && j < L->nkeys; j++) {
+                PyObject *value = take(objs, values[j]);
+                rc = PyDict_SetItem(state, objs[keys[j]], value);
+                Py_DECREF(value);
+            }
             PyObject *ydict = rc == 0 ? PyObject_GenericGetDict(y, NULL) : NULL;
             if (ydict != NULL) {
                 rc = PyDict_Update(ydict, state);
@@ -331,7 +356,7 @@ static int fill_object(const build_t *b, const node_t *nd, PyObject *y)
     for (int32_t j = 0; j < L->nslots; j++) {
         /* What the member descriptor's setter does (the layout is the type's own). */
         PyObject **field = (PyObject **)((char *)y + offsets[j]);
-        Py_XSETREF(*field, Py_NewRef(objs[values[L->nkeys + j]]));
+        Py_XSETREF(*field, take(objs, values[L->nkeys + j]));
     }
     return 0;
 }
@@ -418,7 +443,7 @@ static int run(build_t *b, int32_t end)
             o = PyTuple_New(nd->n);
             if (o != NULL) {
                 for (int32_t j = 0; j < nd->n; j++)
-                    PyTuple_SET_ITEM(o, j, Py_NewRef(objs[refs[j]]));
+                    PyTuple_SET_ITEM(o, j, take(objs, refs[j]));
             }
             break;
         case OP_SET:
@@ -1685,6 +1710,65 @@ static int make_seeds(recorder *r)
     return 0;
 }
 
+/* Mark the refs a build may move (REF_MOVE): those naming a node that is named by no other
+ * ref, is not the root, is not memoized for an engine part, and is made complete in one op
+ * (a node made first and filled later reads its own copy again), held by a list, a dict (as a
+ * value), a tuple or an instance. In a tree that is every container but the root: its copy
+ * then goes into its holder without a new reference, and the build's end does not release it
+ * (a release that would load each copy again, long after it was made). */
+static int mark_moves(copium_plan *p)
+{
+    if (p->nnodes == 0)
+        return 0;
+    uint8_t *uses = PyMem_Calloc((size_t)p->nnodes, 1); /* 0, 1, or 2 for more */
+    if (uses == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int32_t i = 0; i < p->nnodes; i++) {
+        const node_t *nd = &p->nodes[i];
+        for (int32_t j = 0; j < nd->n; j++) {
+            ref_t r = p->refs[nd->items + j];
+            if (r >= 0 && uses[r] < 2)
+                uses[r]++;
+        }
+        if (nd->flags & F_SEED)
+            uses[i] = 2;
+    }
+    if (p->root >= 0)
+        uses[p->root] = 2;
+    for (int32_t k = 0; k < p->nops; k++) {
+        uint32_t op = p->ops[k];
+        switch (op & OP_MASK) {
+        case OP_LIST:
+        case OP_DICT:
+        case OP_OBJECT:
+            uses[op >> OP_BITS] = 2;
+            break;
+        case OP_FILL_RANGE:
+            k += 2;
+            break;
+        default:
+            break;
+        }
+    }
+    for (int32_t i = 0; i < p->nnodes; i++) {
+        const node_t *nd = &p->nodes[i];
+        int32_t from = 0;
+        if (nd->kind == K_DICT)
+            from = nd->n / 2; /* its values */
+        else if (nd->kind != K_LIST && nd->kind != K_TUPLE && nd->kind != K_OBJECT)
+            continue;
+        for (int32_t j = from; j < nd->n; j++) {
+            ref_t *r = &p->refs[nd->items + j];
+            if (*r >= 0 && uses[*r] == 1)
+                *r += REF_MOVE;
+        }
+    }
+    PyMem_Free(uses);
+    return 0;
+}
+
 /* The tables at their final sizes (they grew by doubling while recording). */
 static void fit(void **array, int32_t *cap, int32_t n, size_t elsize)
 {
@@ -1768,6 +1852,10 @@ copium_plan *copium_plan_record(copium_batch_state *bs, PyObject *obj, copium_pl
     }
     shrink(p);
     p->quiet = builds_quietly(p);
+    if (mark_moves(p) < 0) {
+        Py_CLEAR(*first);
+        goto error;
+    }
     recorder_fini(&r);
     return p;
 error:
