@@ -96,13 +96,18 @@ def containers_of(obj):
     return out
 
 
-def shallow_copies(obj):
-    """The floor of a snapshot case: each container (and instance) of obj shallow-copied once,
-    from a Python loop; returns the root's copy."""
+def shallow_copies(obj, held=False):
+    """The floor of a snapshot case: each container (and instance) of obj shallow-copied once;
+    returns the root's copy. Each copy is dropped as soon as it is made, from a Python loop
+    (the bench's floor), or, held, all are kept until the last is made, from C loops (map), the
+    collector paused, as a build of the whole copy holds its parts and a quiet build pauses the
+    collector."""
     conts = containers_of(obj)
     copies = [c.copy for c in conts[1:] if type(c) in (list, dict)]
     instances = [(type(c), c.__dict__) for c in conts[1:] if type(c) not in (list, dict)]
     new, root = object.__new__, conts[0].copy
+    dicts = [c for c in conts[1:] if type(c) is dict]
+    lists = [c for c in conts[1:] if type(c) is list]
 
     def floor(_):
         for f in copies:
@@ -110,7 +115,19 @@ def shallow_copies(obj):
         for cls, d in instances:
             new(cls).__dict__.update(d)
         return root()
-    return floor
+
+    def floor_held(_):
+        gc.disable()
+        try:
+            parts = [list(map(dict.copy, dicts)), list(map(list.copy, lists))]
+            for cls, d in instances:
+                y = new(cls)
+                y.__dict__.update(d)
+                parts.append(y)
+            return root()
+        finally:
+            gc.enable()
+    return floor_held if held else floor
 
 
 def snapshot_implementations(case, obj):
@@ -124,6 +141,7 @@ def snapshot_implementations(case, obj):
         impls[ROLE] = (lambda _x, _s=snap: _s(), "strict")
         impls["copium_loop"] = (copium.deepcopy, "strict")
         impls["floor"] = (shallow_copies(obj), "relaxed")
+        impls["floor_held"] = (shallow_copies(obj, held=True), "relaxed")
     else:
         plain = copy.deepcopy(obj)  # equal, its own configuration, never pinned
         extra.pin(obj["config"])
