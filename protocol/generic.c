@@ -249,8 +249,7 @@ done:
 
 static PyObject *generic_copy(PyObject *x, void *data)
 {
-    copium_protocol *P = copium_proto_current();
-    (void)data;
+    copium_protocol *P = data; /* install.c: the state's own copy of this vtable */
     PyObject *y = NULL, *copier;
     if (copium_handlers_sync(P) < 0)
         return NULL;

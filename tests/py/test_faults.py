@@ -22,6 +22,7 @@ import functools
 import gc
 import os
 import sys
+import threading
 import tracemalloc
 import uuid
 
@@ -538,6 +539,40 @@ def test_fault_hook_counts_and_fails():
     hook = HookNoMemo([[1]])
     with pytest.raises(MemoryError):  # the first allocation of the nested copium call fails
         _faults.call(2, copium.deepcopy, [hook], {})
+
+
+class RaisesOnReduce:
+    def __reduce_ex__(self, protocol):
+        raise TypeError("not copied")
+
+
+@pytest.mark.parametrize("what", ["copy", "copy that raises"])
+def test_a_threads_first_copy_under_allocation_failures(what):
+    # copium.copy has no context: its handlers and the culprit of an error find the
+    # interpreter's state without a module at hand, and a thread's first lookup goes through a
+    # dict lookup that allocates (core/state.c), which fails here. Each point runs in a fresh
+    # thread so that the lookup is never cached: the copy's result, a MemoryError or the
+    # copy's own exception, never a crash.
+    x = Plain(a=[1, "text"], b={"n": [1, 2]}) if what == "copy" else RaisesOnReduce()
+    outcomes = set()
+    for n in range(1, 25):
+        for persistent in (False, True):
+            out = []
+
+            def run():
+                try:
+                    got = _faults.call(n, copium.copy, x, persistent=persistent)
+                    out.append("copied" if type(got) is type(x) else repr(got))
+                except (MemoryError, TypeError) as e:
+                    out.append(type(e).__name__)
+
+            t = threading.Thread(target=run)
+            t.start()
+            t.join()
+            assert len(out) == 1, "the thread ended without an outcome"
+            outcomes.update(out)
+    assert "MemoryError" in outcomes, outcomes
+    assert outcomes <= {"copied", "MemoryError", "TypeError"}, outcomes
 
 
 def python_method_ran(fn, x):
