@@ -42,8 +42,8 @@ struct copium_ctx {
     /* memo.count when the current native stretch began; COPIUM_NO_STRETCH outside one. */
     size_t stretch_from;
     /* The guard depth of the innermost handler on the stack that may run Python code (not
-     * COPIUM_HANDLER_QUIET) and the object it copies, -1 and NULL without one: when a child
-     * returns to it, the mirror is written up to date. */
+     * dispatched as quiet, or gone on with copium_continue_loud) and the object it copies, -1
+     * and NULL without one: when a child returns to it, the mirror is written up to date. */
     int loud_depth;
     PyObject *loud_obj;
     copium_guard guard;

@@ -152,17 +152,23 @@ PyObject *copium_ctx_child_done(copium_ctx *ctx, PyObject *copy)
 /* Run h->deepcopy as a handler that may run Python code at any point: the memo's dict is up to
  * date when it starts and whenever a child's copy returns to it (copium_ctx_child_done), or
  * its own store (mirror_store) comes back to it. */
-static PyObject *run_loud(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
-                          copium_hash_t hash)
+PyObject *copium_continue_loud(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
+                               copium_deepcopy_fn fn, void *data)
 {
     int outer_depth = ctx->loud_depth;
     PyObject *outer_obj = ctx->loud_obj;
     ctx->loud_depth = ctx->guard.depth;
     ctx->loud_obj = obj;
-    PyObject *copy = h->deepcopy(ctx, obj, hash, h->data);
+    PyObject *copy = fn(ctx, obj, hash, data);
     ctx->loud_depth = outer_depth;
     ctx->loud_obj = outer_obj;
     return copy;
+}
+
+static PyObject *run_loud(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
+                          copium_hash_t hash)
+{
+    return copium_continue_loud(ctx, obj, hash, h->deepcopy, h->data);
 }
 
 PyObject *copium_dispatch_loud(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
@@ -460,7 +466,7 @@ COPIUM_NOINLINE PyObject *copium_deepcopy_fresh(copium_core *core, PyObject *obj
         return NULL;
 #ifdef COPIUM_GC_CAN_PAUSE
     /* The collector pauses while builtin containers are copied (see gcpause.h). */
-    if (h->flags & COPIUM_HANDLER_QUIET) {
+    if (h->flags & COPIUM_HANDLER_DISPATCH_QUIET) {
         ctx->quiet_countdown = COPIUM_GC_PAUSE_AFTER;
         ctx->code_events = core->gc.code_events;
     }

@@ -72,7 +72,8 @@ static inline void copium_pending_end(copium_ctx *ctx, copium_pending *p)
     copium_pending_pop(&ctx->pending, p);
 }
 
-/* copium_dispatch for a handler that may run Python code (not COPIUM_HANDLER_QUIET). */
+/* copium_dispatch for a handler that may run Python code (neither COPIUM_HANDLER_QUIET nor
+ * COPIUM_HANDLER_SETTLES). */
 PyObject *copium_dispatch_loud(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
                                copium_hash_t hash);
 
@@ -84,7 +85,7 @@ PyObject *copium_ctx_child_done(copium_ctx *ctx, PyObject *copy);
 static inline PyObject *copium_dispatch(copium_ctx *ctx, PyObject *obj, const copium_handler *h,
                                         copium_hash_t hash)
 {
-    if (!(h->flags & COPIUM_HANDLER_QUIET))
+    if (!(h->flags & COPIUM_HANDLER_DISPATCH_QUIET))
         return copium_dispatch_loud(ctx, obj, h, hash);
 #ifdef COPIUM_GC_CAN_PAUSE
     if (ctx->quiet_countdown > 0 && --ctx->quiet_countdown == 0 &&
@@ -277,6 +278,13 @@ static inline PyObject *copium_deepcopy(copium_core *core, PyObject *obj, PyObje
     return copium_deepcopy_fresh(core, obj, h);
 }
 PyObject *copium_copy(copium_core *core, PyObject *obj);
+
+/* For a handler dispatched as quiet that finds it must go on as one that may run Python code
+ * at any point (it has called copium_before_python_code): fn(ctx, obj, hash, data) runs so
+ * that the memo's dict is written up to date whenever a child's copy returns to it, as for a
+ * handler dispatched without COPIUM_HANDLER_QUIET. */
+PyObject *copium_continue_loud(copium_ctx *ctx, PyObject *obj, copium_hash_t hash,
+                               copium_deepcopy_fn fn, void *data);
 
 /* Default (stdlib protocol) paths, for a handler that wants to defer in some cases (the deep
  * one calls copium_before_python_code first). */

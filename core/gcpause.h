@@ -3,14 +3,16 @@
  * young copy again and again each time the allocation count passes its threshold; paused, the
  * objects are still counted, and the first allocation after the copy runs one collection if
  * one is due. Nothing can see the pause. A top-level call takes it only when its object's
- * handler is quiet (COPIUM_HANDLER_QUIET: the handler runs no Python code, its children go
- * back through the engine), and it ends before anything else could run: a handler without the
- * flag, a registry miss, a Python memo, a dict key or set element whose hash is not computed
- * in C. Under the GIL no other thread runs while no Python code does; on a free-threaded build
- * the collector is never paused. Only up to 3.12: measured on 3.13 it gained nothing, and on
- * 3.14, whose collector is incremental, it made documents 6-16% slower. The pause starts after
- * COPIUM_GC_PAUSE_AFTER quiet containers (the engine counts them per call): a small copy,
- * which no collection would interrupt anyway, does not pay for it. */
+ * handler is dispatched as quiet (COPIUM_HANDLER_QUIET or COPIUM_HANDLER_SETTLES: the handler
+ * runs no Python code without settling first, its children go back through the engine), and
+ * it ends before anything else could run: a handler dispatched otherwise, a quiet one about to
+ * run Python code (the generic handler for an object off the native object path), a registry
+ * miss, a Python memo, a dict key or set element whose hash is not computed in C. Under the GIL no
+ * other thread runs while no Python code does; on a free-threaded build the collector is never
+ * paused. Only up to 3.12: measured on 3.13 it gained nothing, and on 3.14, whose collector is
+ * incremental, it made documents 6-16% slower. The pause starts after COPIUM_GC_PAUSE_AFTER quiet
+ * containers (the engine counts them per call): a small copy, which no collection would interrupt
+ * anyway, does not pay for it. */
 #ifndef COPIUM_GCPAUSE_H
 #define COPIUM_GCPAUSE_H
 

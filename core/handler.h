@@ -20,6 +20,14 @@
  * (gcpause.h), the call's pending copies unsettled (pending.h), and the memo's dict is written
  * up to date only when Python code is about to run (mirror.h), not around every step. */
 #define COPIUM_HANDLER_QUIET COPIUM_HANDLER_RESERVED_QUIET
+/* SETTLES: dispatched as a QUIET handler (the same contract: copium_before_python_code before
+ * any Python code it runs), by a handler that runs Python code for most objects but not all
+ * (the generic handler: instances on the native object path run none). Where a caller judges
+ * by a handler's flags whether a child's copy will run Python code (the dict handler), such a
+ * handler counts as one that may. */
+#define COPIUM_HANDLER_SETTLES COPIUM_HANDLER_RESERVED_SETTLES
+/* The handlers dispatched without settling first. */
+#define COPIUM_HANDLER_DISPATCH_QUIET (COPIUM_HANDLER_QUIET | COPIUM_HANDLER_SETTLES)
 /* SELF_CHECKED: the handler checks per object that the type is one it serves and defers any
  * other to the default handler, so the resolver's answer is cached without the registry
  * holding the type alive (types made at run time, pydantic models, can still die). */

@@ -158,16 +158,26 @@ static const copium_handler *reresolve(copium_protocol *P, PyTypeObject *cls)
     return h->deepcopy == copium_generic_handler.deepcopy ? NULL : h;
 }
 
-static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
+/* What generic_deepcopy's quiet part leaves to the rest: the object path's route, once asked
+ * (its reduce_func a reference the rest takes). */
+typedef struct {
+    int asked;
+    copium_reduce_route route;
+} generic_known;
+
+/* The lookup order, run as a handler that may run Python code at any point. */
+static PyObject *generic_deepcopy_loud(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
     copium_protocol *P = copium_proto(ctx);
-    (void)data;
+    const generic_known *known = data;
     PyObject *y = NULL, *copier, *memo;
+    copium_reduce_route route = known->route;
     /* A __deepcopy__ earlier in this call may have changed stdlib's tables. */
-    if (copium_handlers_sync(P) < 0)
+    if (copium_handlers_sync(P) < 0) {
+        Py_XDECREF(route.reduce_func);
         return NULL;
-    copium_reduce_route route;
-    if (copium_object_deepcopy(ctx, x, hash, &y, &route))
+    }
+    if (!known->asked && copium_object_deepcopy(ctx, x, hash, &y, &route, 0))
         return y; /* memoized by object.c */
     PyTypeObject *cls = Py_TYPE(x);
     if (route.reduce_func != NULL) {
@@ -302,9 +312,32 @@ static PyObject *generic_copy(PyObject *x, void *data)
     return from_reduce_value(NULL, x, 0, reduce_value(P, NULL, x, 0));
 }
 
+/* Dispatched as quiet (COPIUM_HANDLER_SETTLES): an instance on the native object path runs no
+ * Python code, or settles before the step that may (object.h), so that the collector's pause
+ * and a native stretch of the memo go on through a graph of plain instances. Asked only with
+ * stdlib's tables read (syncing them may call a resolver) and no Python memo (the exact-memo
+ * route calls copyreg.__newobj__); the rest of the lookup order runs as a loud handler. */
+static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
+{
+    (void)data;
+    generic_known known = {0};
+    if (copium_stdlib_fresh(copium_proto(ctx)) && copium_ctx_python_memo(ctx) == NULL) {
+        PyObject *y;
+        if (copium_object_deepcopy(ctx, x, hash, &y, &known.route, 1))
+            return y; /* memoized by object.c */
+        known.asked = 1;
+    }
+    if (copium_before_python_code(ctx) < 0) {
+        Py_XDECREF(known.route.reduce_func);
+        return NULL;
+    }
+    return copium_continue_loud(ctx, x, hash, generic_deepcopy_loud, &known);
+}
+
 const copium_handler copium_generic_handler = {
     .struct_size = sizeof(copium_handler),
     .name = "generic",
+    .flags = COPIUM_HANDLER_SETTLES,
     .deepcopy = generic_deepcopy,
     .copy = generic_copy,
 };

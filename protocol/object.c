@@ -33,6 +33,7 @@
 #include "../core/compat.h"
 #include "../core/engine.h"
 #include "../handlers/dict.h"
+#include "../handlers/dict_table.h"
 #include "../handlers/dictiter.h"
 #include "culprit.h"
 #include "reduce.h"
@@ -336,13 +337,18 @@ static type_info *cache_entry(copium_protocol *P, PyTypeObject *tp)
 }
 
 /* The facts for tp: from the cache, or computed into *tmp (then cached when the type has a
- * version tag). The caller releases tmp->slotnames. */
-static const type_info *get_info(copium_protocol *P, PyTypeObject *tp, int deep, type_info *tmp)
+ * version tag). The caller releases tmp->slotnames. quiet: the context of a handler
+ * dispatched as quiet (generic.c), which computing settles first (it may call
+ * copyreg._slotnames); NULL elsewhere. NULL with an exception when settling fails. */
+static const type_info *get_info(copium_protocol *P, PyTypeObject *tp, int deep, type_info *tmp,
+                                 copium_ctx *quiet)
 {
     type_info *e = cache_entry(P, tp);
     if (e->type == tp && e->version != 0 && e->version == copium_type_version(tp) &&
         e->epoch == P->stdlib.epoch && (e->names_known || !(deep ? e->deep_ok : e->copy_ok)))
         return e;
+    if (quiet != NULL && copium_before_python_code(quiet) < 0)
+        return NULL;
     compute(P, tp, deep, tmp);
     if (tmp->version == 0 || !copium_stdlib_fresh(P))
         return tmp;
@@ -400,7 +406,8 @@ static int add_slot_value(slot_values *sv, PyObject *name, PyObject *value, Py_s
 }
 
 static int collect_slots(PyObject *x, PyObject *names, PyObject *snapshot,
-                         const Py_ssize_t *offsets, int direct_set, slot_values *sv)
+                         const Py_ssize_t *offsets, int direct_set, slot_values *sv,
+                         copium_ctx *quiet)
 {
     Py_ssize_t n = PyList_GET_SIZE(names);
     sv->items = sv->stack;
@@ -431,6 +438,8 @@ static int collect_slots(PyObject *x, PyObject *names, PyObject *snapshot,
         }
         return 1;
     }
+    if (quiet != NULL && copium_before_python_code(quiet) < 0) /* getattr may run code */
+        return -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name = Py_NewRef(PyList_GET_ITEM(names, i)), *value;
         int rc = copium_get_optional_attr(x, name, &value);
@@ -446,6 +455,25 @@ static int collect_slots(PyObject *x, PyObject *names, PyObject *snapshot,
             PyErr_SetString(PyExc_RuntimeError, "__slotsname__ changed size during iteration");
             return -1;
         }
+    }
+    return 1;
+}
+
+/* 1 when looking a str up in dict runs no Python code: its keys are all exact str (a split
+ * table admits no other key, nor does a table CPython keeps for str keys; else each key is
+ * looked at). */
+static int str_keys_only(PyObject *dict)
+{
+    if (((PyDictObject *)dict)->ma_values != NULL)
+        return 1;
+    copium_dict_entries e;
+    if (copium_dict_entries_of(dict, &e) && e.str_keys)
+        return 1;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key))
+            return 0;
     }
     return 1;
 }
@@ -501,7 +529,8 @@ static int values_no_larger(copium_protocol *P, PyTypeObject *tp, unsigned int v
     return split <= combined;
 }
 
-static int gather(copium_protocol *P, PyObject *x, int deep, object_state *st)
+/* quiet: as for get_info (each step that may run Python code settles first). */
+static int gather(copium_protocol *P, PyObject *x, int deep, object_state *st, copium_ctx *quiet)
 {
     PyTypeObject *tp = Py_TYPE(x);
     type_info tmp = {0};
@@ -512,7 +541,11 @@ static int gather(copium_protocol *P, PyObject *x, int deep, object_state *st)
     st->into_values = 0;
     st->slots.items = st->slots.stack;
     st->slots.count = 0;
-    const type_info *info = get_info(P, tp, deep, &tmp);
+    const type_info *info = get_info(P, tp, deep, &tmp, quiet);
+    if (info == NULL) {
+        rc = -1;
+        goto done;
+    }
     st->version = info->version;
     st->deep_reduce = info->deep_reduce;
     st->dict_checks = info->dict_checks;
@@ -548,6 +581,12 @@ static int gather(copium_protocol *P, PyObject *x, int deep, object_state *st)
             Py_DECREF(dict);
         } else {
             PyObject *const checks[] = {P->names.reduce_ex, P->names.getstate, P->names.deepcopy};
+            /* A key of another type may compare equal to a name by Python code. */
+            if (quiet != NULL && !str_keys_only(dict) && copium_before_python_code(quiet) < 0) {
+                Py_DECREF(dict);
+                rc = -1;
+                goto done;
+            }
             rc = instance_overrides(dict, checks, deep ? 3 : 2);
             if (rc != 0) {
                 Py_DECREF(dict);
@@ -562,7 +601,8 @@ static int gather(copium_protocol *P, PyObject *x, int deep, object_state *st)
     if (nslots > 0) {
         /* The resolved fields hold only while the type is unchanged (code may have run). */
         int same = st->version != 0 && copium_type_version(tp) == st->version;
-        rc = collect_slots(x, names, snapshot, same ? offsets : NULL, direct_set, &st->slots);
+        rc =
+            collect_slots(x, names, snapshot, same ? offsets : NULL, direct_set, &st->slots, quiet);
     }
     if (rc <= 0) {
         slot_values_clear(&st->slots);
@@ -589,8 +629,9 @@ static PyObject *new_instance(copium_protocol *P, PyTypeObject *tp)
     return PyBaseObject_Type.tp_new(tp, P->stdlib.empty_tuple, NULL);
 }
 
-/* x only names the culprit of a failure. */
-static int set_slots(PyObject *x, PyObject *y, const object_state *st, copium_ctx *ctx)
+/* x only names the culprit of a failure. quiet: as for get_info. */
+static int set_slots(PyObject *x, PyObject *y, const object_state *st, copium_ctx *ctx,
+                     copium_ctx *quiet)
 {
     const slot_values *sv = &st->slots;
     for (Py_ssize_t i = 0; i < sv->count; i++) {
@@ -606,6 +647,10 @@ static int set_slots(PyObject *x, PyObject *y, const object_state *st, copium_ct
             PyObject **field = (PyObject **)((char *)y + offset);
             Py_XSETREF(*field, value);
             continue;
+        }
+        if (quiet != NULL && copium_before_python_code(quiet) < 0) { /* setattr may run code */
+            Py_DECREF(value);
+            return -1;
         }
         int rc = PyObject_SetAttr(y, sv->items[i].name, value);
         Py_DECREF(value);
@@ -660,15 +705,20 @@ static int store_attr(PyObject *y, PyObject **ydict, PyObject *key, PyObject *va
  * key, a dict iterator's checks), or take D' from the memo when x.__dict__ was copied before.
  * into_values (x.__dict__ shares the class's keys, and such a dict is no larger than stdlib's
  * result): the copies go straight into y's values, so y's dict shares the keys too. Otherwise
- * D' is built and merged as stdlib does, so that y's dict has stdlib's exact size. */
-static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int into_values)
+ * D' is built and merged as stdlib does, so that y's dict has stdlib's exact size. quiet (as
+ * for get_info): storing an exact str key runs no code, any other key is hashed first. */
+static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int into_values,
+                          copium_ctx *quiet)
 {
     copium_protocol *P = copium_proto(ctx);
     PyObject *ydict = NULL, *state = NULL, *found, *key, *value;
     int rc = copium_memo_find(ctx, xdict, copium_hash_ptr(xdict), &found);
     if (rc != 0) {
         if (rc > 0) {
-            rc = copium_update_dict(P, y, found); /* y.__dict__.update(D') */
+            /* y.__dict__.update(D'): getattr and update may run code */
+            rc = quiet != NULL ? copium_before_python_code(quiet) : 0;
+            if (rc == 0)
+                rc = copium_update_dict(P, y, found);
             Py_DECREF(found);
         }
         return rc;
@@ -687,6 +737,9 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
         PyObject *key_copy = value_copy ? copium_deepcopy_child(ctx, key) : NULL;
         if (key_copy == NULL)
             rc = -1;
+        else if (quiet != NULL && !PyUnicode_CheckExact(key_copy) &&
+                 copium_before_python_code(quiet) < 0)
+            rc = -1;
         else if (state != NULL)
             rc = PyDict_SetItem(state, key_copy, value_copy);
         else
@@ -698,6 +751,8 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
         if (rc < 0)
             break;
     }
+    if (rc == 0 && state != NULL && quiet != NULL)
+        rc = copium_before_python_code(quiet); /* getattr and update may run code */
     if (rc == 0 && state != NULL)
         rc = copium_update_dict(P, y, state);
     Py_XDECREF(state);
@@ -744,11 +799,12 @@ static void reduce_route(copium_protocol *P, PyObject *x, const object_state *st
 }
 
 int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyObject **result,
-                           copium_reduce_route *route)
+                           copium_reduce_route *route, int quiet)
 {
     copium_protocol *P = copium_proto(ctx);
     object_state st;
-    int rc = gather(P, x, 1, &st);
+    copium_ctx *settle = quiet ? ctx : NULL;
+    int rc = gather(P, x, 1, &st, settle);
     if (rc <= 0) {
         *result = NULL;
         route->deep_reduce = 0;
@@ -763,6 +819,8 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
     PyObject *y = NULL;
     if (copium_ctx_python_memo(ctx) != NULL) {
         /* The memo is observable: make exactly stdlib's memo entries. */
+        if (settle != NULL && copium_before_python_code(settle) < 0)
+            goto error;
         PyObject *state = build_state(&st), *args = NULL;
         if (state == NULL)
             goto error;
@@ -777,9 +835,9 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
         y = new_instance(P, tp);
         if (y == NULL || copium_memo_remember(ctx, x, hash, y) < 0)
             goto error;
-        if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values) < 0)
+        if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values, settle) < 0)
             goto error;
-        if (set_slots(x, y, &st, ctx) < 0)
+        if (set_slots(x, y, &st, ctx, settle) < 0)
             goto error;
         if (copium_memo_complete(ctx, x, hash, y) < 0)
             goto error;
@@ -797,7 +855,7 @@ error:
 int copium_object_copy(copium_protocol *P, PyObject *x, PyObject **result)
 {
     object_state st;
-    int rc = gather(P, x, 0, &st);
+    int rc = gather(P, x, 0, &st, NULL);
     *result = NULL;
     if (rc <= 0)
         return rc < 0;
@@ -814,7 +872,7 @@ int copium_object_copy(copium_protocol *P, PyObject *x, PyObject **result)
         if (urc < 0)
             goto error;
     }
-    if (set_slots(x, y, &st, NULL) < 0)
+    if (set_slots(x, y, &st, NULL, NULL) < 0)
         goto error;
     state_clear(&st);
     *result = y;
@@ -922,7 +980,7 @@ int copium_object_layout_of(copium_protocol *P, PyObject *x, copium_object_layou
 {
     object_state st;
     memset(layout, 0, sizeof(*layout));
-    int rc = gather(P, x, 1, &st);
+    int rc = gather(P, x, 1, &st, NULL);
     if (rc <= 0)
         return rc;
     if (st.slots.count > 0) {

@@ -23,9 +23,12 @@ typedef struct {
  * *result when it handled obj, 0 when obj must take stdlib's lookup order instead (nothing
  * was done that stdlib would not do), with *route filled from the cached per-type facts and
  * the instance dict (which getattr would look in first). The deep version stores memo[obj]
- * itself. */
+ * itself. quiet: called by a handler dispatched as quiet (COPIUM_HANDLER_SETTLES), for a call
+ * without a Python memo: each step that may run Python code calls copium_before_python_code
+ * first (computing a type's facts, a lookup in an instance dict with a key other than an
+ * exact str, getattr of a slot, setattr, merging a state dict), and only those. */
 int copium_object_deepcopy(copium_ctx *ctx, PyObject *obj, copium_hash_t hash, PyObject **result,
-                           copium_reduce_route *route);
+                           copium_reduce_route *route, int quiet);
 int copium_object_copy(copium_protocol *P, PyObject *obj, PyObject **result);
 
 /* The per-type facts' cache (per interpreter), made at install and freed at finalisation.

@@ -75,13 +75,15 @@ typedef PyObject *(*copium_copy_fn)(PyObject *obj, void *data);
 /* Bits copium's own handlers use, named here so that no public flag ever takes them; a plugin
  * that sets one is rejected like any unknown bit. STDLIB_ATOM: one of the types stdlib's
  * deepcopy returns before it looks at the memo. QUIET: the handler runs no Python code.
+ * SETTLES: the handler runs as a quiet one and prepares for the Python code it may run itself.
  * SELF_CHECKED: the handler checks per object that it serves the object's type. */
 #define COPIUM_HANDLER_RESERVED_STDLIB_ATOM  0x80000000u
 #define COPIUM_HANDLER_RESERVED_QUIET        0x40000000u
+#define COPIUM_HANDLER_RESERVED_SETTLES      0x20000000u
 #define COPIUM_HANDLER_RESERVED_SELF_CHECKED 0x10000000u
 #define COPIUM_HANDLER_RESERVED_FLAGS                                                              \
     (COPIUM_HANDLER_RESERVED_STDLIB_ATOM | COPIUM_HANDLER_RESERVED_QUIET |                         \
-     COPIUM_HANDLER_RESERVED_SELF_CHECKED)
+     COPIUM_HANDLER_RESERVED_SETTLES | COPIUM_HANDLER_RESERVED_SELF_CHECKED)
 
 #if (COPIUM_HANDLER_KNOWN_FLAGS & COPIUM_HANDLER_RESERVED_FLAGS) != 0
 #error "a public copium flag overlaps a reserved one"

@@ -414,8 +414,9 @@ static void test_reserved_flags_rejected(void **state)
 {
     (void)state;
     assert_int_equal(COPIUM_HANDLER_RESERVED_FLAGS & COPIUM_HANDLER_KNOWN_FLAGS, 0);
-    assert_int_equal(COPIUM_HANDLER_RESERVED_FLAGS, 0xD0000000u);
+    assert_int_equal(COPIUM_HANDLER_RESERVED_FLAGS, 0xF0000000u);
     const uint32_t reserved[] = {COPIUM_HANDLER_RESERVED_STDLIB_ATOM, COPIUM_HANDLER_RESERVED_QUIET,
+                                 COPIUM_HANDLER_RESERVED_SETTLES,
                                  COPIUM_HANDLER_RESERVED_SELF_CHECKED};
     PyTypeObject *type = new_class("Reserved");
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {

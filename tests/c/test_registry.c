@@ -274,7 +274,7 @@ static void test_bad_handlers(void **state)
     expect_rejected(t, &small, PyExc_ValueError);
 
     copium_handler flags = h_one;
-    flags.flags = 0x20000000u; /* no such flag, public or internal */
+    flags.flags = 0x08000000u; /* no such flag, public or internal */
     expect_rejected(t, &flags, PyExc_ValueError);
     flags.flags = COPIUM_HANDLER_ATOMIC | 0x4u;
     expect_rejected(t, &flags, PyExc_ValueError);

@@ -1,5 +1,6 @@
-"""The cyclic collector's pause (core/gcpause.h): while copium copies builtin containers it keeps
-the collector paused, and no Python code may ever see that. Every place where Python code can
+"""The cyclic collector's pause (core/gcpause.h): while copium copies builtin containers and
+instances on the native object path it keeps the collector paused, and no Python code may ever
+see that. Every place where Python code can
 run during a copy is checked to see the collector enabled, and so is every way a copy ends;
 on 3.10 and 3.11 (whose collector runs in the middle of an allocation) the pause is also shown
 to happen, so that these tests cannot pass with the feature silently gone."""
@@ -119,6 +120,82 @@ class Registered:
 copyreg.pickle(Registered, lambda obj: (look(), (Registered, ()))[1])
 
 
+class Plain:
+    """On the native object path: the generic handler runs no Python code for it."""
+
+    def __init__(self, i):
+        self.i = i
+        self.tags = ["a", "b"]
+
+
+def plain_graph(n=100):
+    """More plain instances (and lists) than the pause waits for: it starts among them."""
+    return [Plain(i) for i in range(n)]
+
+
+class SlotBase:
+    __slots__ = ("v",)
+
+
+class PropertySlot(SlotBase):
+    """A slot name that getattr and setattr reach through a Python property: the object path
+    reads and writes it as stdlib does, by getattr and setattr."""
+
+    __slots__ = ()
+
+    @property
+    def v(self):
+        look()
+        return SlotBase.v.__get__(self)
+
+    @v.setter
+    def v(self, value):
+        look()
+        SlotBase.v.__set__(self, value)
+
+
+def property_slot():
+    p = PropertySlot()
+    p.v = [1]
+    return p
+
+
+class SetattrSlot:
+    """A plain slot read as a field, written through a Python __setattr__ (as stdlib's setattr
+    writes it)."""
+
+    __slots__ = ("v",)
+
+    def __setattr__(self, name, value):
+        look()
+        object.__setattr__(self, name, value)
+
+
+def setattr_slot():
+    s = SetattrSlot()
+    s.v = [1]
+    return s
+
+
+class CollidesWithDeepcopyName:
+    """An instance-dict key hashed like "__deepcopy__", with Python __hash__ and __eq__: looking
+    the name up in that dict compares with it, and the copy's dict hashes its copy."""
+
+    def __hash__(self):
+        look()
+        return hash("__deepcopy__")
+
+    def __eq__(self, other):
+        look()
+        return self is other
+
+
+def colliding_instance():
+    p = Plain(0)
+    p.__dict__[CollidesWithDeepcopyName()] = 1
+    return p
+
+
 def each_python_entry():
     """Graphs where Python code runs after builtin containers were copied (and before more)."""
     return {
@@ -134,6 +211,14 @@ def each_python_entry():
         "tuple key holding an instance": lambda: [builtin_graph(), {(1, Key()): 1}],
         "datetime's Python tzinfo": lambda: [builtin_graph(), [datetime.datetime(
             2026, 11, 24, tzinfo=LookTZ())], builtin_graph()],
+        "__deepcopy__ after instances": lambda: [plain_graph(), Hook(), plain_graph()],
+        "__setstate__ after instances": lambda: [plain_graph(), WithState(), plain_graph()],
+        "slot through a property, after instances": lambda: [plain_graph(), property_slot(),
+                                                             plain_graph()],
+        "slot set by a Python __setattr__": lambda: [plain_graph(), setattr_slot(),
+                                                     plain_graph()],
+        "instance dict key with Python __eq__": lambda: [plain_graph(), colliding_instance(),
+                                                         plain_graph()],
     }
 
 
@@ -277,11 +362,16 @@ def test_other_threads_never_see_the_collector_paused():
 
 @pytest.mark.skipif(sys.version_info >= (3, 12),
                     reason="3.12+ collects only between bytecodes, never inside a C call")
+@pytest.mark.parametrize("graph", ["builtin containers", "plain instances"])
 @pytest.mark.parametrize("copier", ["stdlib", "copium"])
-def test_no_collection_runs_while_builtin_containers_are_copied(copier):
+def test_no_collection_runs_while_builtin_containers_are_copied(copier, graph):
     # The pause is real: with stdlib (the control) the same copy triggers collections.
     deepcopy = copy.deepcopy if copier == "stdlib" else impl.deepcopy
-    x = builtin_graph(3000)
+    if graph == "builtin containers":
+        x = builtin_graph(3000)
+    else:
+        x = plain_graph(3000)
+        deepcopy(plain_graph(1))  # Plain met once: a registry miss ends the pause by itself
     state = {"copying": False, "collections": 0}
 
     def callback(phase, info):
