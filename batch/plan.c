@@ -244,6 +244,14 @@ static inline PyObject *take(PyObject **objs, ref_t r)
     return Py_NewRef(objs[r]);
 }
 
+/* What ref names, for a call that takes its own reference: borrowed, or for a moved node the
+ * build's reference (*moved set: the caller releases it after the call). */
+static inline PyObject *lend(PyObject **objs, ref_t r, int *moved)
+{
+    *moved = r >= REF_MOVE;
+    return *moved ? take(objs, r) : objs[r];
+}
+
 static PyObject *new_dict(const build_t *b, const node_t *nd)
 {
     if (b->first || nd->aux < 0)
@@ -299,9 +307,11 @@ static int fill_dict(const build_t *b, const node_t *nd, PyObject *o, int32_t fr
         }
     }
     for (int32_t j = from; j < to; j++) {
-        PyObject *value = take(objs, values[j]);
+        int moved;
+        PyObject *value = lend(objs, values[j], &moved);
         int rc = PyDict_SetItem(o, objs[keys[j]], value);
-        Py_DECREF(value);
+        if (moved)
+            Py_DECREF(value);
         if (rc < 0)
             return -1;
     }
@@ -323,9 +333,11 @@ static int fill_object(const build_t *b, const node_t *nd, PyObject *y)
         if (L->route == ROUTE_VALUES && L->version != 0 &&
             copium_type_version(L->type) == L->version) {
             for (int32_t j = 0; j < L->nkeys; j++) {
-                PyObject *value = take(objs, values[j]);
+                int moved;
+                PyObject *value = lend(objs, values[j], &moved);
                 int rc = PyObject_GenericSetAttr(y, objs[keys[j]], value);
-                Py_DECREF(value);
+                if (moved)
+                    Py_DECREF(value);
                 if (rc < 0)
                     return -1;
             }
@@ -336,9 +348,11 @@ static int fill_object(const build_t *b, const node_t *nd, PyObject *y)
                 return -1;
             int rc = 0;
             for (int32_t j = 0; rc == 0 && j < L->nkeys; j++) {
-                PyObject *value = take(objs, values[j]);
+                int moved;
+                PyObject *value = lend(objs, values[j], &moved);
                 rc = PyDict_SetItem(state, objs[keys[j]], value);
-                Py_DECREF(value);
+                if (moved)
+                    Py_DECREF(value);
             }
             PyObject *ydict = rc == 0 ? PyObject_GenericGetDict(y, NULL) : NULL;
             if (ydict != NULL) {
