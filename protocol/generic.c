@@ -314,9 +314,9 @@ static PyObject *generic_copy(PyObject *x, void *data)
 
 /* Dispatched as quiet (COPIUM_HANDLER_SETTLES): an instance on the native object path runs no
  * Python code, or settles before the step that may (object.h), so that the collector's pause
- * and a native stretch of the memo go on through a graph of plain instances. Asked only with
- * stdlib's tables read (syncing them may call a resolver) and no Python memo (the exact-memo
- * route calls copyreg.__newobj__); the rest of the lookup order runs as a loud handler. */
+ * goes on through a graph of plain instances. Asked only with stdlib's tables read (syncing
+ * them may call a resolver) and no Python memo (the exact-memo route calls
+ * copyreg.__newobj__); the rest of the lookup order runs as a loud handler. */
 static PyObject *generic_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, void *data)
 {
     (void)data;
