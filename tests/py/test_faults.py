@@ -571,8 +571,11 @@ def test_a_threads_first_copy_under_allocation_failures(what):
             t.join()
             assert len(out) == 1, "the thread ended without an outcome"
             outcomes.update(out)
-    assert "MemoryError" in outcomes, outcomes
     assert outcomes <= {"copied", "MemoryError", "TypeError"}, outcomes
+    # Some point failed before the copy ended. Not asserted for the raising object: a failure
+    # after its __reduce_ex__ raised (in the culprit's note) leaves the TypeError, and on 3.14
+    # nothing before the raise allocated in the sweep (seen on 3.14-dbg).
+    assert "MemoryError" in outcomes or what == "copy that raises", outcomes
 
 
 def python_method_ran(fn, x):
