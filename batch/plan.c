@@ -244,12 +244,18 @@ static inline PyObject *take(PyObject **objs, ref_t r)
     return Py_NewRef(objs[r]);
 }
 
-/* What ref names, for a call that takes its own reference: borrowed, or for a moved node the
- * build's reference (*moved set: the caller releases it after the call). */
-static inline PyObject *lend(PyObject **objs, ref_t r, int *moved)
+/* store(into, key, value) for the value ref names, store being a call that takes its own
+ * reference (PyDict_SetItem, PyObject_GenericSetAttr): it is lent the value, a moved node's
+ * copy with the build's reference, released after the call. 0, or -1 with an exception. */
+static inline int store_ref(int (*store)(PyObject *, PyObject *, PyObject *), PyObject *into,
+                            PyObject *key, PyObject **objs, ref_t r)
 {
-    *moved = r >= REF_MOVE;
-    return *moved ? take(objs, r) : objs[r];
+    if (r < REF_MOVE)
+        return store(into, key, objs[r]);
+    PyObject *value = take(objs, r);
+    int rc = store(into, key, value);
+    Py_DECREF(value);
+    return rc;
 }
 
 static PyObject *new_dict(const build_t *b, const node_t *nd)
@@ -307,12 +313,7 @@ static int fill_dict(const build_t *b, const node_t *nd, PyObject *o, int32_t fr
         }
     }
     for (int32_t j = from; j < to; j++) {
-        int moved;
-        PyObject *value = lend(objs, values[j], &moved);
-        int rc = PyDict_SetItem(o, objs[keys[j]], value);
-        if (moved)
-            Py_DECREF(value);
-        if (rc < 0)
+        if (store_ref(PyDict_SetItem, o, objs[keys[j]], objs, values[j]) < 0)
             return -1;
     }
     return 0;
@@ -333,12 +334,7 @@ static int fill_object(const build_t *b, const node_t *nd, PyObject *y)
         if (L->route == ROUTE_VALUES && L->version != 0 &&
             copium_type_version(L->type) == L->version) {
             for (int32_t j = 0; j < L->nkeys; j++) {
-                int moved;
-                PyObject *value = lend(objs, values[j], &moved);
-                int rc = PyObject_GenericSetAttr(y, objs[keys[j]], value);
-                if (moved)
-                    Py_DECREF(value);
-                if (rc < 0)
+                if (store_ref(PyObject_GenericSetAttr, y, objs[keys[j]], objs, values[j]) < 0)
                     return -1;
             }
         } else {
@@ -347,13 +343,8 @@ static int fill_object(const build_t *b, const node_t *nd, PyObject *y)
             if (state == NULL)
                 return -1;
             int rc = 0;
-            for (int32_t j = 0; rc == 0 && j < L->nkeys; j++) {
-                int moved;
-                PyObject *value = lend(objs, values[j], &moved);
-                rc = PyDict_SetItem(state, objs[keys[j]], value);
-                if (moved)
-                    Py_DECREF(value);
-            }
+            for (int32_t j = 0; rc == 0 && j < L->nkeys; j++)
+                rc = store_ref(PyDict_SetItem, state, objs[keys[j]], objs, values[j]);
             PyObject *ydict = rc == 0 ? PyObject_GenericGetDict(y, NULL) : NULL;
             if (ydict != NULL) {
                 rc = PyDict_Update(ydict, state);

@@ -96,12 +96,12 @@ def containers_of(obj):
     return out
 
 
-def shallow_copies(obj, held=False):
-    """The floor of a snapshot case: each container (and instance) of obj shallow-copied once;
-    returns the root's copy. Each copy is dropped as soon as it is made, from a Python loop
-    (the bench's floor), or, held, all are kept until the last is made, from C loops (map), the
-    collector paused, as a build of the whole copy holds its parts and a quiet build pauses the
-    collector."""
+def shallow_copies(obj):
+    """The floors of a snapshot case, two functions that shallow-copy each container (and
+    instance) of obj once and return the root's copy: the first drops each copy as soon as it
+    is made, from a Python loop (the bench's floor); the second keeps all until the last is
+    made, from C loops (map), the collector paused, as a build of the whole copy holds its
+    parts and a quiet build pauses the collector."""
     conts = containers_of(obj)
     copies = [c.copy for c in conts[1:] if type(c) in (list, dict)]
     instances = [(type(c), c.__dict__) for c in conts[1:] if type(c) not in (list, dict)]
@@ -117,6 +117,7 @@ def shallow_copies(obj, held=False):
         return root()
 
     def floor_held(_):
+        was = gc.isenabled()
         gc.disable()
         try:
             parts = [list(map(dict.copy, dicts)), list(map(list.copy, lists))]
@@ -126,8 +127,9 @@ def shallow_copies(obj, held=False):
                 parts.append(y)
             return root()
         finally:
-            gc.enable()
-    return floor_held if held else floor
+            if was:
+                gc.enable()
+    return floor, floor_held
 
 
 def snapshot_implementations(case, obj):
@@ -140,8 +142,9 @@ def snapshot_implementations(case, obj):
         snap = extra.snapshot(obj)
         impls[ROLE] = (lambda _x, _s=snap: _s(), "strict")
         impls["copium_loop"] = (copium.deepcopy, "strict")
-        impls["floor"] = (shallow_copies(obj), "relaxed")
-        impls["floor_held"] = (shallow_copies(obj, held=True), "relaxed")
+        floor, floor_held = shallow_copies(obj)
+        impls["floor"] = (floor, "relaxed")
+        impls["floor_held"] = (floor_held, "relaxed")
     else:
         plain = copy.deepcopy(obj)  # equal, its own configuration, never pinned
         extra.pin(obj["config"])

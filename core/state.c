@@ -65,16 +65,29 @@ int copium_core_traverse(copium_core *core, visitproc visit, void *arg)
     return copium_registry_traverse(&core->registry, visit, arg);
 }
 
+/* The capsule is found by a scan of the interpreter's dict (a few entries), not a lookup: a
+ * lookup by a C string allocates its key, and where that allocation failed an interpreter
+ * with copium looked like one without it to every caller (a NULL state, under memory
+ * pressure, on a thread's first use). The scan allocates nothing and raises nothing. */
 static COPIUM_NOINLINE copium_core *current_slow(int64_t id, uint_fast64_t gen)
 {
     PyObject *dict = PyInterpreterState_GetDict(PyInterpreterState_Get());
     if (dict == NULL)
         return NULL;
-    PyObject *exc = copium_err_take();
-    PyObject *capsule = PyDict_GetItemString(dict, KEY); /* borrowed; never raises */
-    copium_core *core = capsule != NULL ? PyCapsule_GetPointer(capsule, KEY) : NULL;
-    PyErr_Clear();
-    copium_err_give(exc);
+    copium_core *core = NULL;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+#ifdef Py_GIL_DISABLED
+    Py_BEGIN_CRITICAL_SECTION(dict);
+#endif
+    while (core == NULL && PyDict_Next(dict, &pos, &key, &value)) {
+        if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, KEY) == 0 &&
+            PyCapsule_IsValid(value, KEY))
+            core = PyCapsule_GetPointer(value, KEY);
+    }
+#ifdef Py_GIL_DISABLED
+    Py_END_CRITICAL_SECTION();
+#endif
     if (core != NULL) {
         cache.interp_id = id;
         cache.generation = gen;

@@ -411,8 +411,8 @@ static PyObject *diagnose(copium_protocol *P, copium_part part, PyObject *x, int
 void copium_culprit(copium_part part, PyObject *x, int deep, PyObject *y, PyObject *what,
                     PyObject *other)
 {
-    copium_protocol *P = copium_proto_current(); /* NULL when the lookup cannot allocate */
-    if (!PyErr_Occurred() || P == NULL || P->stdlib.orig_error == NULL || x == NULL)
+    copium_protocol *P = copium_proto_current();
+    if (!PyErr_Occurred() || P->stdlib.orig_error == NULL || x == NULL)
         return;
     PyObject *exc = take_exception();
     if (exc == NULL)

@@ -259,7 +259,8 @@ done:
 
 static PyObject *generic_copy(PyObject *x, void *data)
 {
-    copium_protocol *P = data; /* install.c: the state's own copy of this vtable */
+    copium_protocol *P = copium_proto_current();
+    (void)data;
     PyObject *y = NULL, *copier;
     if (copium_handlers_sync(P) < 0)
         return NULL;

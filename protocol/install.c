@@ -113,7 +113,7 @@ static const copium_handler *resolve(PyTypeObject *type, void *data)
 {
     copium_protocol *P = data;
     if (copium_stdlib_is_overridden(P, type))
-        return &P->generic_handler;
+        return &copium_generic_handler;
     /* A builtin type reaches the resolver again when a change to stdlib's tables was undone. */
     const copium_handler *builtin = builtin_handler(P, type);
     if (builtin != NULL)
@@ -132,7 +132,7 @@ static const copium_handler *resolve(PyTypeObject *type, void *data)
         if (is_module_class(type, stdlib_atoms[i].module, stdlib_atoms[i].name))
             return &copium_atomic_handler;
     }
-    return &P->generic_handler;
+    return &copium_generic_handler;
 }
 
 int copium_handlers_install(copium_protocol *P, copium_core *core)
@@ -140,10 +140,7 @@ int copium_handlers_install(copium_protocol *P, copium_core *core)
     memset(P, 0, sizeof(*P));
     P->core = core;
     P->watcher_id = -1;
-    P->generic_handler = copium_generic_handler;
-    P->generic_handler.data = P;
-    copium_pydantic_handler_init(P);
-    if (copium_core_init(core, resolve, P, &P->generic_handler, P) < 0)
+    if (copium_core_init(core, resolve, P, &copium_generic_handler, P) < 0)
         return -1;
     if (copium_object_cache_init(P) < 0 || copium_pydantic_cache_init(P) < 0 ||
         copium_uuid_facts_init(P) < 0 || copium_handlers_state_init(&P->handlers) < 0)

@@ -336,6 +336,14 @@ static type_info *cache_entry(copium_protocol *P, PyTypeObject *tp)
     return &P->object_cache->entries[((p >> 4) ^ (p >> 12)) & (TYPE_CACHE_SIZE - 1)];
 }
 
+/* Before a step of the native path that may run Python code: quiet is the context of a
+ * handler dispatched as quiet (generic.c), which settles then; NULL where nothing needs to
+ * (a shallow copy, a loud handler, the plan). 0, or -1 with an exception. */
+static int settle(copium_ctx *quiet)
+{
+    return quiet != NULL ? copium_before_python_code(quiet) : 0;
+}
+
 /* The facts for tp: from the cache, or computed into *tmp (then cached when the type has a
  * version tag). The caller releases tmp->slotnames. quiet: the context of a handler
  * dispatched as quiet (generic.c), which computing settles first (it may call
@@ -347,7 +355,7 @@ static const type_info *get_info(copium_protocol *P, PyTypeObject *tp, int deep,
     if (e->type == tp && e->version != 0 && e->version == copium_type_version(tp) &&
         e->epoch == P->stdlib.epoch && (e->names_known || !(deep ? e->deep_ok : e->copy_ok)))
         return e;
-    if (quiet != NULL && copium_before_python_code(quiet) < 0)
+    if (settle(quiet) < 0)
         return NULL;
     compute(P, tp, deep, tmp);
     if (tmp->version == 0 || !copium_stdlib_fresh(P))
@@ -438,7 +446,7 @@ static int collect_slots(PyObject *x, PyObject *names, PyObject *snapshot,
         }
         return 1;
     }
-    if (quiet != NULL && copium_before_python_code(quiet) < 0) /* getattr may run code */
+    if (settle(quiet) < 0) /* getattr may run code */
         return -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name = Py_NewRef(PyList_GET_ITEM(names, i)), *value;
@@ -582,7 +590,7 @@ static int gather(copium_protocol *P, PyObject *x, int deep, object_state *st, c
         } else {
             PyObject *const checks[] = {P->names.reduce_ex, P->names.getstate, P->names.deepcopy};
             /* A key of another type may compare equal to a name by Python code. */
-            if (quiet != NULL && !str_keys_only(dict) && copium_before_python_code(quiet) < 0) {
+            if (quiet != NULL && !str_keys_only(dict) && settle(quiet) < 0) {
                 Py_DECREF(dict);
                 rc = -1;
                 goto done;
@@ -648,7 +656,7 @@ static int set_slots(PyObject *x, PyObject *y, const object_state *st, copium_ct
             Py_XSETREF(*field, value);
             continue;
         }
-        if (quiet != NULL && copium_before_python_code(quiet) < 0) { /* setattr may run code */
+        if (settle(quiet) < 0) { /* setattr may run code */
             Py_DECREF(value);
             return -1;
         }
@@ -716,7 +724,7 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
     if (rc != 0) {
         if (rc > 0) {
             /* y.__dict__.update(D'): getattr and update may run code */
-            rc = quiet != NULL ? copium_before_python_code(quiet) : 0;
+            rc = settle(quiet);
             if (rc == 0)
                 rc = copium_update_dict(P, y, found);
             Py_DECREF(found);
@@ -737,8 +745,7 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
         PyObject *key_copy = value_copy ? copium_deepcopy_child(ctx, key) : NULL;
         if (key_copy == NULL)
             rc = -1;
-        else if (quiet != NULL && !PyUnicode_CheckExact(key_copy) &&
-                 copium_before_python_code(quiet) < 0)
+        else if (!PyUnicode_CheckExact(key_copy) && settle(quiet) < 0)
             rc = -1;
         else if (state != NULL)
             rc = PyDict_SetItem(state, key_copy, value_copy);
@@ -751,8 +758,8 @@ static int copy_dict_into(copium_ctx *ctx, PyObject *y, PyObject *xdict, int int
         if (rc < 0)
             break;
     }
-    if (rc == 0 && state != NULL && quiet != NULL)
-        rc = copium_before_python_code(quiet); /* getattr and update may run code */
+    if (rc == 0 && state != NULL)
+        rc = settle(quiet); /* getattr and update may run code */
     if (rc == 0 && state != NULL)
         rc = copium_update_dict(P, y, state);
     Py_XDECREF(state);
@@ -803,8 +810,8 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
 {
     copium_protocol *P = copium_proto(ctx);
     object_state st;
-    copium_ctx *settle = quiet ? ctx : NULL;
-    int rc = gather(P, x, 1, &st, settle);
+    copium_ctx *quiet_ctx = quiet ? ctx : NULL;
+    int rc = gather(P, x, 1, &st, quiet_ctx);
     if (rc <= 0) {
         *result = NULL;
         route->deep_reduce = 0;
@@ -819,8 +826,6 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
     PyObject *y = NULL;
     if (copium_ctx_python_memo(ctx) != NULL) {
         /* The memo is observable: make exactly stdlib's memo entries. */
-        if (settle != NULL && copium_before_python_code(settle) < 0)
-            goto error;
         PyObject *state = build_state(&st), *args = NULL;
         if (state == NULL)
             goto error;
@@ -835,9 +840,9 @@ int copium_object_deepcopy(copium_ctx *ctx, PyObject *x, copium_hash_t hash, PyO
         y = new_instance(P, tp);
         if (y == NULL || copium_memo_remember(ctx, x, hash, y) < 0)
             goto error;
-        if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values, settle) < 0)
+        if (st.dict != NULL && copy_dict_into(ctx, y, st.dict, st.into_values, quiet_ctx) < 0)
             goto error;
-        if (set_slots(x, y, &st, ctx, settle) < 0)
+        if (set_slots(x, y, &st, ctx, quiet_ctx) < 0)
             goto error;
         if (copium_memo_complete(ctx, x, hash, y) < 0)
             goto error;

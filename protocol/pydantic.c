@@ -467,7 +467,8 @@ error:
 
 static PyObject *pydantic_copy(PyObject *x, void *data)
 {
-    copium_protocol *P = data;
+    copium_protocol *P = copium_proto_current();
+    (void)data;
     PyTypeObject *tp = Py_TYPE(x);
     if (copium_handlers_sync(P) < 0)
         return NULL;
@@ -560,7 +561,7 @@ const copium_handler *copium_pydantic_handler_for(copium_protocol *P, PyTypeObje
         return NULL;
     const model_facts *f = get_facts(P, type);
     PyErr_Clear();
-    return f != NULL && f->kind != KIND_NONE ? &P->pydantic_handler : NULL;
+    return f != NULL && f->kind != KIND_NONE ? &pydantic_handler : NULL;
 }
 
 int copium_pydantic_claims(copium_protocol *P, PyTypeObject *type)
@@ -575,12 +576,6 @@ int copium_pydantic_claims(copium_protocol *P, PyTypeObject *type)
 int copium_pydantic_is_handler(const copium_handler *h)
 {
     return h->name == pydantic_handler.name && h->deepcopy == pydantic_handler.deepcopy;
-}
-
-void copium_pydantic_handler_init(copium_protocol *P)
-{
-    P->pydantic_handler = pydantic_handler;
-    P->pydantic_handler.data = P;
 }
 
 int copium_pydantic_cache_init(copium_protocol *P)

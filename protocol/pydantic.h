@@ -20,8 +20,6 @@ int copium_pydantic_is_handler(const copium_handler *h);
  * made at the address of a dead one (registry.c), and such a model finds its own handler so. */
 int copium_pydantic_claims(copium_protocol *P, PyTypeObject *type);
 /* Its facts' cache (per interpreter), made at install and freed at finalisation. 0, or -1. */
-/* P->pydantic_handler: the handler with P as its data (what the resolver hands out). */
-void copium_pydantic_handler_init(copium_protocol *P);
 int copium_pydantic_cache_init(copium_protocol *P);
 void copium_pydantic_cache_fini(copium_protocol *P);
 

@@ -128,11 +128,6 @@ typedef struct copium_protocol {
     /* The builtin atoms with no public type symbol on every version (install.c): type(None),
      * type(Ellipsis), type(NotImplemented), weakref.ref. Borrowed: static types. */
     PyTypeObject *late_atoms[4];
-    /* The generic and pydantic handlers with this state as their data: the registry hands
-     * these out, so that a shallow copy, which has no context, finds the state without a
-     * lookup (copium_proto_current may fail, under memory pressure, on a thread's first use). */
-    copium_handler generic_handler;
-    copium_handler pydantic_handler;
 } copium_protocol;
 
 static inline copium_protocol *copium_proto(const copium_ctx *ctx)

@@ -549,10 +549,10 @@ class RaisesOnReduce:
 @pytest.mark.parametrize("what", ["copy", "copy that raises"])
 def test_a_threads_first_copy_under_allocation_failures(what):
     # copium.copy has no context: its handlers and the culprit of an error find the
-    # interpreter's state without a module at hand, and a thread's first lookup goes through a
-    # dict lookup that allocates (core/state.c), which fails here. Each point runs in a fresh
-    # thread so that the lookup is never cached: the copy's result, a MemoryError or the
-    # copy's own exception, never a crash.
+    # interpreter's state without a module at hand, through a per-thread cache in front of the
+    # interpreter's dict (core/state.c), whose reading must not fail where allocations do.
+    # Each point runs in a fresh thread, so that the cache is always empty: the copy's
+    # result, a MemoryError or the copy's own exception, never a crash.
     x = Plain(a=[1, "text"], b={"n": [1, 2]}) if what == "copy" else RaisesOnReduce()
     outcomes = set()
     for n in range(1, 25):
